@@ -1,0 +1,3 @@
+"""The single source of the package version (also written into saved models and metadata)."""
+
+__version__ = "0.1.0"

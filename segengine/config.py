@@ -1,0 +1,31 @@
+"""Every tunable of segengine in one place.
+
+Kernels import their numba flags from here so that a single edit changes the whole
+library (for example to measure the effect of fastmath, or to debug with bounds checks).
+"""
+
+from __future__ import annotations
+
+# LLVM fast-math flags for the numba kernels. `nnan` and `ninf` are deliberately absent so
+# that NaN/inf checks inside kernels keep working; `reassoc` lets LLVM vectorise reductions.
+FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+
+# Rows per block in the parallel kernels. Reductions are computed per block and merged in
+# block order, so results do not depend on the number of threads (unlike a plain prange
+# reduction, whose partition follows the thread count).
+BLOCK_ROWS = 512
+
+# Below this many rows a parallel kernel costs more in thread wake-ups than it saves.
+PARALLEL_MIN_ROWS = 4096
+
+# Limits of the request contract (SPEC section 2).
+DEFAULT_MAX_RECORDS = 250_000
+MIN_RECORDS = 3
+DEFAULT_MAX_CATEGORIES = 20
+
+# Silhouette: exact while n is at most this many records ("auto" mode), sampled above.
+SILHOUETTE_EXACT_MAX_N = 12_000
+SILHOUETTE_SAMPLE_SIZE = 2_000
+
+# Skewness above which a non-negative numeric field is log1p-transformed (scaling="auto").
+SKEW_THRESHOLD = 2.0

@@ -1,0 +1,1 @@
+"""Clustering engines: numba KMeans and Gaussian mixtures (kernels apart from estimators)."""

@@ -1,0 +1,1 @@
+"""Cluster-quality metrics: exact, multi-labeling and sampled silhouette."""

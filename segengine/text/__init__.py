@@ -1,0 +1,1 @@
+"""Everything a reader sees: message catalogues (en, es, pt), names, characteristics, insights."""
