@@ -1,0 +1,299 @@
+"""Preprocessing: typed columns in, a numeric matrix out, every step remembered and invertible.
+
+The fitted :class:`Preprocessor` stores, per field, what it did (imputation value, one-hot
+levels, log1p, centre and scale, the reference date) so that
+
+* profiles are reported in the caller's original units (profiling reads the original columns),
+* new records are transformed exactly like the training records (``Segmenter.predict``),
+* the whole thing is saved as plain JSON (no pickle).
+
+Choices (also in the README): numeric fields are imputed with their median; a non-negative field
+whose skewness exceeds ``config.SKEW_THRESHOLD`` is log1p-transformed under ``scaling="auto"``;
+numeric fields are then standardized ("auto"/"standard"), robust-scaled (median/IQR), min-max
+scaled or left as they are ("none"). Binary fields stay 0/1 (missing -> observed mean) and
+categorical levels are one-hot columns scaled by 1/sqrt(2) (missing -> all zeros), so that a change
+of level costs a distance of 1 -- about one standard deviation of a numeric field.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from segengine import config
+from segengine.errors import ValidationError
+from segengine.options import SegmentationOptions
+from segengine.table import RawColumn, Table
+from segengine.text.error_messages import error_text
+
+__all__ = ["FieldTransform", "Preprocessor"]
+
+_ONE_HOT_WEIGHT = 1.0 / math.sqrt(2.0)
+
+Notice = tuple  # (catalogue key, params): rendered in the caller's language at report time
+
+
+@dataclass
+class FieldTransform:
+    """What the preprocessor does to one field. Plain data: saved as JSON as it is."""
+
+    name: str
+    kind: str
+    used: bool
+    reason: str | None = None  # why a field is not used: excluded, high_cardinality, constant, empty
+    impute: float | None = None
+    log1p: bool = False
+    center: float = 0.0
+    scale: float = 1.0
+    categories: list[str] = field(default_factory=list)
+    date_reference: str | None = None
+    n_distinct: int | None = None
+
+    @property
+    def width(self) -> int:
+        """Number of matrix columns this field produces."""
+        if not self.used:
+            return 0
+        return len(self.categories) if self.kind == "categorical" else 1
+
+
+def _skewness(x: np.ndarray) -> float:
+    m = x.mean()
+    d = x - m
+    var = float(np.dot(d, d)) / x.size
+    if var <= 0.0:
+        return 0.0
+    return float(np.dot(d * d, d) / x.size / var**1.5)
+
+
+def _levels(values: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Distinct non-null levels ordered by frequency (desc) then text, and each row's code (-1 = missing)."""
+    mask = np.fromiter((v is not None for v in values), dtype=bool, count=values.size)
+    present = values[mask].astype(str)
+    uniq, inverse, counts = np.unique(present, return_inverse=True, return_counts=True)
+    order = np.lexsort((uniq, -counts))
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    codes = np.full(values.size, -1, dtype=np.int64)
+    codes[mask] = rank[inverse]
+    return counts[order], [str(u) for u in uniq[order]], codes
+
+
+class Preprocessor:
+    """Fit-and-transform from a :class:`~segengine.table.Table` to a float64 matrix.
+
+    Parameters
+    ----------
+    options : SegmentationOptions
+        Uses ``features``, ``exclude``, ``scaling`` and ``max_categories``.
+    """
+
+    def __init__(self, options: SegmentationOptions | None = None) -> None:
+        self.options = options or SegmentationOptions()
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit_transform(self, table: Table, *, language: str = "en") -> np.ndarray:
+        """Learn every field's transform from ``table`` and return the matrix.
+
+        Parameters
+        ----------
+        table : Table
+            Typed columns of the training records.
+        language : str
+            Language of the error sentences.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_records, n_columns)
+            C-contiguous float64.
+
+        Raises
+        ------
+        ValidationError
+            Unknown names in ``features``/``exclude``, or no usable feature field.
+        """
+        opts = self.options
+        names = [c.name for c in table.columns]
+        details = {}
+        for key in ("features", "exclude"):
+            wanted = getattr(opts, key) or ()
+            for i, name in enumerate(wanted):
+                if name not in names:
+                    details[f"options.{key}.{i}"] = error_text(language, "unknown_field", name=name)
+        if details:
+            raise ValidationError(error_text(language, "options_invalid"), details)
+
+        selected = set(opts.features) if opts.features is not None else None
+        excluded = set(opts.exclude)
+        self.fields_: list[FieldTransform] = []
+        self.notices_: list[Notice] = []
+        for col in table.columns:
+            reason = None
+            if col.name in excluded or (selected is not None and col.name not in selected):
+                reason = "excluded"
+            self.fields_.append(self._fit_field(col, reason))
+        if not any(f.used for f in self.fields_):
+            raise ValidationError(
+                error_text(language, "validation_failed"),
+                {"data": error_text(language, "no_features")},
+            )
+        return self.transform(table, language=language)
+
+    def _fit_field(self, col: RawColumn, reason: str | None) -> FieldTransform:
+        kind = "numeric" if col.kind == "date" else col.kind
+        ft = FieldTransform(name=col.name, kind=col.kind, used=reason is None, reason=reason,
+                            date_reference=col.date_reference)
+        if col.kind == "empty":
+            ft.used, ft.reason = False, reason or "empty"
+            if reason is None:
+                self.notices_.append(("warn_empty", {"field": col.name}))
+            return ft
+        if col.kind == "categorical":
+            counts, levels, _ = _levels(col.values)
+            ft.n_distinct = len(levels)
+            if ft.used and len(levels) > self.options.max_categories:
+                ft.used, ft.reason = False, "high_cardinality"
+                self.notices_.append(("warn_high_cardinality", {
+                    "field": col.name, "n": len(levels), "max": self.options.max_categories}))
+                return ft
+            if ft.used and len(levels) < 2:
+                ft.used, ft.reason = False, "constant"
+                self.notices_.append(("warn_constant", {"field": col.name}))
+                return ft
+            ft.categories = levels
+            ft.scale = 1.0 if self.options.scaling == "none" else _ONE_HOT_WEIGHT
+            if ft.used and col.n_missing:
+                self.notices_.append(("warn_missing", {"field": col.name, "n": col.n_missing,
+                                                       "how": "how_none"}))
+            return ft
+
+        values = col.values
+        observed = values[~np.isnan(values)]
+        if observed.size == 0:
+            ft.used, ft.reason = False, reason or "empty"
+            return ft
+        if kind == "binary":
+            ft.impute = float(observed.mean())
+        else:
+            ft.impute = float(np.median(observed))
+        if ft.used and col.n_missing:
+            self.notices_.append(("warn_missing", {
+                "field": col.name, "n": col.n_missing,
+                "how": "how_mean" if kind == "binary" else "how_median"}))
+        if observed.min() == observed.max():
+            if ft.used:
+                ft.used, ft.reason = False, "constant"
+                self.notices_.append(("warn_constant", {"field": col.name}))
+            return ft
+        if kind == "binary":
+            return ft  # stays 0/1: a change of state costs a distance of 1
+        scaling = self.options.scaling
+        x = observed
+        if scaling == "auto" and x.min() >= 0.0 and _skewness(x) > config.SKEW_THRESHOLD:
+            ft.log1p = True
+            x = np.log1p(x)
+        if scaling in ("auto", "standard"):
+            center, scale = float(x.mean()), float(x.std())
+        elif scaling == "robust":
+            q1, med, q3 = np.percentile(x, [25, 50, 75])
+            center, scale = float(med), float(q3 - q1)
+            if scale <= 0.0:
+                scale = float(x.std())
+        elif scaling == "minmax":
+            center, scale = float(x.min()), float(x.max() - x.min())
+        else:
+            center, scale = 0.0, 1.0
+        if not (scale > 0.0 and math.isfinite(scale)):
+            # Spread below float resolution relative to the values (e.g. 1e12 + tiny noise).
+            if ft.used:
+                ft.used, ft.reason = False, "constant"
+                self.notices_.append(("warn_constant", {"field": col.name}))
+            return ft
+        ft.center, ft.scale = center, scale
+        return ft
+
+    # -- applying --------------------------------------------------------------------------
+    @property
+    def feature_names_out_(self) -> list[str]:
+        """Names of the matrix columns (``channel=web`` for one-hot levels)."""
+        out = []
+        for f in self.fields_:
+            if not f.used:
+                continue
+            if f.kind == "categorical":
+                out.extend(f"{f.name}={c}" for c in f.categories)
+            else:
+                out.append(f.name)
+        return out
+
+    @property
+    def used_fields_(self) -> list[str]:
+        """Names of the fields that take part in clustering, in input order."""
+        return [f.name for f in self.fields_ if f.used]
+
+    def transform(self, table: Table, *, language: str = "en") -> np.ndarray:
+        """Apply the fitted transforms to ``table``.
+
+        Fields unknown at fit time are ignored; a used field absent from ``table`` is treated as
+        entirely missing (imputed); unseen categorical levels encode like a missing level.
+
+        Parameters
+        ----------
+        table : Table
+            Typed columns (the same field kinds as at fit time).
+        language : str
+            Language of the error sentences.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_records, n_columns)
+        """
+        n = table.n_rows
+        by_name = {c.name: c for c in table.columns}
+        width = sum(f.width for f in self.fields_)
+        X = np.zeros((n, width), dtype=np.float64)
+        j = 0
+        for f in self.fields_:
+            if not f.used:
+                continue
+            col = by_name.get(f.name)
+            if f.kind == "categorical":
+                if col is not None and col.kind == "categorical":
+                    lookup = {c: i for i, c in enumerate(f.categories)}
+                    codes = np.fromiter((lookup.get(v, -1) for v in col.values), dtype=np.int64, count=n)
+                    rows = np.flatnonzero(codes >= 0)
+                    X[rows, j + codes[rows]] = f.scale
+                j += f.width
+                continue
+            if col is None or col.kind in ("empty", "categorical"):
+                values = np.full(n, f.impute, dtype=np.float64)
+            else:
+                values = np.where(np.isnan(col.values), f.impute, col.values)
+            if f.kind == "binary":
+                X[:, j] = values
+            else:
+                if f.log1p:
+                    values = np.log1p(np.maximum(values, 0.0))
+                X[:, j] = (values - f.center) / f.scale
+            j += 1
+        return X
+
+    # -- persistence -----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON state of the fitted preprocessor."""
+        return {"options": self.options.to_dict(), "fields": [asdict(f) for f in self.fields_]}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> "Preprocessor":
+        """Rebuild a fitted preprocessor from :meth:`to_dict` output."""
+        opts = dict(state["options"])
+        for key in ("features", "exclude"):
+            if opts.get(key) is not None:
+                opts[key] = tuple(opts[key])
+        pre = cls(SegmentationOptions(**opts))
+        pre.fields_ = [FieldTransform(**f) for f in state["fields"]]
+        pre.notices_ = []
+        return pre

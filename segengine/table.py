@@ -1,0 +1,406 @@
+"""From the caller's records (list of dicts, pandas DataFrame or 2-D array) to typed columns.
+
+A field's type is inferred from its non-null values across all records (SPEC section 2): numbers
+-> numeric, booleans -> binary, strings -> categorical, ISO-8601 date strings -> numeric "days
+before the latest date". Values that disagree with the field's type are reported by their exact
+path (``data.3.spend``). Nothing here modifies the caller's objects.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+import numpy as np
+
+from segengine.errors import InvalidRequestError, ValidationError
+from segengine.text.error_messages import KIND_NAMES, error_text
+
+__all__ = ["RawColumn", "Table", "table_from_records", "table_from_frame", "table_from_array"]
+
+# Cap on listed value errors: a 250k-record payload with one bad column must not produce a
+# 250k-entry error body.
+MAX_DETAILS = 100
+
+_ISO_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
+
+
+@dataclass
+class RawColumn:
+    """One feature field, typed, in the caller's units.
+
+    Attributes
+    ----------
+    name : str
+        The field name as the caller wrote it.
+    kind : str
+        ``"numeric"``, ``"binary"``, ``"categorical"``, ``"date"`` or ``"empty"`` (no value at all).
+    values : numpy.ndarray
+        float64 with NaN for missing (numeric, binary as 0/1, date as days before ``date_reference``);
+        object array of str with None for missing (categorical).
+    n_missing : int
+        Number of missing (null or absent) values.
+    date_reference : str or None
+        ISO text of the latest date, for date fields.
+    """
+
+    name: str
+    kind: str
+    values: np.ndarray
+    n_missing: int
+    date_reference: str | None = None
+
+
+@dataclass
+class Table:
+    """Ids and typed columns of a batch of records."""
+
+    ids: list[str]
+    columns: list[RawColumn]
+    id_from_index: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.ids)
+
+
+class _Errors:
+    """Collects path -> sentence, keeping the first MAX_DETAILS and counting the rest."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self.details: dict[str, str] = {}
+        self.hidden = 0
+
+    def add(self, path: str, key: str, **values: Any) -> None:
+        if len(self.details) < MAX_DETAILS:
+            self.details[path] = error_text(self.language, key, **values)
+        else:
+            self.hidden += 1
+
+    def raise_if_any(self) -> None:
+        if not self.details:
+            return
+        details = dict(self.details)
+        if self.hidden:
+            details["data"] = error_text(self.language, "more_errors", n=self.hidden)
+        raise ValidationError(error_text(self.language, "validation_failed"), details)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+def _value_class(v: Any) -> str:
+    """Classify one JSON-like value: number, bool, str, none or other."""
+    if v is None:
+        return "none"
+    if isinstance(v, (bool, np.bool_)):
+        return "bool"
+    if isinstance(v, numbers.Real):
+        return "number"
+    if isinstance(v, str):
+        return "str"
+    return "other"
+
+
+def _kind_name(v: Any, language: str) -> str:
+    names = KIND_NAMES.get(language, KIND_NAMES["en"])
+    if isinstance(v, (list, tuple)):
+        return names["list"]
+    if isinstance(v, dict):
+        return names["dict"]
+    return type(v).__name__
+
+
+def _ids_from_records(
+    records: Sequence[dict], id_field: str, errors: _Errors
+) -> tuple[list[str], bool]:
+    raw = [r.get(id_field) for r in records]
+    present = [v is not None for v in raw]
+    if not any(present):
+        return [str(i) for i in range(len(records))], True
+    ids: list[str] = []
+    first_seen: dict[str, int] = {}
+    for i, v in enumerate(raw):
+        path = f"data.{i}.{id_field}"
+        if v is None:
+            errors.add(path, "id_missing", field=id_field)
+            ids.append("")
+            continue
+        if isinstance(v, str):
+            text = v
+        elif isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)):
+            text = str(int(v))
+        elif isinstance(v, float) and math.isfinite(v) and v.is_integer():
+            text = str(int(v))
+        else:
+            errors.add(path, "id_type", field=id_field)
+            ids.append("")
+            continue
+        if text in first_seen:
+            errors.add(path, "id_duplicate", value=text, first=f"data.{first_seen[text]}")
+        else:
+            first_seen[text] = i
+        ids.append(text)
+    return ids, False
+
+
+def _numeric_from_list(
+    name: str, col: list, types: set, errors: _Errors
+) -> tuple[np.ndarray, int]:
+    """Convert a list of numbers/None to float64 with NaN, reporting infinities by path."""
+    has_none = type(None) in types
+    try:
+        if has_none:
+            arr = np.array([np.nan if v is None else v for v in col], dtype=np.float64)
+        else:
+            arr = np.array(col, dtype=np.float64)
+    except (OverflowError, TypeError, ValueError):
+        arr = np.empty(len(col), dtype=np.float64)
+        for i, v in enumerate(col):
+            try:
+                arr[i] = np.nan if v is None else float(v)
+            except (OverflowError, TypeError, ValueError):
+                arr[i] = np.inf
+    bad = np.isinf(arr)
+    if bad.any():
+        for i in np.flatnonzero(bad):
+            errors.add(f"data.{i}.{name}", "must_be_finite", field=name)
+    n_missing = int(np.isnan(arr).sum())
+    return arr, n_missing
+
+
+def _parse_dates(values: list) -> tuple[np.ndarray, str] | None:
+    """Days before the latest date for ISO-8601 strings (None entries stay NaN), or None."""
+    present = [v for v in values if v is not None]
+    if not present or not all(_ISO_DATE.match(v) for v in present):
+        return None
+    stamps = np.full(len(values), np.nan)
+    try:
+        for i, v in enumerate(values):
+            if v is None:
+                continue
+            dt = datetime.fromisoformat(v.replace("Z", "+00:00") if v.endswith("Z") else v)
+            if dt.tzinfo is not None:
+                dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+            stamps[i] = (dt - datetime(1970, 1, 1)).total_seconds() / 86400.0
+    except ValueError:
+        return None
+    latest = np.nanmax(stamps)
+    reference = (datetime(1970, 1, 1) + _days(latest)).isoformat()
+    return latest - stamps, reference
+
+
+def _days(x: float):
+    from datetime import timedelta
+
+    return timedelta(days=float(x))
+
+
+def _typed_column(name: str, col: list, errors: _Errors) -> RawColumn:
+    """Infer one field's type from its values and convert it, reporting disagreeing values."""
+    types = set(map(type, col))
+    none_t = type(None)
+    if types <= {int, float, none_t} and types != {none_t}:
+        arr, n_missing = _numeric_from_list(name, col, types, errors)
+        return RawColumn(name, "numeric", arr, n_missing)
+    if types <= {bool, none_t} and types != {none_t}:
+        arr = np.array([np.nan if v is None else float(v) for v in col], dtype=np.float64)
+        return RawColumn(name, "binary", arr, int(np.isnan(arr).sum()))
+    if types <= {str, none_t} and types != {none_t}:
+        dates = _parse_dates(col)
+        if dates is not None:
+            arr, reference = dates
+            return RawColumn(name, "date", arr, int(np.isnan(arr).sum()), reference)
+        arr = np.array(col, dtype=object)
+        return RawColumn(name, "categorical", arr, int(sum(v is None for v in col)))
+    if types == {none_t}:
+        return RawColumn(name, "empty", np.full(len(col), np.nan), len(col))
+
+    # Mixed or exotic types (numpy scalars, Decimal, nested values): classify value by value.
+    classes = [_value_class(v) for v in col]
+    counts = Counter(c for c in classes if c in ("number", "bool", "str"))
+    for i, c in enumerate(classes):
+        if c == "other":
+            errors.add(
+                f"data.{i}.{name}", "must_be_scalar", field=name,
+                kind=_kind_name(col[i], errors.language),
+            )
+    if not counts:
+        return RawColumn(name, "empty", np.full(len(col), np.nan), len(col))
+    # The majority decides; ties prefer numeric, then categorical, then binary.
+    order = {"number": 0, "str": 1, "bool": 2}
+    expected = max(counts, key=lambda c: (counts[c], -order[c]))
+    message = {"number": "must_be_number", "str": "must_be_string", "bool": "must_be_boolean"}
+    for i, c in enumerate(classes):
+        if c in ("number", "bool", "str") and c != expected:
+            errors.add(f"data.{i}.{name}", message[expected], field=name)
+    if expected == "number":
+        clean = [float(v) if c == "number" else None for v, c in zip(col, classes)]
+        arr, n_missing = _numeric_from_list(name, clean, {float, none_t}, errors)
+        return RawColumn(name, "numeric", arr, n_missing)
+    if expected == "bool":
+        arr = np.array([float(v) if c == "bool" else np.nan for v, c in zip(col, classes)])
+        return RawColumn(name, "binary", arr, int(np.isnan(arr).sum()))
+    clean = [v if c == "str" else None for v, c in zip(col, classes)]
+    return RawColumn(name, "categorical", np.array(clean, dtype=object), sum(v is None for v in clean))
+
+
+def table_from_records(
+    records: Sequence[Any], *, id_field: str = "id", language: str = "en"
+) -> Table:
+    """Type the fields of a list of record objects.
+
+    Parameters
+    ----------
+    records : sequence of dict
+        One mapping per customer. Not modified.
+    id_field : str
+        The id field; when no record has it the zero-based index is used.
+    language : str
+        Language of the error sentences.
+
+    Returns
+    -------
+    Table
+
+    Raises
+    ------
+    InvalidRequestError
+        A record is not an object (400).
+    ValidationError
+        A value of the wrong type, an infinite number, a nested value, a bad or duplicate id (422).
+    """
+    bad = [i for i, r in enumerate(records) if not isinstance(r, dict)]
+    if bad:
+        details = {f"data.{i}": error_text(language, "record_not_object") for i in bad[:MAX_DETAILS]}
+        raise InvalidRequestError(
+            error_text(language, "format_mismatch"),
+            details,
+            extra={"expected_format": "Array of objects with required fields"},
+        )
+    errors = _Errors(language)
+    ids, from_index = _ids_from_records(records, id_field, errors)
+    names: dict[str, None] = {}
+    for r in records:
+        if len(r) != len(names) or not names.keys() >= r.keys():
+            names.update(dict.fromkeys(r))
+    columns = []
+    for name in names:
+        if name == id_field:
+            continue
+        if not isinstance(name, str):
+            continue
+        col = [r.get(name) for r in records]
+        columns.append(_typed_column(name, col, errors))
+    errors.raise_if_any()
+    return Table(ids=ids, columns=columns, id_from_index=from_index)
+
+
+def table_from_frame(frame: Any, *, id_field: str = "id", language: str = "en") -> Table:
+    """Type the columns of a pandas DataFrame (numeric, bool, datetime, string/category).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Not modified. When it has a column named ``id_field`` that column gives the ids, else
+        the index does.
+    id_field : str
+        The id column.
+    language : str
+        Language of the error sentences.
+
+    Returns
+    -------
+    Table
+    """
+    import pandas as pd  # optional extra: only needed when the caller passes a DataFrame
+
+    errors = _Errors(language)
+    if id_field in frame.columns:
+        ids, from_index = _ids_from_records(
+            [{id_field: v} for v in frame[id_field].tolist()], id_field, errors
+        )
+    else:
+        ids, from_index = [str(v) for v in frame.index.tolist()], True
+    columns = []
+    for name in frame.columns:
+        if name == id_field:
+            continue
+        series = frame[name]
+        if pd.api.types.is_bool_dtype(series.dtype):
+            arr = series.astype("float64").to_numpy(copy=True)
+            columns.append(RawColumn(str(name), "binary", arr, int(np.isnan(arr).sum())))
+        elif pd.api.types.is_numeric_dtype(series.dtype):
+            arr = series.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+            for i in np.flatnonzero(np.isinf(arr))[:MAX_DETAILS]:
+                errors.add(f"data.{i}.{name}", "must_be_finite", field=str(name))
+            columns.append(RawColumn(str(name), "numeric", arr, int(np.isnan(arr).sum())))
+        elif pd.api.types.is_datetime64_any_dtype(series.dtype):
+            stamps = series.astype("int64").to_numpy().astype(np.float64) / 86400e9
+            stamps[series.isna().to_numpy()] = np.nan
+            latest = np.nanmax(stamps) if np.isfinite(stamps).any() else np.nan
+            reference = None if np.isnan(latest) else (datetime(1970, 1, 1) + _days(latest)).isoformat()
+            arr = latest - stamps
+            columns.append(RawColumn(str(name), "date", arr, int(np.isnan(arr).sum()), reference))
+        else:
+            col = [None if (v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA) else v
+                   for v in series.tolist()]
+            columns.append(_typed_column(str(name), col, errors))
+    errors.raise_if_any()
+    return Table(ids=ids, columns=columns, id_from_index=from_index)
+
+
+def table_from_array(
+    X: Any, *, feature_names: Sequence[str] | None = None, language: str = "en"
+) -> Table:
+    """Wrap a 2-D numeric array as numeric columns ``x0, x1, ...`` (or the given names).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Numbers; NaN means missing. Not modified.
+    feature_names : sequence of str, optional
+        Column names.
+    language : str
+        Language of the error sentences.
+
+    Returns
+    -------
+    Table
+    """
+    arr = np.asarray(X)
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != 2:
+        raise ValidationError(
+            error_text(language, "validation_failed"),
+            {"X": f"Expected a 2-D array, got {arr.ndim} dimensions."},
+        )
+    try:
+        arr = arr.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValidationError(
+            error_text(language, "validation_failed"),
+            {"X": error_text(language, "must_be_number", field="X")},
+        ) from None
+    names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(arr.shape[1])]
+    errors = _Errors(language)
+    rows, cols = np.nonzero(np.isinf(arr))
+    for i, j in zip(rows[:MAX_DETAILS], cols[:MAX_DETAILS]):
+        errors.add(f"data.{i}.{names[j]}", "must_be_finite", field=names[j])
+    errors.raise_if_any()
+    columns = [
+        RawColumn(names[j], "numeric", np.ascontiguousarray(arr[:, j]), int(np.isnan(arr[:, j]).sum()))
+        for j in range(arr.shape[1])
+    ]
+    return Table(ids=[str(i) for i in range(arr.shape[0])], columns=columns, id_from_index=True)

@@ -1,0 +1,192 @@
+"""Localized sentences of the request contract's errors (en, es, pt).
+
+Kept apart from the report catalogue: errors are raised long before any segment exists, and the
+service must be able to speak the caller's language even when the payload is unusable.
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("en", "es", "pt")
+
+ERROR_MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "invalid_json": "The request body is not valid JSON: {reason}.",
+        "body_not_object": "The request body must be a JSON object with a data array.",
+        "format_mismatch": "Data format does not match expected schema.",
+        "record_not_object": "Each record must be an object.",
+        "data_required": "The data field is required and must be an array.",
+        "data_empty": "The data field is required and must contain at least one record.",
+        "validation_failed": "Invalid data format",
+        "required_missing": "Required fields missing",
+        "options_invalid": "Invalid options",
+        "must_be_number": "The {field} field must be a number.",
+        "must_be_string": "The {field} field must be a string.",
+        "must_be_boolean": "The {field} field must be a boolean.",
+        "must_be_scalar": "The {field} field must be a number, a string, a boolean or null, not {kind}.",
+        "must_be_finite": "The {field} field must be a finite number.",
+        "id_type": "The {field} field must be a string or an integer.",
+        "id_missing": "The {field} field is required in every record when any record has it.",
+        "id_duplicate": "Duplicate id {value!r}: it was already used by {first}.",
+        "too_many_records": "Too many records: {n} given, at most {max} allowed.",
+        "too_few_records": "At least {min} records are needed to find segments; {n} given.",
+        "no_features": "No usable feature field: every field is an id, excluded, constant, missing or has too many distinct values.",
+        "unknown_parameter": "Unknown parameter {name!r}.",
+        "unknown_option": "Unknown option {name!r}.",
+        "unknown_option_hint": "Unknown option {name!r}; did you mean {hint!r}?",
+        "option_int": "The {name} option must be an integer{range}.",
+        "option_int_range_min": " >= {min}",
+        "option_int_range_between": " between {min} and {max}",
+        "option_bool": "The {name} parameter must be a boolean.",
+        "option_choice": "The {name} option must be one of {choices}.",
+        "option_string": "The {name} option must be a string.",
+        "option_list": "The {name} option must be a list of field names.",
+        "option_object": "The options field must be an object.",
+        "option_kmin_kmax": "k_min ({k_min}) must not exceed k_max ({k_max}).",
+        "unknown_field": "Unknown field {name!r}: no record has it.",
+        "n_clusters_too_large": "n_clusters ({k}) must be smaller than the number of records ({n}).",
+        "more_errors": "{n} more invalid values are not listed.",
+        "warn_missing": "{n} missing values in {field} were imputed ({how}).",
+        "warn_high_cardinality": "Field {field} has {n} distinct values (more than max_categories = {max}); it was left out of clustering.",
+        "warn_constant": "Field {field} has a single value; it was left out of clustering.",
+        "warn_empty": "Field {field} has no values; it was left out.",
+        "warn_k_max_capped": "k_max was lowered to {k} (the number of records minus one).",
+        "warn_k_range_capped": "Only {distinct} distinct records: k is limited to {k}.",
+        "warn_time_budget": "The k search stopped after k = {k} to respect time_budget_ms = {ms}.",
+        "warn_near_tie": "k = {a} and k = {b} have almost the same silhouette ({gap} apart): both are reasonable.",
+        "warn_gmm_failed": "The Gaussian mixture could not be fitted ({reason}); KMeans was used.",
+        "warn_sampled": "Silhouette scores were estimated on a sample of {s} of {n} records.",
+        "how_median": "median",
+        "how_mean": "mean",
+        "how_none": "as its own level",
+        "service_error": "Failed to process request due to AI service error.",
+    },
+    "es": {
+        "invalid_json": "El cuerpo de la solicitud no es JSON válido: {reason}.",
+        "body_not_object": "El cuerpo de la solicitud debe ser un objeto JSON con un arreglo data.",
+        "format_mismatch": "El formato de los datos no coincide con el esquema esperado.",
+        "record_not_object": "Cada registro debe ser un objeto.",
+        "data_required": "El campo data es obligatorio y debe ser un arreglo.",
+        "data_empty": "El campo data es obligatorio y debe contener al menos un registro.",
+        "validation_failed": "Formato de datos no válido",
+        "required_missing": "Faltan campos obligatorios",
+        "options_invalid": "Opciones no válidas",
+        "must_be_number": "El campo {field} debe ser un número.",
+        "must_be_string": "El campo {field} debe ser una cadena de texto.",
+        "must_be_boolean": "El campo {field} debe ser un booleano.",
+        "must_be_scalar": "El campo {field} debe ser un número, un texto, un booleano o null, no {kind}.",
+        "must_be_finite": "El campo {field} debe ser un número finito.",
+        "id_type": "El campo {field} debe ser una cadena de texto o un entero.",
+        "id_missing": "El campo {field} es obligatorio en todos los registros cuando algún registro lo tiene.",
+        "id_duplicate": "Id duplicado {value!r}: ya lo usa {first}.",
+        "too_many_records": "Demasiados registros: se enviaron {n}, el máximo es {max}.",
+        "too_few_records": "Se necesitan al menos {min} registros para encontrar segmentos; se enviaron {n}.",
+        "no_features": "Ningún campo utilizable: todos son id, están excluidos, son constantes, faltan o tienen demasiados valores distintos.",
+        "unknown_parameter": "Parámetro desconocido {name!r}.",
+        "unknown_option": "Opción desconocida {name!r}.",
+        "unknown_option_hint": "Opción desconocida {name!r}; ¿quiso decir {hint!r}?",
+        "option_int": "La opción {name} debe ser un entero{range}.",
+        "option_int_range_min": " >= {min}",
+        "option_int_range_between": " entre {min} y {max}",
+        "option_bool": "El parámetro {name} debe ser un booleano.",
+        "option_choice": "La opción {name} debe ser una de {choices}.",
+        "option_string": "La opción {name} debe ser una cadena de texto.",
+        "option_list": "La opción {name} debe ser una lista de nombres de campo.",
+        "option_object": "El campo options debe ser un objeto.",
+        "option_kmin_kmax": "k_min ({k_min}) no puede superar k_max ({k_max}).",
+        "unknown_field": "Campo desconocido {name!r}: ningún registro lo tiene.",
+        "n_clusters_too_large": "n_clusters ({k}) debe ser menor que el número de registros ({n}).",
+        "more_errors": "Hay {n} valores no válidos más que no se listan.",
+        "warn_missing": "Se imputaron {n} valores faltantes en {field} ({how}).",
+        "warn_high_cardinality": "El campo {field} tiene {n} valores distintos (más que max_categories = {max}); se dejó fuera del agrupamiento.",
+        "warn_constant": "El campo {field} tiene un único valor; se dejó fuera del agrupamiento.",
+        "warn_empty": "El campo {field} no tiene valores; se dejó fuera.",
+        "warn_k_max_capped": "k_max se redujo a {k} (el número de registros menos uno).",
+        "warn_k_range_capped": "Solo hay {distinct} registros distintos: k se limita a {k}.",
+        "warn_time_budget": "La búsqueda de k se detuvo tras k = {k} para respetar time_budget_ms = {ms}.",
+        "warn_near_tie": "k = {a} y k = {b} tienen casi la misma silueta (diferencia de {gap}): ambos son razonables.",
+        "warn_gmm_failed": "No se pudo ajustar la mezcla gaussiana ({reason}); se usó KMeans.",
+        "warn_sampled": "Las siluetas se estimaron con una muestra de {s} de {n} registros.",
+        "how_median": "mediana",
+        "how_mean": "media",
+        "how_none": "como un nivel propio",
+        "service_error": "No se pudo procesar la solicitud por un error del servicio de IA.",
+    },
+    "pt": {
+        "invalid_json": "O corpo da requisição não é um JSON válido: {reason}.",
+        "body_not_object": "O corpo da requisição deve ser um objeto JSON com um array data.",
+        "format_mismatch": "O formato dos dados não corresponde ao esquema esperado.",
+        "record_not_object": "Cada registro deve ser um objeto.",
+        "data_required": "O campo data é obrigatório e deve ser um array.",
+        "data_empty": "O campo data é obrigatório e deve conter pelo menos um registro.",
+        "validation_failed": "Formato de dados inválido",
+        "required_missing": "Campos obrigatórios ausentes",
+        "options_invalid": "Opções inválidas",
+        "must_be_number": "O campo {field} deve ser um número.",
+        "must_be_string": "O campo {field} deve ser um texto.",
+        "must_be_boolean": "O campo {field} deve ser um booleano.",
+        "must_be_scalar": "O campo {field} deve ser um número, um texto, um booleano ou null, não {kind}.",
+        "must_be_finite": "O campo {field} deve ser um número finito.",
+        "id_type": "O campo {field} deve ser um texto ou um inteiro.",
+        "id_missing": "O campo {field} é obrigatório em todos os registros quando algum registro o possui.",
+        "id_duplicate": "Id duplicado {value!r}: já usado por {first}.",
+        "too_many_records": "Registros demais: {n} enviados, no máximo {max} permitidos.",
+        "too_few_records": "São necessários pelo menos {min} registros para encontrar segmentos; {n} enviados.",
+        "no_features": "Nenhum campo utilizável: todos são id, excluídos, constantes, ausentes ou têm valores distintos demais.",
+        "unknown_parameter": "Parâmetro desconhecido {name!r}.",
+        "unknown_option": "Opção desconhecida {name!r}.",
+        "unknown_option_hint": "Opção desconhecida {name!r}; você quis dizer {hint!r}?",
+        "option_int": "A opção {name} deve ser um inteiro{range}.",
+        "option_int_range_min": " >= {min}",
+        "option_int_range_between": " entre {min} e {max}",
+        "option_bool": "O parâmetro {name} deve ser um booleano.",
+        "option_choice": "A opção {name} deve ser uma de {choices}.",
+        "option_string": "A opção {name} deve ser um texto.",
+        "option_list": "A opção {name} deve ser uma lista de nomes de campo.",
+        "option_object": "O campo options deve ser um objeto.",
+        "option_kmin_kmax": "k_min ({k_min}) não pode ser maior que k_max ({k_max}).",
+        "unknown_field": "Campo desconhecido {name!r}: nenhum registro o possui.",
+        "n_clusters_too_large": "n_clusters ({k}) deve ser menor que o número de registros ({n}).",
+        "more_errors": "Há mais {n} valores inválidos não listados.",
+        "warn_missing": "{n} valores ausentes em {field} foram imputados ({how}).",
+        "warn_high_cardinality": "O campo {field} tem {n} valores distintos (mais que max_categories = {max}); ficou fora do agrupamento.",
+        "warn_constant": "O campo {field} tem um único valor; ficou fora do agrupamento.",
+        "warn_empty": "O campo {field} não tem valores; ficou de fora.",
+        "warn_k_max_capped": "k_max foi reduzido para {k} (o número de registros menos um).",
+        "warn_k_range_capped": "Há apenas {distinct} registros distintos: k fica limitado a {k}.",
+        "warn_time_budget": "A busca de k parou após k = {k} para respeitar time_budget_ms = {ms}.",
+        "warn_near_tie": "k = {a} e k = {b} têm quase a mesma silhueta ({gap} de diferença): ambos são razoáveis.",
+        "warn_gmm_failed": "Não foi possível ajustar a mistura gaussiana ({reason}); foi usado KMeans.",
+        "warn_sampled": "As silhuetas foram estimadas com uma amostra de {s} de {n} registros.",
+        "how_median": "mediana",
+        "how_mean": "média",
+        "how_none": "como um nível próprio",
+        "service_error": "Falha ao processar a requisição devido a um erro do serviço de IA.",
+    },
+}
+
+KIND_NAMES = {
+    "en": {"list": "an array", "dict": "an object"},
+    "es": {"list": "un arreglo", "dict": "un objeto"},
+    "pt": {"list": "um array", "dict": "um objeto"},
+}
+
+
+def error_text(language: str, key: str, **values: object) -> str:
+    """Return the localized error sentence ``key`` filled with ``values``.
+
+    Parameters
+    ----------
+    language : str
+        A normalised language code ("en", "es" or "pt"); anything else falls back to English.
+    key : str
+        The catalogue key.
+    **values
+        Placeholders of the template.
+
+    Returns
+    -------
+    str
+        The sentence.
+    """
+    table = ERROR_MESSAGES.get(language, ERROR_MESSAGES["en"])
+    return table[key].format(**values)
