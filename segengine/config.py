@@ -29,3 +29,9 @@ SILHOUETTE_SAMPLE_SIZE = 2_000
 
 # Skewness above which a non-negative numeric field is log1p-transformed (scaling="auto").
 SKEW_THRESHOLD = 2.0
+
+# Silhouette (segengine.metrics.silhouette): largest number of cells (distinct tuples of labels
+# across the candidate labelings) for the per-cell scheme; above it, per-labeling accumulation.
+SILHOUETTE_MAX_CELLS = 512
+# Below this many (scored point, point) pairs the silhouette kernels run on one thread.
+SILHOUETTE_PARALLEL_MIN_PAIRS = 2_000_000

@@ -1,0 +1,254 @@
+"""numba kernels of the silhouette metrics (arrays only; the wrappers live in ``silhouette.py``).
+
+Layout shared by every kernel:
+
+* ``XT`` is the data transposed to ``(n_features, n_points)`` float64, C-contiguous, so that the
+  innermost loop runs over points with unit stride and vectorises (a loop over 10 features
+  would not).
+* Distances are computed from coordinate differences, never from ``|x|^2 + |y|^2 - 2 x.y``:
+  that identity cancels catastrophically for near-duplicates and for data far from the origin.
+* ``rows`` are the points to score (all of them, or a sample); each row is processed by one
+  thread from start to end in a fixed order, so the result of a row does not depend on the
+  thread count nor on how rows are grouped into blocks.
+
+Two accumulation schemes:
+
+* "groups": points are sorted so that every group (a cluster, or a cell = a tuple of labels
+  across several labelings) is a contiguous range of columns. The sum of a row's distances to
+  a group is then a contiguous (vectorised) reduction.
+* "scatter": each distance is added to one accumulator per labeling (``flat_idx``); used when
+  the cells are too many for the group scheme.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from segengine import config
+
+# Columns per chunk: a chunk of XT (CHUNK x n_features doubles) stays in L1/L2 while every row
+# of a block is compared with it.
+CHUNK = 256
+
+# numba wants a mutable set (a frozenset is refused).
+_NJIT = dict(cache=True, fastmath=set(config.FASTMATH), nogil=True)
+
+
+@numba.njit(**_NJIT)
+def _squared_chunk(XT, xi, c0, w, tmp):
+    """tmp[:w] = squared distances between point xi and columns c0..c0+w of XT.
+
+    Features are consumed two at a time so that ``tmp`` is loaded and stored half as often.
+    """
+    d = XT.shape[0]
+    x0 = xi[0]
+    row = XT[0]
+    for j in range(w):
+        t = row[c0 + j] - x0
+        tmp[j] = t * t
+    f = 1
+    while f + 1 < d:
+        xa = xi[f]
+        xb = xi[f + 1]
+        ra = XT[f]
+        rb = XT[f + 1]
+        for j in range(w):
+            ta = ra[c0 + j] - xa
+            tb = rb[c0 + j] - xb
+            tmp[j] += ta * ta + tb * tb
+        f += 2
+    if f < d:
+        xa = xi[f]
+        ra = XT[f]
+        for j in range(w):
+            ta = ra[c0 + j] - xa
+            tmp[j] += ta * ta
+
+
+@numba.njit(**_NJIT)
+def _group_sums_block(XT, rows, starts, r0, r1, buf):
+    """buf[ii, g] = sum of distances from point rows[r0 + ii] to the points of group g.
+
+    Groups are the contiguous column ranges ``starts[g]:starts[g + 1]`` of XT.
+    """
+    d, n = XT.shape
+    n_groups = starts.shape[0] - 1
+    nr = r1 - r0
+    xi = np.empty((nr, d))
+    for ii in range(nr):
+        p = rows[r0 + ii]
+        for f in range(d):
+            xi[ii, f] = XT[f, p]
+        for g in range(n_groups):
+            buf[ii, g] = 0.0
+    tmp = np.empty(CHUNK)
+    g_first = 0
+    for c0 in range(0, n, CHUNK):
+        c1 = min(n, c0 + CHUNK)
+        w = c1 - c0
+        while starts[g_first + 1] <= c0:
+            g_first += 1
+        for ii in range(nr):
+            _squared_chunk(XT, xi[ii], c0, w, tmp)
+            g = g_first
+            while g < n_groups and starts[g] < c1:
+                lo = max(starts[g], c0) - c0
+                hi = min(starts[g + 1], c1) - c0
+                s = 0.0
+                for j in range(lo, hi):
+                    s += math.sqrt(tmp[j])
+                buf[ii, g] += s
+                g += 1
+
+
+@numba.njit(**_NJIT)
+def _scatter_sums_block(XT, rows, flat_idx, r0, r1, buf):
+    """buf[ii, flat_idx[l, j]] += distance(rows[r0 + ii], j) for every labeling l and point j."""
+    d, n = XT.shape
+    m = flat_idx.shape[0]
+    nr = r1 - r0
+    xi = np.empty((nr, d))
+    for ii in range(nr):
+        p = rows[r0 + ii]
+        for f in range(d):
+            xi[ii, f] = XT[f, p]
+        for q in range(buf.shape[1]):
+            buf[ii, q] = 0.0
+    tmp = np.empty(CHUNK)
+    for c0 in range(0, n, CHUNK):
+        c1 = min(n, c0 + CHUNK)
+        w = c1 - c0
+        for ii in range(nr):
+            _squared_chunk(XT, xi[ii], c0, w, tmp)
+            for j in range(w):
+                tmp[j] = math.sqrt(tmp[j])
+            for lab in range(m):
+                idx = flat_idx[lab]
+                for j in range(w):
+                    buf[ii, idx[c0 + j]] += tmp[j]
+
+
+@numba.njit(**_NJIT)
+def _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out):
+    """out[l, r] = silhouette of row r under labeling l from its per-cluster distance sums.
+
+    ``sums[ii]`` holds the sums of row r0 + ii for the clusters of every labeling, labeling l
+    occupying ``offsets[l]:offsets[l + 1]``. ``own_flat[l, r]`` is the row's own cluster (flat
+    index). Conventions of Rousseeuw / scikit-learn: a point alone in its cluster scores 0, and
+    so does a point with a = b = 0.
+    """
+    m = offsets.shape[0] - 1
+    for ii in range(r1 - r0):
+        r = r0 + ii
+        for lab in range(m):
+            c = own_flat[lab, r]
+            size_c = sizes[c]
+            if size_c <= 1:
+                out[lab, r] = 0.0
+                continue
+            a = sums[ii, c] / (size_c - 1)
+            b = np.inf
+            for q in range(offsets[lab], offsets[lab + 1]):
+                if q != c and sizes[q] > 0:
+                    v = sums[ii, q] / sizes[q]
+                    if v < b:
+                        b = v
+            top = max(a, b)
+            if top > 0.0 and b < np.inf:
+                out[lab, r] = (b - a) / top
+            else:
+                out[lab, r] = 0.0
+
+
+@numba.njit(**_NJIT)
+def _cells_block(XT, rows, starts, cell_flat, own_flat, sizes, offsets, r0, r1, out):
+    nr = r1 - r0
+    n_groups = starts.shape[0] - 1
+    buf = np.empty((nr, n_groups))
+    _group_sums_block(XT, rows, starts, r0, r1, buf)
+    m = cell_flat.shape[0]
+    sums = np.zeros((nr, sizes.shape[0]))
+    for ii in range(nr):
+        for lab in range(m):
+            for g in range(n_groups):
+                sums[ii, cell_flat[lab, g]] += buf[ii, g]
+    _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out)
+
+
+@numba.njit(**_NJIT)
+def _scatter_block(XT, rows, flat_idx, own_flat, sizes, offsets, r0, r1, out):
+    sums = np.empty((r1 - r0, sizes.shape[0]))
+    _scatter_sums_block(XT, rows, flat_idx, r0, r1, sums)
+    _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out)
+
+
+@numba.njit(**_NJIT)
+def silhouette_cells_serial(XT, rows, starts, cell_flat, own_flat, sizes, offsets, block, out):
+    """Silhouette of ``rows`` under every labeling, group ("cell") scheme, one thread.
+
+    Parameters (all arrays; IN unless said otherwise)
+    ----------
+    XT : (d, n) float64, points sorted by cell.
+    rows : (r,) int64, positions (in XT) of the points to score.
+    starts : (G + 1,) int64, cell g is XT[:, starts[g]:starts[g + 1]].
+    cell_flat : (m, G) int64, flat cluster index of cell g under labeling l.
+    own_flat : (m, r) int64, flat cluster index of each scored row under labeling l.
+    sizes : (K,) int64, size of every flat cluster (K = sum of the k of the labelings).
+    offsets : (m + 1,) int64, labeling l owns flat clusters offsets[l]:offsets[l + 1].
+    block : int, rows per block.
+    out : (m, r) float64, OUT.
+    """
+    r = rows.shape[0]
+    n_blocks = (r + block - 1) // block
+    for b in range(n_blocks):
+        r0 = b * block
+        _cells_block(XT, rows, starts, cell_flat, own_flat, sizes, offsets,
+                     r0, min(r, r0 + block), out)
+
+
+@numba.njit(parallel=True, **_NJIT)
+def silhouette_cells_parallel(XT, rows, starts, cell_flat, own_flat, sizes, offsets, block, out):
+    """Parallel twin of `silhouette_cells_serial` (blocks of rows spread over threads)."""
+    r = rows.shape[0]
+    n_blocks = (r + block - 1) // block
+    for b in numba.prange(n_blocks):
+        r0 = b * block
+        _cells_block(XT, rows, starts, cell_flat, own_flat, sizes, offsets,
+                     r0, min(r, r0 + block), out)
+
+
+@numba.njit(**_NJIT)
+def silhouette_scatter_serial(XT, rows, flat_idx, own_flat, sizes, offsets, block, out):
+    """Silhouette of ``rows`` under every labeling, scatter scheme, one thread.
+
+    ``flat_idx`` (m, n) int64 gives the flat cluster index of every point (column of XT) under
+    every labeling; the other arguments are those of `silhouette_cells_serial`.
+    """
+    r = rows.shape[0]
+    n_blocks = (r + block - 1) // block
+    for b in range(n_blocks):
+        r0 = b * block
+        _scatter_block(XT, rows, flat_idx, own_flat, sizes, offsets, r0, min(r, r0 + block), out)
+
+
+@numba.njit(parallel=True, **_NJIT)
+def silhouette_scatter_parallel(XT, rows, flat_idx, own_flat, sizes, offsets, block, out):
+    """Parallel twin of `silhouette_scatter_serial`."""
+    r = rows.shape[0]
+    n_blocks = (r + block - 1) // block
+    for b in numba.prange(n_blocks):
+        r0 = b * block
+        _scatter_block(XT, rows, flat_idx, own_flat, sizes, offsets, r0, min(r, r0 + block), out)
+
+
+@numba.njit(**_NJIT)
+def simplified_silhouette_kernel(d1, d2, out):
+    """out[i] = (b - a) / max(a, b) with a = sqrt(d1[i]), b = sqrt(d2[i]); 0 when both are 0."""
+    for i in range(d1.shape[0]):
+        a = math.sqrt(max(d1[i], 0.0))
+        b = math.sqrt(max(d2[i], 0.0))
+        top = max(a, b)
+        out[i] = (b - a) / top if top > 0.0 else 0.0

@@ -1,0 +1,411 @@
+"""Silhouette coefficients (Euclidean) without the n x n distance matrix.
+
+Four entry points share one engine:
+
+* `silhouette_samples` / `silhouette_score`: the same values as scikit-learn's, in O(n * k)
+  memory, computed with exact coordinate differences.
+* `silhouette_scores_multi`: the exact mean silhouette of several labelings of the same points
+  (e.g. k = 2..10) in one pass over the pairs.
+* `silhouette_sampled_multi`: the mean silhouette of a random sample of points, each scored
+  against all n points, the same sample serving every labeling; with standard errors.
+* `simplified_silhouette`: the centroid-based approximation used for per-record confidence.
+
+How the pass works. The distance between two points does not depend on the labeling, so for a
+set of m labelings the points are grouped into "cells": points carrying the same tuple of labels
+across all m labelings. Each point's distances are summed once per cell (the points are sorted by
+cell so that a cell is a contiguous, vectorisable range); the per-cluster sums of every labeling
+are then sums of cells. When the cells are too many (structureless data, many labelings), the
+distances are instead added straight into one accumulator per labeling and cluster.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from segengine import config
+from segengine.metrics import _silhouette_kernels as _k
+
+__all__ = [
+    "silhouette_samples",
+    "silhouette_score",
+    "silhouette_scores_multi",
+    "silhouette_sampled_multi",
+    "simplified_silhouette",
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# validation helpers
+
+
+def _check_X(X: ArrayLike) -> NDArray[np.float64]:
+    """Return X as a finite 2-D float64 array (a copy only when needed; never mutated)."""
+    arr = np.asarray(X)
+    if arr.ndim != 2:
+        raise ValueError(f"X must be a 2-D array, got an array of shape {arr.shape}.")
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"X must have at least one sample and one feature, got shape {arr.shape}.")
+    if arr.dtype.kind not in "fiub":
+        raise ValueError(f"X must be numeric, got dtype {arr.dtype}.")
+    # float32 is widened: the kernels accumulate in float64 and a float32 copy would save little.
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        raise ValueError("X contains NaN or infinity.")
+    return arr
+
+
+def _encode_labels(labels: ArrayLike, n: int, name: str = "labels") -> tuple[NDArray[np.int64], int]:
+    """Remap any labels to 0..k-1; returns (codes, k)."""
+    lab = np.asarray(labels)
+    if lab.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array, got shape {lab.shape}.")
+    if lab.shape[0] != n:
+        raise ValueError(f"{name} has {lab.shape[0]} entries but X has {n} samples.")
+    uniq, codes = np.unique(lab, return_inverse=True)
+    return codes.astype(np.int64, copy=False).reshape(-1), int(uniq.shape[0])
+
+
+def _check_n_labels(k: int, n: int) -> None:
+    # Same condition and wording as scikit-learn, so callers can catch the same ValueError.
+    if not 2 <= k <= n - 1:
+        raise ValueError(
+            f"Number of labels is {k}. Valid values are 2 to n_samples - 1 (inclusive)"
+        )
+
+
+def _encode_labelings(labelings: ArrayLike, n: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    lab = np.asarray(labelings)
+    if lab.ndim != 2:
+        raise ValueError(f"labelings must be a 2-D array (m, n_samples), got shape {lab.shape}.")
+    if lab.shape[1] != n:
+        raise ValueError(f"labelings have {lab.shape[1]} columns but X has {n} samples.")
+    codes = np.empty(lab.shape, dtype=np.int64)
+    ks = np.empty(lab.shape[0], dtype=np.int64)
+    for i in range(lab.shape[0]):
+        codes[i], ks[i] = _encode_labels(lab[i], n, name=f"labelings[{i}]")
+    return codes, ks
+
+
+def _rng(random_state: Any) -> np.random.Generator:
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        # Draw a seed so that a legacy RandomState still drives the draw reproducibly.
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    return np.random.default_rng(random_state)
+
+
+def _sample_rows(n: int, sample_size: int, rng: np.random.Generator) -> NDArray[np.int64]:
+    rows = rng.choice(n, size=sample_size, replace=False)
+    # Sorted rows make the kernels' reads more regular and the output order canonical.
+    return np.sort(rows).astype(np.int64)
+
+
+# ----------------------------------------------------------------------------------------------
+# engine
+
+
+def _cells(codes: NDArray[np.int64], ks: NDArray[np.int64], max_cells: int) -> NDArray[np.int64] | None:
+    """Cell id (0..G-1, in lexicographic order of the label tuples) of every point, or None
+    when there would be more than ``max_cells`` cells."""
+    m, n = codes.shape
+    if m == 1:
+        return codes[0] if int(ks[0]) <= max_cells else None
+    if math.prod(int(k) for k in ks) < 2**62:
+        key = np.zeros(n, dtype=np.int64)
+        for i in range(m):
+            key *= ks[i]
+            key += codes[i]
+        uniq, cell = np.unique(key, return_inverse=True)
+        return cell.reshape(-1).astype(np.int64, copy=False) if uniq.shape[0] <= max_cells else None
+    # Mixed-radix keys would overflow: combine labelings one at a time, re-compressing the ids.
+    cell = codes[0]
+    n_cells = int(ks[0])
+    for i in range(1, m):
+        uniq, cell = np.unique(cell * ks[i] + codes[i], return_inverse=True)
+        cell = cell.reshape(-1)
+        n_cells = uniq.shape[0]
+        if n_cells > max_cells:
+            return None
+    return cell.astype(np.int64, copy=False)
+
+
+def _use_parallel(n_rows: int, n_points: int) -> bool:
+    return (
+        numba.get_num_threads() > 1
+        and n_rows >= 2 * 16
+        and n_rows * n_points >= config.SILHOUETTE_PARALLEL_MIN_PAIRS
+    )
+
+
+def _block_rows(n_rows: int) -> int:
+    # Each row is computed start to end by one thread, so the block size changes the speed,
+    # never the result; it is still fixed independently of the thread count.
+    return int(min(config.BLOCK_ROWS, max(16, -(-n_rows // 8))))
+
+
+def _silhouette_rows(
+    X: NDArray[np.float64],
+    codes: NDArray[np.int64],
+    ks: NDArray[np.int64],
+    rows: NDArray[np.int64],
+    max_cells: int | None = None,
+) -> NDArray[np.float64]:
+    """Silhouette of the points ``rows`` against all points, under each labeling.
+
+    ``codes`` (m, n) are labels remapped to 0..k-1 (every cluster non-empty, k >= 2).
+    Returns an (m, len(rows)) array.
+    """
+    if max_cells is None:
+        max_cells = config.SILHOUETTE_MAX_CELLS
+    m, n = codes.shape
+    offsets = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(ks, out=offsets[1:])
+    flat = codes + offsets[:-1, None]
+    sizes = np.bincount(flat.ravel(), minlength=int(offsets[-1])).astype(np.int64)
+    own_flat = np.ascontiguousarray(flat[:, rows])
+    out = np.empty((m, rows.shape[0]), dtype=np.float64)
+    block = _block_rows(rows.shape[0])
+    parallel = _use_parallel(rows.shape[0], n)
+
+    cell = _cells(codes, ks, max_cells)
+    if cell is not None:
+        order = np.argsort(cell, kind="stable")
+        position = np.empty(n, dtype=np.int64)
+        position[order] = np.arange(n, dtype=np.int64)
+        counts = np.bincount(cell)
+        starts = np.zeros(counts.shape[0] + 1, dtype=np.int64)
+        np.cumsum(counts, out=starts[1:])
+        # Every member of a cell has the same labels: read them off the cell's first member.
+        cell_flat = np.ascontiguousarray(flat[:, order[starts[:-1]]])
+        XT = np.ascontiguousarray(X[order].T)
+        kernel = _k.silhouette_cells_parallel if parallel else _k.silhouette_cells_serial
+        kernel(XT, position[rows], starts, cell_flat, own_flat, sizes, offsets, block, out)
+    else:
+        XT = np.ascontiguousarray(X.T)
+        flat_idx = np.ascontiguousarray(flat)
+        kernel = _k.silhouette_scatter_parallel if parallel else _k.silhouette_scatter_serial
+        kernel(XT, rows, flat_idx, own_flat, sizes, offsets, block, out)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# public API
+
+
+def silhouette_samples(X: ArrayLike, labels: ArrayLike) -> NDArray[np.float64]:
+    """Silhouette coefficient of every sample (Euclidean distance).
+
+    Equal to :func:`sklearn.metrics.silhouette_samples` (to about 1e-12 on float64 data), but
+    the memory is O(n * k): the n x n distance matrix is never formed. Distances are computed
+    from coordinate differences, which keeps full precision for near-duplicate points and for
+    data far from the origin (where scikit-learn's dot-product formula loses digits).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Points (float64 or float32; other numeric types are converted). Must be finite.
+    labels : array-like of shape (n_samples,)
+        Cluster label of every point; any values (they are remapped internally).
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), float64
+        ``(b - a) / max(a, b)`` per point, with ``a`` the mean distance to the other members of
+        its cluster and ``b`` the smallest mean distance to the members of another cluster.
+        Points alone in their cluster score 0, as in scikit-learn.
+
+    Raises
+    ------
+    ValueError
+        If the number of distinct labels is not in ``2..n_samples - 1``, or the input is
+        malformed.
+    """
+    Xc = _check_X(X)
+    n = Xc.shape[0]
+    codes, k = _encode_labels(labels, n)
+    _check_n_labels(k, n)
+    rows = np.arange(n, dtype=np.int64)
+    return _silhouette_rows(Xc, codes[None, :], np.array([k], dtype=np.int64), rows)[0]
+
+
+def silhouette_score(
+    X: ArrayLike,
+    labels: ArrayLike,
+    *,
+    sample_size: int | None = None,
+    random_state: Any = None,
+) -> float:
+    """Mean silhouette coefficient (Euclidean distance).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Points; see `silhouette_samples`.
+    labels : array-like of shape (n_samples,)
+        Cluster label of every point.
+    sample_size : int, optional
+        None (default): the exact mean over all points, equal to
+        :func:`sklearn.metrics.silhouette_score`. An int: the mean over a random sample of that
+        many points (without replacement), **each sampled point scored exactly against all
+        n points**. This differs on purpose from scikit-learn, which restricts both the scored
+        points and the points they are compared with to the sample (a biased, noisier
+        estimate); here only the averaging is sampled, so the estimate is unbiased. A sample
+        size of at least n gives the exact value.
+    random_state : int, numpy Generator or RandomState, optional
+        Seed of the sample; used only with ``sample_size``. None draws fresh entropy.
+
+    Returns
+    -------
+    float
+        Mean silhouette coefficient, in [-1, 1].
+
+    Raises
+    ------
+    ValueError
+        If the number of distinct labels is not in ``2..n_samples - 1`` (checked on all
+        labels), ``sample_size < 1``, or the input is malformed.
+    """
+    Xc = _check_X(X)
+    n = Xc.shape[0]
+    codes, k = _encode_labels(labels, n)
+    _check_n_labels(k, n)
+    if sample_size is None or int(sample_size) >= n:
+        rows = np.arange(n, dtype=np.int64)
+    else:
+        if int(sample_size) != sample_size or sample_size < 1:
+            raise ValueError(f"sample_size must be a positive integer, got {sample_size!r}.")
+        rows = _sample_rows(n, int(sample_size), _rng(random_state))
+    s = _silhouette_rows(Xc, codes[None, :], np.array([k], dtype=np.int64), rows)[0]
+    return float(np.mean(s))
+
+
+def _valid_labelings(
+    X: ArrayLike, labelings: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
+    Xc = _check_X(X)
+    n = Xc.shape[0]
+    codes, ks = _encode_labelings(labelings, n)
+    valid = (ks >= 2) & (ks <= n - 1)
+    return Xc, codes, ks, valid
+
+
+def silhouette_scores_multi(
+    X: ArrayLike, labelings: ArrayLike, *, max_cells: int | None = None
+) -> NDArray[np.float64]:
+    """Exact mean silhouette of several labelings of the same points, in one pass over pairs.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Points; see `silhouette_samples`.
+    labelings : array-like of shape (m, n_samples)
+        m candidate labelings (e.g. the KMeans labels for k = 2..10).
+    max_cells : int, optional
+        Largest number of cells (distinct tuples of labels across the labelings) for which the
+        per-cell scheme is used; above it each distance is added to every labeling's clusters
+        directly. Both give the same values; the default is
+        ``config.SILHOUETTE_MAX_CELLS``.
+
+    Returns
+    -------
+    ndarray of shape (m,), float64
+        The mean silhouette of each labeling, equal to ``silhouette_score(X, labelings[i])``;
+        NaN for a labeling with fewer than 2 or more than n - 1 clusters (where
+        `silhouette_score` raises), so the caller can skip it.
+    """
+    Xc, codes, ks, valid = _valid_labelings(X, labelings)
+    means = np.full(codes.shape[0], np.nan)
+    if valid.any():
+        rows = np.arange(Xc.shape[0], dtype=np.int64)
+        s = _silhouette_rows(Xc, codes[valid], ks[valid], rows, max_cells)
+        means[valid] = s.mean(axis=1)
+    return means
+
+
+def silhouette_sampled_multi(
+    X: ArrayLike,
+    labelings: ArrayLike,
+    *,
+    sample_size: int = config.SILHOUETTE_SAMPLE_SIZE,
+    random_state: Any = None,
+    max_cells: int | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Sampled mean silhouette of several labelings, with standard errors.
+
+    One random sample of points (without replacement) serves every labeling, and every sampled
+    point is scored exactly against all n points; only the averaging is sampled. Sharing the
+    sample makes the comparison between labelings much sharper than independent samples
+    (their errors are strongly correlated), and scoring against all points removes the bias of
+    scikit-learn's ``sample_size``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Points; see `silhouette_samples`.
+    labelings : array-like of shape (m, n_samples)
+        m candidate labelings.
+    sample_size : int, default ``config.SILHOUETTE_SAMPLE_SIZE``
+        Points to score (at least 2). At least n gives the exact means and zero errors.
+    random_state : int, numpy Generator or RandomState, optional
+        Seed of the sample. None means seed 0, so that the same call always gives the same
+        answer (the k choice built on it must be reproducible).
+    max_cells : int, optional
+        See `silhouette_scores_multi`.
+
+    Returns
+    -------
+    means : ndarray of shape (m,)
+        Mean silhouette of the sampled points under each labeling (NaN for a labeling with
+        fewer than 2 or more than n - 1 clusters).
+    stderrs : ndarray of shape (m,)
+        Standard error of each mean: ``std(s, ddof=1) / sqrt(s) * sqrt(1 - s / n)``, the last
+        factor being the finite-population correction (sampling without replacement).
+    """
+    if int(sample_size) != sample_size or sample_size < 2:
+        raise ValueError(f"sample_size must be an integer >= 2, got {sample_size!r}.")
+    Xc, codes, ks, valid = _valid_labelings(X, labelings)
+    n = Xc.shape[0]
+    m = codes.shape[0]
+    means = np.full(m, np.nan)
+    stderrs = np.full(m, np.nan)
+    size = min(int(sample_size), n)
+    rng = _rng(0 if random_state is None else random_state)
+    rows = np.arange(n, dtype=np.int64) if size >= n else _sample_rows(n, size, rng)
+    if valid.any():
+        s = _silhouette_rows(Xc, codes[valid], ks[valid], rows, max_cells)
+        means[valid] = s.mean(axis=1)
+        if size >= 2:
+            fpc = math.sqrt(max(0.0, 1.0 - size / n))
+            stderrs[valid] = s.std(axis=1, ddof=1) / math.sqrt(size) * fpc
+    return means, stderrs
+
+
+def simplified_silhouette(d1: ArrayLike, d2: ArrayLike) -> NDArray[np.float64]:
+    """Simplified (centroid) silhouette of every point.
+
+    Parameters
+    ----------
+    d1 : array-like of shape (n,)
+        SQUARED distance of each point to its nearest centre (its own cluster's).
+    d2 : array-like of shape (n,)
+        SQUARED distance of each point to its second-nearest centre.
+
+    Returns
+    -------
+    ndarray of shape (n,), float64
+        ``(b - a) / max(a, b)`` with ``a = sqrt(d1)``, ``b = sqrt(d2)``; 0 where both are 0.
+        With ``d1 <= d2`` this lies in [0, 1] and equals ``1 - a / b``.
+    """
+    a = np.ascontiguousarray(d1, dtype=np.float64).reshape(-1)
+    b = np.ascontiguousarray(d2, dtype=np.float64).reshape(-1)
+    if a.shape != b.shape:
+        raise ValueError(f"d1 and d2 must have the same length, got {a.shape[0]} and {b.shape[0]}.")
+    out = np.empty_like(a)
+    _k.simplified_silhouette_kernel(a, b, out)
+    return out
