@@ -1,0 +1,353 @@
+"""Per-segment statistics in the user's own units: profiles, lifts, effect sizes, characteristics.
+
+Numbers only: nothing here writes a sentence (the text lives in `segengine.text`). Everything is
+vectorised: the labels are argsorted once, every field is gathered into that order once, and each
+segment is a contiguous slice of it.
+
+Conventions (shared by every number this module returns)
+--------------------------------------------------------
+- Missing values (NaN for numeric/binary/date fields, ``None`` for categorical ones) are ignored by
+  every statistic and counted in ``missing_rate`` (share of the segment's records that are missing).
+- ``std`` is the population standard deviation (``ddof=0``): a segment of one record has std 0, not
+  an undefined value. ``p25`` / ``median`` / ``p75`` use linear interpolation (numpy's and pandas'
+  default).
+- ``lift`` = segment mean / population mean. It is ``None`` when that ratio does not read as "x times
+  the average": the field has negative values, or the population mean is (close to) zero.
+- ``effect_size`` = (segment mean - population mean) / population std (``ddof=0``): how many
+  population standard deviations the segment sits from everyone. ``None`` when the population std
+  is zero (constant field) or the segment has no value. For a category the same formula is applied
+  to its 0/1 indicator, i.e. (p_seg - p_pop) / sqrt(p_pop (1 - p_pop)), so numeric and categorical
+  characteristics rank on one scale.
+- Every float is rounded to 6 significant digits and every non-finite value becomes ``None``, so the
+  output is JSON-safe as is.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from segengine import config
+
+__all__ = ["FieldColumn", "SegmentProfiles", "profile_segments"]
+
+# Characteristics: fields whose |effect size| reaches this are listed (at least one always is).
+CHARACTERISTIC_MIN_EFFECT = 0.3
+MAX_CHARACTERISTICS = 5
+# Categorical profiles list this many most common values.
+TOP_CATEGORIES = 5
+SIGNIFICANT_DIGITS = 6
+# Unused categorical fields with more distinct values than this (names, e-mails) are not profiled.
+MAX_PROFILED_CATEGORIES = config.DEFAULT_MAX_CATEGORIES
+# Distinct values are first looked for in this many leading records (see _encode_categorical).
+_CATEGORY_SAMPLE = 512
+
+_NUMERIC_KINDS = ("numeric", "binary", "date")
+
+
+@dataclass(frozen=True)
+class FieldColumn:
+    """One input field in original units.
+
+    Parameters
+    ----------
+    name : str
+        The user's field name.
+    kind : str
+        ``"numeric"``, ``"binary"``, ``"categorical"`` or ``"date"``.
+    values : numpy.ndarray
+        numeric/binary/date: float64 with NaN for missing (binary as 0.0/1.0, date as days
+        before the latest date in the data); categorical: object array of str, ``None`` for
+        missing.
+    used : bool
+        Whether the field took part in clustering.
+    """
+
+    name: str
+    kind: str
+    values: np.ndarray
+    used: bool
+
+
+@dataclass(frozen=True)
+class SegmentProfiles:
+    """What profiling found, as JSON-ready numbers.
+
+    Parameters
+    ----------
+    sizes : numpy.ndarray
+        Records per segment, shape (k,).
+    profiles : list of dict
+        Per segment, ``{field: stats}``. Numeric/binary/date stats: ``mean, median, std, p25,
+        p75, min, max, lift, effect_size, missing_rate``. Categorical: ``top`` (list of
+        ``{"value", "share", "lift"}``, most common first) and ``missing_rate``.
+    characteristics : list of list of dict
+        Per segment, ranked by |effect size|: ``feature, kind, direction ("high", "low" or
+        "over"), effect_size, value, reference, lift`` and, for categories, ``category``.
+        ``value`` / ``reference`` are the segment's and population's mean (share for a
+        category).
+    overall : dict
+        Per profiled field, population statistics: numeric ``kind, mean, std, min, max,
+        missing_rate, sum_share`` (``sum_share``: per segment share of the field's
+        total, only for non-negative fields with a positive total, else ``None``);
+        categorical ``kind, missing_rate, shares`` (``{value: share}`` most common first).
+    """
+
+    sizes: np.ndarray
+    profiles: list[dict]
+    characteristics: list[list[dict]]
+    overall: dict
+
+
+def _num(x: Any) -> float | None:
+    """Round to SIGNIFICANT_DIGITS; None for NaN/inf/None."""
+    if x is None:
+        return None
+    x = float(x)
+    if not math.isfinite(x):
+        return None
+    return float(_FMT % x) if x != 0.0 else 0.0
+
+
+_FMT = f"%.{SIGNIFICANT_DIGITS}g"
+_NUMERIC_STATS = ("mean", "median", "std", "p25", "p75", "min", "max", "lift", "effect_size")
+
+
+def _quantiles(v: np.ndarray) -> tuple[float, float, float, float, float]:
+    """min, p25, median, p75, max with linear interpolation, from one partition (v is a copy)."""
+    m = v.shape[0]
+    pos = np.array([0.25, 0.5, 0.75]) * (m - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, m - 1)
+    kth = np.unique(np.concatenate(([0, m - 1], lo, hi)))
+    v.partition(kth)
+    a, b = v[lo], v[hi]
+    t = pos - lo
+    q = a + (b - a) * t
+    return float(v[0]), float(q[0]), float(q[1]), float(q[2]), float(v[m - 1])
+
+
+def _numeric_field(
+    name: str, sorted_values: np.ndarray, bounds: np.ndarray, sizes: np.ndarray, kind: str
+) -> tuple[list[dict], list[dict | None], dict]:
+    """Profiles, characteristic candidates and population stats of one numeric-like field."""
+    k = sizes.shape[0]
+    nan = np.isnan(sorted_values)
+    n = sorted_values.shape[0]
+    n_valid = n - int(np.count_nonzero(nan))
+    stats = np.full((k, 9), np.nan)
+    n_seg = np.zeros(k, dtype=np.int64)
+    for s in range(k):
+        lo, hi = bounds[s], bounds[s + 1]
+        v = sorted_values[lo:hi][~nan[lo:hi]]  # boolean indexing copies, so partition is safe
+        m = v.shape[0]
+        n_seg[s] = m
+        if m == 0:
+            continue
+        mean = v.mean()
+        stats[s, 0] = mean
+        stats[s, 2] = np.sqrt(np.dot(v - mean, v - mean) / m)
+        stats[s, 5], stats[s, 3], stats[s, 1], stats[s, 4], stats[s, 6] = _quantiles(v)
+    sums = stats[:, 0] * n_seg
+    total = float(np.nansum(sums))
+    if n_valid:
+        pmean = total / n_valid
+        # Pooled from the segment means and stds: the population is the union of the segments.
+        pvar = float(np.nansum(n_seg * (stats[:, 2] ** 2 + (stats[:, 0] - pmean) ** 2))) / n_valid
+        pstd = math.sqrt(max(pvar, 0.0))
+        pmin, pmax = float(np.nanmin(stats[:, 5])), float(np.nanmax(stats[:, 6]))
+    else:
+        pmean = pstd = pmin = pmax = float("nan")
+    scale = max(abs(pmin), abs(pmax)) if n_valid else float("nan")
+    # Relative scale guards a std that is rounding noise of a constant column.
+    std_ok = n_valid > 0 and pstd > 1e-12 * max(scale, 1e-300)
+    if n_valid and pmin >= 0 and abs(pmean) > 1e-9 * scale and pmean != 0.0:
+        stats[:, 7] = stats[:, 0] / pmean
+    if std_ok:
+        stats[:, 8] = (stats[:, 0] - pmean) / pstd
+    overall: dict[str, Any] = {
+        "kind": kind, "missing_rate": _num((n - n_valid) / n) if n else None,
+        "mean": _num(pmean), "std": _num(pstd), "min": _num(pmin), "max": _num(pmax),
+        "sum_share": (
+            [_num(x) if m else 0.0 for x, m in zip((sums / total).tolist(), n_seg.tolist())]
+            if n_valid and pmin >= 0 and total > 0 else None
+        ),
+    }
+    profiles: list[dict] = []
+    cands: list[dict | None] = []
+    for s, row in enumerate(stats.tolist()):
+        size = int(sizes[s])
+        prof = {key: _num(x) for key, x in zip(_NUMERIC_STATS, row)}
+        prof["missing_rate"] = _num((size - n_seg[s]) / size) if size else None
+        profiles.append(prof)
+        if prof["effect_size"] is None:
+            cands.append(None)
+        else:
+            cands.append({
+                "feature": name, "kind": kind,
+                "direction": "high" if prof["effect_size"] > 0 else "low",
+                "effect_size": prof["effect_size"], "value": prof["mean"],
+                "reference": overall["mean"], "lift": prof["lift"],
+            })
+    return profiles, cands, overall
+
+
+def _encode_categorical(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes (-1 for missing) into sorted distinct values, without a Python loop over records.
+
+    Distinct values are taken from a leading sample first and matched by whole-array comparisons
+    (cheap when categories are few); only what the sample missed goes through a full sort.
+    Returns (codes, categories, present_mask).
+    """
+    present = np.not_equal(values, None)
+    vals = values[present]
+    codes_v = np.full(vals.shape[0], -1, dtype=np.int64)
+    cats: list = list(np.unique(vals[:_CATEGORY_SAMPLE])) if vals.shape[0] else []
+    if len(cats) <= 64:
+        for i, c in enumerate(cats):
+            codes_v[vals == c] = i
+        rest = codes_v < 0
+        if rest.any():
+            extra, inv = np.unique(vals[rest], return_inverse=True)
+            codes_v[rest] = inv.ravel() + len(cats)
+            cats.extend(extra)
+    else:
+        uniq, inv = np.unique(vals, return_inverse=True)
+        cats = list(uniq)
+        codes_v = inv.ravel().astype(np.int64)
+    cat_arr = np.empty(len(cats), dtype=object)
+    cat_arr[:] = cats
+    if len(cats):
+        perm = np.argsort(cat_arr.astype(str), kind="stable")
+        remap = np.empty_like(perm)
+        remap[perm] = np.arange(perm.shape[0])
+        codes_v = remap[codes_v]
+        cat_arr = cat_arr[perm]
+    codes = np.full(values.shape[0], -1, dtype=np.int64)
+    codes[present] = codes_v
+    return codes, cat_arr, present
+
+
+def _distinct_exceeds(values: np.ndarray, limit: int) -> bool:
+    """Whether an (unused) categorical field has more than `limit` distinct values."""
+    present = values[np.not_equal(values, None)]
+    if np.unique(present[:_CATEGORY_SAMPLE]).shape[0] > limit:
+        return True
+    return np.unique(present.astype(str)).shape[0] > limit
+
+
+def _categorical_field(
+    name: str, values: np.ndarray, labels: np.ndarray, sizes: np.ndarray
+) -> tuple[list[dict], list[dict | None], dict]:
+    k = sizes.shape[0]
+    codes, cats, present = _encode_categorical(values)
+    c = cats.shape[0]
+    n = values.shape[0]
+    counts = np.bincount(labels[present] * c + codes[present], minlength=k * c).reshape(k, c) if c else np.zeros((k, 0), np.int64)
+    seg_valid = counts.sum(axis=1)
+    pop_counts = counts.sum(axis=0)
+    n_valid = int(pop_counts.sum())
+    pop_share = pop_counts / n_valid if n_valid else np.zeros(c)
+    # Most common first, ties by value (categories are sorted, so a stable sort keeps that order).
+    pop_order = np.argsort(-pop_counts, kind="stable")
+    overall = {
+        "kind": "categorical",
+        "missing_rate": _num((n - n_valid) / n) if n else None,
+        "shares": {str(cats[j]): _num(pop_share[j]) for j in pop_order},
+    }
+    profiles: list[dict] = []
+    cands: list[dict | None] = []
+    denom = np.sqrt(pop_share * (1.0 - pop_share))
+    for s in range(k):
+        size = int(sizes[s])
+        m = int(seg_valid[s])
+        miss = _num((size - m) / size) if size else None
+        if m == 0:
+            profiles.append({"top": [], "missing_rate": miss})
+            cands.append(None)
+            continue
+        share = counts[s] / m
+        order = np.argsort(-counts[s], kind="stable")[:TOP_CATEGORIES]
+        top = [
+            {"value": str(cats[j]), "share": _num(share[j]), "lift": _num(share[j] / pop_share[j])}
+            for j in order
+            if counts[s, j] > 0
+        ]
+        profiles.append({"top": top, "missing_rate": miss})
+        with np.errstate(divide="ignore", invalid="ignore"):
+            eff = np.where(denom > 0, (share - pop_share) / np.where(denom > 0, denom, 1.0), 0.0)
+        j = int(np.argmax(eff))
+        if eff[j] > 0:
+            cands.append({
+                "feature": name, "kind": "categorical", "direction": "over",
+                "effect_size": _num(eff[j]), "category": str(cats[j]),
+                "value": _num(share[j]), "reference": _num(pop_share[j]),
+                "lift": _num(share[j] / pop_share[j]),
+            })
+        else:
+            cands.append(None)
+    return profiles, cands, overall
+
+
+def _rank(cands: list[dict]) -> list[dict]:
+    ranked = sorted(cands, key=lambda c: (-abs(c["effect_size"]), c["feature"]))
+    kept = [c for c in ranked if abs(c["effect_size"]) >= CHARACTERISTIC_MIN_EFFECT]
+    if not kept:
+        kept = ranked[:1]
+    return kept[:MAX_CHARACTERISTICS]
+
+
+def profile_segments(columns: list[FieldColumn], labels: np.ndarray, n_segments: int) -> SegmentProfiles:
+    """Profile every segment on every field, in the fields' original units.
+
+    Parameters
+    ----------
+    columns : list of FieldColumn
+        Every field, used for clustering or not. Numeric, binary and date fields are always
+        profiled; an unused categorical field with more than ``MAX_PROFILED_CATEGORIES``
+        distinct values (an e-mail, a name) is not.
+    labels : numpy.ndarray
+        Segment of each record, integers in ``0 .. n_segments - 1``.
+    n_segments : int
+        Number of segments k (a segment may be empty).
+
+    Returns
+    -------
+    SegmentProfiles
+        Sizes, per-segment profiles, ranked characteristics and population statistics. See the
+        module docstring for the definitions (std with ddof=0, lift, effect size vs the
+        population std, 6 significant digits, None for anything undefined).
+    """
+    labels = np.asarray(labels).astype(np.int64, copy=False).ravel()
+    k = int(n_segments)
+    if labels.size and (labels.min() < 0 or labels.max() >= k):
+        raise ValueError(f"labels must lie in 0..{k - 1}")
+    sizes = np.bincount(labels, minlength=k)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.concatenate(([0], np.cumsum(sizes)))
+    profiles: list[dict] = [{} for _ in range(k)]
+    cands: list[list[dict]] = [[] for _ in range(k)]
+    overall: dict[str, dict] = {}
+    for col in columns:
+        values = np.asarray(col.values)
+        if values.shape[0] != labels.shape[0]:
+            raise ValueError(f"field {col.name!r} has {values.shape[0]} values for {labels.shape[0]} labels")
+        if col.kind in _NUMERIC_KINDS:
+            sorted_values = values.astype(np.float64, copy=False)[order]
+            prof, cand, ov = _numeric_field(col.name, sorted_values, bounds, sizes, col.kind)
+        elif col.kind == "categorical":
+            if not col.used and _distinct_exceeds(values, MAX_PROFILED_CATEGORIES):
+                continue
+            prof, cand, ov = _categorical_field(col.name, values, labels, sizes)
+        else:
+            raise ValueError(f"unknown field kind {col.kind!r} for field {col.name!r}")
+        overall[col.name] = ov
+        for s in range(k):
+            profiles[s][col.name] = prof[s]
+            if cand[s] is not None:
+                cands[s].append(cand[s])
+    characteristics = [_rank(c) for c in cands]
+    return SegmentProfiles(sizes=sizes, profiles=profiles, characteristics=characteristics, overall=overall)
