@@ -42,29 +42,31 @@ def _squared_chunk(XT, xi, c0, w, tmp):
     """tmp[:w] = squared distances between point xi and columns c0..c0+w of XT.
 
     Features are consumed two at a time so that ``tmp`` is loaded and stored half as often.
+    Loops index slices from 0: an index LLVM cannot prove non-negative keeps numba's
+    negative-index wraparound, which turns the vector loads into gathers.
     """
     d = XT.shape[0]
     x0 = xi[0]
-    row = XT[0]
+    row = XT[0, c0:c0 + w]
     for j in range(w):
-        t = row[c0 + j] - x0
+        t = row[j] - x0
         tmp[j] = t * t
     f = 1
     while f + 1 < d:
         xa = xi[f]
         xb = xi[f + 1]
-        ra = XT[f]
-        rb = XT[f + 1]
+        ra = XT[f, c0:c0 + w]
+        rb = XT[f + 1, c0:c0 + w]
         for j in range(w):
-            ta = ra[c0 + j] - xa
-            tb = rb[c0 + j] - xb
+            ta = ra[j] - xa
+            tb = rb[j] - xb
             tmp[j] += ta * ta + tb * tb
         f += 2
     if f < d:
         xa = xi[f]
-        ra = XT[f]
+        ra = XT[f, c0:c0 + w]
         for j in range(w):
-            ta = ra[c0 + j] - xa
+            ta = ra[j] - xa
             tmp[j] += ta * ta
 
 
@@ -97,9 +99,10 @@ def _group_sums_block(XT, rows, starts, r0, r1, buf):
             while g < n_groups and starts[g] < c1:
                 lo = max(starts[g], c0) - c0
                 hi = min(starts[g + 1], c1) - c0
+                seg = tmp[lo:hi]
                 s = 0.0
-                for j in range(lo, hi):
-                    s += math.sqrt(tmp[j])
+                for j in range(hi - lo):
+                    s += math.sqrt(seg[j])
                 buf[ii, g] += s
                 g += 1
 
@@ -125,10 +128,11 @@ def _scatter_sums_block(XT, rows, flat_idx, r0, r1, buf):
             _squared_chunk(XT, xi[ii], c0, w, tmp)
             for j in range(w):
                 tmp[j] = math.sqrt(tmp[j])
+            acc = buf[ii]
             for lab in range(m):
-                idx = flat_idx[lab]
+                idx = flat_idx[lab, c0:c1]
                 for j in range(w):
-                    buf[ii, idx[c0 + j]] += tmp[j]
+                    acc[idx[j]] += tmp[j]
 
 
 @numba.njit(**_NJIT)
