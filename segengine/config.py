@@ -35,3 +35,7 @@ SKEW_THRESHOLD = 2.0
 SILHOUETTE_MAX_CELLS = 512
 # Below this many (scored point, point) pairs the silhouette kernels run on one thread.
 SILHOUETTE_PARALLEL_MIN_PAIRS = 2_000_000
+
+# Algorithm choice under algorithm="auto": the Gaussian mixture must beat the equal-variance
+# spherical mixture implied by KMeans by this many nats of BIC per record (BIC / 2n scale).
+GMM_BIC_MARGIN = 0.05

@@ -1,0 +1,101 @@
+"""The contract of SPEC section 2 as pure functions: `segmentation_report` and `handle_request`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Mapping
+
+from segengine.errors import SegEngineError, ServiceError
+from segengine.request import parse_request
+from segengine.table import table_from_records
+from segengine.text.error_messages import error_text
+from segengine.text.language import normalize_language, parse_accept_language
+
+__all__ = ["segmentation_report", "handle_request"]
+
+_log = logging.getLogger("segengine")
+
+
+def segmentation_report(payload: Any, language: str = "en", *, model: Any = None) -> dict[str, Any]:
+    """Segment the customers of a request body and return the report (SPEC section 2).
+
+    Parameters
+    ----------
+    payload : mapping, str or bytes
+        ``{"data": [...], "options": {...}, "include_metadata": bool}`` (snake_case or camelCase),
+        as a mapping or as JSON text/bytes. Never modified.
+    language : str
+        Language of names, texts and error messages: "en", "es" or "pt" (tags like "pt-BR" work;
+        anything else gives English).
+    model : Segmenter, optional
+        A fitted Segmenter: the records are scored with it instead of fitting a new model
+        (same response shape; the segments are profiled on the given records).
+
+    Returns
+    -------
+    dict
+        The response body: ``results``, ``segments``, ``summary`` and, on request, ``metadata``.
+
+    Raises
+    ------
+    InvalidRequestError
+        400: the body is not a JSON object, a record is not an object, or ``data`` is empty.
+    ValidationError
+        422: any invalid value or option, with the exact path of each in ``details``.
+    """
+    started = time.perf_counter()
+    lang = normalize_language(language)
+    request = parse_request(payload, lang)
+    options = request.options
+    if model is not None:
+        return model.score_report(
+            request.records, language=lang, include_metadata=request.include_metadata,
+            started=started,
+        )
+    table = table_from_records(request.records, id_field=options.id_field, language=lang)
+    from segengine.segmenter import Segmenter
+
+    segmenter = Segmenter.from_options(options)
+    segmenter._fit_table(table, options, language=lang, started=started)
+    return segmenter.report(lang, include_metadata=request.include_metadata)
+
+
+def handle_request(body: Any, headers: Mapping[str, str] | None = None, *, model: Any = None) -> tuple[int, dict[str, Any]]:
+    """Serve one HTTP request: never raises, returns ``(status, body)``.
+
+    Parameters
+    ----------
+    body : str, bytes or mapping
+        The request body.
+    headers : mapping, optional
+        HTTP headers; ``Accept-Language`` (any case) chooses the language.
+    model : Segmenter, optional
+        A fitted model to score with (see :func:`segmentation_report`).
+
+    Returns
+    -------
+    (int, dict)
+        200 and the report, 400/422 and the error body, or 500 with ``retry_after`` on an
+        unexpected failure (logged, never a traceback in the body).
+    """
+    language = "en"
+    try:
+        if headers:
+            for key, value in headers.items():
+                if isinstance(key, str) and key.lower() == "accept-language":
+                    language = parse_accept_language(value)
+                    break
+        return 200, segmentation_report(body, language, model=model)
+    except SegEngineError as exc:
+        if exc.status >= 500:
+            _log.exception("segengine internal error")
+            return 500, _service_error(language)
+        return exc.status, exc.to_dict()
+    except Exception:  # noqa: BLE001 - the service boundary: every failure becomes a 500 body
+        _log.exception("segengine internal error")
+        return 500, _service_error(language)
+
+
+def _service_error(language: str) -> dict[str, Any]:
+    return ServiceError(error_text(language, "service_error"), extra={"retry_after": 60}).to_dict()

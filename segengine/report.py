@@ -1,0 +1,180 @@
+"""Assembling the response body (SPEC section 2) from a fitted Segmenter.
+
+Numbers come from the Segmenter and from profiling; sentences from `segengine.text`; this module
+only arranges them, rounds floats and keeps the body JSON-safe (no NaN, no numpy scalars).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from segengine import config
+from segengine._version import __version__
+from segengine.text.error_messages import error_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from segengine.segmenter import Segmenter
+
+__all__ = ["build_report", "render_notices"]
+
+
+def _r(x: Any, digits: int = 4) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return round(x, digits) if math.isfinite(x) else None
+
+
+def render_notices(notices: list, language: str) -> list[str]:
+    """Render (key, params) warnings in ``language``; params named ``how`` are catalogue keys too."""
+    out = []
+    for key, params in notices:
+        values = dict(params)
+        if "how" in values:
+            values["how"] = error_text(language, values["how"])
+        out.append(error_text(language, key, **values))
+    return out
+
+
+def field_columns(seg: "Segmenter") -> list:
+    """Original-unit columns for profiling, with whether each took part in clustering."""
+    from segengine.profiling import FieldColumn
+
+    used = {f.name: f.used for f in seg.preprocessor_.fields_}
+    return [
+        FieldColumn(c.name, "numeric" if c.kind == "date" else c.kind, c.values, used.get(c.name, False))
+        for c in seg.table_.columns
+        if c.kind != "empty"
+    ]
+
+
+def segment_silhouettes(seg: "Segmenter") -> tuple[float | None, list[float | None]]:
+    """Mean silhouette of the final labeling, overall and per segment (cached on the Segmenter).
+
+    Exact up to ``config.SILHOUETTE_EXACT_MAX_N`` records; above, the mean over the same random
+    sample that scored k (each sampled record against all records).
+    """
+    cached = getattr(seg, "_silhouette_cache", None)
+    if cached is not None:
+        return cached
+    from segengine.metrics.silhouette import silhouette_samples
+
+    X, labels, k = seg.X_, seg.labels_, seg.n_clusters_
+    n = X.shape[0]
+    if k < 2:
+        result = (None, [None] * k)
+    else:
+        if n <= config.SILHOUETTE_EXACT_MAX_N:
+            rows = np.arange(n)
+            s = silhouette_samples(X, labels)
+        else:
+            rng = np.random.default_rng(seg.options_.random_state)
+            rows = np.sort(rng.choice(n, size=config.SILHOUETTE_SAMPLE_SIZE, replace=False))
+            s = _sampled_samples(X, labels, rows)
+        seg_labels = labels[rows]
+        sums = np.bincount(seg_labels, weights=s, minlength=k)
+        counts = np.bincount(seg_labels, minlength=k)
+        per = [(_r(sums[j] / counts[j]) if counts[j] else None) for j in range(k)]
+        result = (_r(float(s.mean())), per)
+    seg._silhouette_cache = result
+    return result
+
+
+def _sampled_samples(X: np.ndarray, labels: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    from segengine.metrics.silhouette import silhouette_sampled_multi
+
+    # The sampled estimator returns means; per-point values come from scoring each sampled row
+    # against all rows: use the exact kernel on the subset of rows via the public helper.
+    from segengine.metrics import silhouette as _sil
+
+    return _sil.silhouette_rows(X, labels, rows) if hasattr(_sil, "silhouette_rows") else np.full(
+        rows.size, silhouette_sampled_multi(X, labels[None, :], sample_size=rows.size)[0][0]
+    )
+
+
+def build_report(seg: "Segmenter", language: str, *, include_metadata: bool) -> dict[str, Any]:
+    """Build the response body of a fitted Segmenter.
+
+    Parameters
+    ----------
+    seg : Segmenter
+        Fitted.
+    language : str
+        Normalised language ("en", "es", "pt").
+    include_metadata : bool
+        Whether to add ``metadata``.
+
+    Returns
+    -------
+    dict
+        ``results``, ``segments``, ``summary`` and, on request, ``metadata``.
+    """
+    from segengine.profiling import profile_segments
+    from segengine.text.insights import segment_texts, summary_insights
+
+    t0 = time.perf_counter()
+    k = seg.n_clusters_
+    columns = field_columns(seg)
+    profiles = getattr(seg, "_profiles_cache", None)
+    if profiles is None:
+        profiles = profile_segments(columns, seg.labels_, k)
+        seg._profiles_cache = profiles
+    texts = segment_texts(profiles, columns, language)
+    overall_sil, per_segment_sil = segment_silhouettes(seg)
+    t1 = time.perf_counter()
+
+    names = [t["name"] for t in texts]
+    labels = seg.labels_.tolist()
+    pred = np.round(seg.prediction_, 4).tolist()
+    conf = np.round(seg.confidence_, 4).tolist()
+    results = [
+        {"id": i, "segment": s, "segment_name": names[s], "prediction": p, "confidence": c}
+        for i, s, p, c in zip(seg.ids_, labels, pred, conf)
+    ]
+    n = len(labels)
+    sizes = np.bincount(seg.labels_, minlength=k)
+    segments = []
+    for j in range(k):
+        segments.append({
+            "segment": j,
+            "name": names[j],
+            "size": int(sizes[j]),
+            "share": _r(sizes[j] / n),
+            "silhouette": per_segment_sil[j],
+            "profile": profiles.profiles[j],
+            "characteristics": texts[j]["characteristics"],
+            "insights": texts[j]["insights"],
+        })
+    summary = {
+        "n_records": n,
+        "n_segments": k,
+        "algorithm": seg.algorithm_,
+        "silhouette": overall_sil,
+        "features_used": seg.preprocessor_.used_fields_,
+        "insights": summary_insights(profiles, columns, language),
+    }
+    body: dict[str, Any] = {"results": results, "segments": segments, "summary": summary}
+    t2 = time.perf_counter()
+    if include_metadata:
+        timings = {key: int(round(v)) for key, v in seg.timings_ms_.items()}
+        timings["profiling"] = int(round((t1 - t0) * 1000.0))
+        timings["response"] = int(round((t2 - t1) * 1000.0))
+        evidence = {key: (_r(v, 6) if isinstance(v, float) else v) for key, v in seg.algorithm_evidence_.items()}
+        body["metadata"] = {
+            "model_version": __version__,
+            "processing_time_ms": int(round((time.perf_counter() - seg.fit_started_) * 1000.0)),
+            "random_state": seg.options_.random_state,
+            "k_selection": seg.selection_.to_dict(),
+            "algorithm_selection": evidence,
+            "preprocessing": [
+                {"field": f.name, "kind": f.kind, "used": f.used, "reason": f.reason, "log1p": f.log1p}
+                for f in seg.preprocessor_.fields_
+            ],
+            "timings_ms": timings,
+            "warnings": render_notices(seg.notices_, language),
+        }
+    return body

@@ -1,0 +1,151 @@
+"""The request side of the contract: a payload (mapping, JSON text or bytes) into a validated request.
+
+Parsing never modifies the caller's objects; every problem raises a typed error whose ``details``
+name the exact input path.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from segengine.errors import InvalidRequestError, ValidationError
+from segengine.options import SegmentationOptions, parse_options
+from segengine.text.error_messages import error_text
+
+__all__ = ["Request", "parse_request", "load_json_body"]
+
+EXPECTED_FORMAT = "Array of objects with required fields"
+_TOP_LEVEL = {
+    "data": "data",
+    "options": "options",
+    "include_metadata": "include_metadata",
+    "includeMetadata": "include_metadata",
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    """A validated request: the records (the caller's own list, never written), options, flags."""
+
+    records: list
+    options: SegmentationOptions
+    include_metadata: bool
+
+
+def load_json_body(body: Any, language: str = "en") -> Any:
+    """Decode JSON text or bytes; mappings and other Python objects pass through unchanged.
+
+    ``NaN`` literals decode to NaN (treated as missing later) and ``Infinity`` to inf (a 422 at
+    the value's path later), so that a lenient JSON writer's output gets precise errors.
+
+    Parameters
+    ----------
+    body : str, bytes, bytearray, memoryview or object
+        The request body.
+    language : str
+        Language of the error sentences.
+
+    Returns
+    -------
+    object
+        The decoded value.
+
+    Raises
+    ------
+    InvalidRequestError
+        The text is not JSON (400 ``Invalid format``).
+    """
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        try:
+            body = bytes(body).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise _invalid_json(language, f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    if isinstance(body, str):
+        try:
+            return json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise _invalid_json(language, f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        except RecursionError:
+            raise _invalid_json(language, "nested too deeply") from None
+    return body
+
+
+def _invalid_json(language: str, reason: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        error_text(language, "format_mismatch"),
+        {"body": error_text(language, "invalid_json", reason=reason)},
+        extra={"expected_format": EXPECTED_FORMAT},
+    )
+
+
+def parse_request(payload: Any, language: str = "en") -> Request:
+    """Validate the top level of a request body (SPEC section 2, Request).
+
+    Parameters
+    ----------
+    payload : mapping, str or bytes
+        The request body.
+    language : str
+        Normalised language of the error sentences.
+
+    Returns
+    -------
+    Request
+
+    Raises
+    ------
+    InvalidRequestError
+        Not JSON, not an object (400 ``Invalid format``), or ``data`` empty (400 ``Invalid parameters``).
+    ValidationError
+        ``data`` missing or not an array, unknown parameters, bad options, too many records (422).
+    """
+    body = load_json_body(payload, language)
+    if not isinstance(body, Mapping):
+        raise InvalidRequestError(
+            error_text(language, "format_mismatch"),
+            {"body": error_text(language, "body_not_object")},
+            extra={"expected_format": EXPECTED_FORMAT},
+        )
+    details: dict[str, str] = {}
+    seen: dict[str, Any] = {}
+    for key, value in body.items():
+        name = _TOP_LEVEL.get(key) if isinstance(key, str) else None
+        if name is None:
+            details[str(key)] = error_text(language, "unknown_parameter", name=str(key))
+        elif name in seen and seen[name] != value:
+            details[str(key)] = error_text(language, "unknown_parameter", name=str(key))
+        else:
+            seen[name] = value
+
+    data = seen.get("data")
+    if not isinstance(data, list):
+        details["data"] = error_text(language, "data_required")
+        raise ValidationError(error_text(language, "required_missing"), details)
+    try:
+        options = parse_options(seen.get("options") or {}, language=language)
+    except ValidationError as exc:
+        details.update(exc.details)
+    if details:
+        raise ValidationError(error_text(language, "validation_failed"), details)
+    if not data:
+        raise InvalidRequestError(
+            error_text(language, "data_empty"), {"data": error_text(language, "data_empty")},
+            error="Invalid parameters",
+        )
+    include = seen.get("include_metadata", False)
+    if include is None:
+        include = False
+    if not isinstance(include, bool):
+        key = "includeMetadata" if "includeMetadata" in body else "include_metadata"
+        raise ValidationError(
+            error_text(language, "validation_failed"),
+            {key: error_text(language, "option_bool", name=key)},
+        )
+    if len(data) > options.max_records:
+        raise ValidationError(
+            error_text(language, "validation_failed"),
+            {"data": error_text(language, "too_many_records", n=len(data), max=options.max_records)},
+        )
+    return Request(records=data, options=options, include_metadata=include)

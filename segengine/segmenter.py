@@ -1,0 +1,364 @@
+"""The whole pipeline as one estimator: preprocessing -> k search -> final model -> report.
+
+`Segmenter` is what the request contract runs and what a data scientist calls directly. It follows
+scikit-learn's conventions (parameters stored by ``__init__``, fitted attributes ending in ``_``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+from segengine import config
+from segengine._version import __version__
+from segengine.errors import NotFittedError, ValidationError
+from segengine.options import SegmentationOptions, parse_options
+from segengine.preprocessing import Preprocessor
+from segengine.selection import KSelection, kmeans_bic, kmeans_mixture_loglik, select_k, _sq_distances
+from segengine.table import Table, table_from_array, table_from_frame, table_from_records
+from segengine.text.error_messages import error_text
+
+__all__ = ["Segmenter", "to_table"]
+
+
+def to_table(X: Any, *, id_field: str = "id", language: str = "en") -> Table:
+    """Accept the record forms segengine understands and return typed columns.
+
+    Parameters
+    ----------
+    X : list of dict, pandas.DataFrame, numpy.ndarray or Table
+        Records (one mapping per customer), a DataFrame, or a 2-D numeric array.
+    id_field : str
+        The id field of records / DataFrame columns.
+    language : str
+        Language of the error sentences.
+
+    Returns
+    -------
+    Table
+    """
+    if isinstance(X, Table):
+        return X
+    if hasattr(X, "columns") and hasattr(X, "iloc"):
+        return table_from_frame(X, id_field=id_field, language=language)
+    if isinstance(X, (list, tuple)) and (len(X) == 0 or isinstance(X[0], dict) or not np.ndim(X[0])):
+        if len(X) and isinstance(X[0], dict):
+            return table_from_records(list(X), id_field=id_field, language=language)
+    return table_from_array(X, language=language)
+
+
+class Segmenter:
+    """Customer segmentation with automatic k, KMeans or Gaussian mixture, and a JSON report.
+
+    Parameters
+    ----------
+    n_clusters : int or "auto"
+        Fixed number of segments, or "auto" to choose it by silhouette in ``k_min..k_max``.
+    k_min, k_max : int
+        The range searched when ``n_clusters="auto"``.
+    algorithm : {"auto", "kmeans", "gmm"}
+        "auto" chooses between KMeans and a Gaussian mixture by BIC (see :mod:`segengine.selection`).
+    covariance_type : {"full", "diag", "tied", "spherical"}
+        Covariance of the Gaussian mixture.
+    features, exclude : sequence of str, optional
+        Fields to use / to leave out.
+    id_field : str
+        The id field of records.
+    scaling : {"auto", "standard", "robust", "minmax", "none"}
+        Numeric scaling (see :mod:`segengine.preprocessing`).
+    max_categories : int
+        Categorical fields with more levels are left out of clustering.
+    random_state : int
+        Seed: the same data, options and seed give the same output, bit for bit.
+    silhouette : {"auto", "exact", "sampled"}
+        How k candidates are scored.
+    max_records : int
+        Largest accepted input.
+    time_budget_ms : int or None
+        Stop the k search early past this budget (said in the report's warnings).
+    n_init : int
+        KMeans restarts per k.
+
+    Attributes
+    ----------
+    labels_ : numpy.ndarray of shape (n_records,)
+        Segment of every record; segment 0 is the largest.
+    n_clusters_ : int
+    algorithm_ : str
+        "kmeans" or "gmm".
+    silhouette_scores_ : dict[int, float]
+        Score of every k tried (empty when ``n_clusters`` was fixed... then the fixed k's score).
+    prediction_, confidence_ : numpy.ndarray
+        Per-record membership probability and separation (SPEC section 2).
+    """
+
+    def __init__(
+        self,
+        n_clusters: int | str | None = "auto",
+        *,
+        k_min: int = 2,
+        k_max: int = 10,
+        algorithm: str = "auto",
+        covariance_type: str = "full",
+        features: Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+        id_field: str = "id",
+        scaling: str = "auto",
+        max_categories: int = config.DEFAULT_MAX_CATEGORIES,
+        random_state: int = 0,
+        silhouette: str = "auto",
+        max_records: int = config.DEFAULT_MAX_RECORDS,
+        time_budget_ms: int | None = None,
+        n_init: int = 1,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.k_min = k_min
+        self.k_max = k_max
+        self.algorithm = algorithm
+        self.covariance_type = covariance_type
+        self.features = features
+        self.exclude = exclude
+        self.id_field = id_field
+        self.scaling = scaling
+        self.max_categories = max_categories
+        self.random_state = random_state
+        self.silhouette = silhouette
+        self.max_records = max_records
+        self.time_budget_ms = time_budget_ms
+        self.n_init = n_init
+
+    # -- scikit-learn protocol ---------------------------------------------------------------
+    _PARAMS = (
+        "n_clusters", "k_min", "k_max", "algorithm", "covariance_type", "features", "exclude",
+        "id_field", "scaling", "max_categories", "random_state", "silhouette", "max_records",
+        "time_budget_ms", "n_init",
+    )
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameters of this estimator (scikit-learn protocol)."""
+        return {name: getattr(self, name) for name in self._PARAMS}
+
+    def set_params(self, **params: Any) -> "Segmenter":
+        """Set parameters (scikit-learn protocol); unknown names raise ValueError."""
+        for name, value in params.items():
+            if name not in self._PARAMS:
+                raise ValueError(f"Unknown parameter {name!r} for Segmenter")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.get_params().items() if v != Segmenter().get_params()[k]}
+        return "Segmenter(" + ", ".join(f"{k}={v!r}" for k, v in changed.items()) + ")"
+
+    @classmethod
+    def from_options(cls, options: SegmentationOptions) -> "Segmenter":
+        """Build a Segmenter from validated request options."""
+        params = options.to_dict()
+        return cls(**{k: params[k] for k in cls._PARAMS})
+
+    def _options(self, language: str) -> SegmentationOptions:
+        return parse_options(self.get_params(), language=language, prefix="")
+
+    # -- fitting -----------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None, *, language: str = "en") -> "Segmenter":
+        """Find the segments of ``X``.
+
+        Parameters
+        ----------
+        X : list of dict, pandas.DataFrame or array-like of shape (n_records, n_features)
+            The customers. Not modified.
+        y : ignored
+        language : str
+            Language of error sentences and of the warnings kept for :meth:`report`.
+
+        Returns
+        -------
+        Segmenter
+            self, fitted.
+
+        Raises
+        ------
+        ValidationError
+            Invalid parameters or data (with the path of each problem).
+        """
+        started = time.perf_counter()
+        options = self._options(language)
+        table = to_table(X, id_field=options.id_field, language=language)
+        return self._fit_table(table, options, language=language, started=started)
+
+    def _fit_table(
+        self, table: Table, options: SegmentationOptions, *, language: str, started: float
+    ) -> "Segmenter":
+        n = table.n_rows
+        if n > options.max_records:
+            raise ValidationError(
+                error_text(language, "validation_failed"),
+                {"data": error_text(language, "too_many_records", n=n, max=options.max_records)},
+            )
+        if n < config.MIN_RECORDS:
+            raise ValidationError(
+                error_text(language, "validation_failed"),
+                {"data": error_text(language, "too_few_records", min=config.MIN_RECORDS, n=n)},
+            )
+        if options.n_clusters is not None and options.n_clusters >= n:
+            raise ValidationError(
+                error_text(language, "options_invalid"),
+                {"options.n_clusters": error_text(language, "n_clusters_too_large", k=options.n_clusters, n=n)},
+            )
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        pre = Preprocessor(options)
+        Xm = pre.fit_transform(table, language=language)
+        notices = list(pre.notices_)
+        t1 = time.perf_counter()
+        timings["preprocessing"] = (t1 - t0) * 1000.0
+
+        if options.n_clusters is not None:
+            k_min = k_max = options.n_clusters
+        else:
+            k_min, k_max = options.k_min, options.k_max
+            if k_max > n - 1:
+                notices.append(("warn_k_max_capped", {"k": n - 1}))
+        try:
+            sel = select_k(
+                Xm, k_min, min(k_max, n - 1), silhouette=options.silhouette,
+                random_state=options.random_state, n_init=options.n_init,
+                time_budget_ms=options.time_budget_ms, started_at=started,
+            )
+        except ValueError:
+            raise ValidationError(
+                error_text(language, "validation_failed"),
+                {"data": error_text(language, "no_features")},
+            ) from None
+        if sel.distinct_cap is not None:
+            notices.append(("warn_k_range_capped", {"distinct": sel.distinct_cap, "k": max(sel.fits)}))
+        if sel.stopped_early_after is not None:
+            notices.append(("warn_time_budget", {"k": sel.stopped_early_after, "ms": options.time_budget_ms}))
+        if not sel.exact and sel.sample_size is not None:
+            notices.append(("warn_sampled", {"s": sel.sample_size, "n": n}))
+        for _, other, gap in sel.near_ties:
+            notices.append(("warn_near_tie", {"a": sel.k, "b": other, "gap": f"{gap:.4f}"}))
+        t2 = time.perf_counter()
+        timings["model_search"] = (t2 - t1) * 1000.0
+
+        km = sel.fits[sel.k]
+        loglik, resp_km, sigma2 = kmeans_mixture_loglik(Xm, km.centers, km.labels)
+        evidence: dict[str, Any] = {"kmeans_bic": kmeans_bic(loglik, n, Xm.shape[1], sel.k)}
+        algorithm, gmm = "kmeans", None
+        if options.algorithm in ("auto", "gmm"):
+            gmm, reason = _fit_gmm(Xm, km.labels, sel.k, options)
+            if gmm is None:
+                notices.append(("warn_gmm_failed", {"reason": reason}))
+            else:
+                evidence["gmm_bic"] = float(gmm.bic(Xm))
+                evidence["delta_bic_per_record"] = (evidence["kmeans_bic"] - evidence["gmm_bic"]) / (2.0 * n)
+                if options.algorithm == "gmm" or evidence["delta_bic_per_record"] > config.GMM_BIC_MARGIN:
+                    algorithm = "gmm"
+        evidence["margin"] = config.GMM_BIC_MARGIN
+        evidence["chosen"] = algorithm
+        if algorithm == "gmm":
+            resp = gmm.predict_proba(Xm)
+            raw_labels = np.argmax(resp, axis=1)
+            centers = np.asarray(gmm.means_, dtype=np.float64)
+        else:
+            resp = resp_km
+            raw_labels = km.labels
+            centers = km.centers
+        # Segment 0 is the largest; ties keep the engine's order (deterministic).
+        k = sel.k
+        sizes = np.bincount(raw_labels, minlength=k)
+        order = np.lexsort((np.arange(k), -sizes))
+        order = order[sizes[order] > 0]
+        remap = np.full(k, -1, dtype=np.int64)
+        remap[order] = np.arange(order.size)
+        labels = remap[raw_labels]
+        resp = resp[:, order]
+        resp /= resp.sum(axis=1, keepdims=True)
+        centers = centers[order]
+        t3 = time.perf_counter()
+        timings["final_model"] = (t3 - t2) * 1000.0
+
+        self.options_ = options
+        self.preprocessor_ = pre
+        self.table_ = table
+        self.X_ = Xm
+        self.labels_ = labels
+        self.n_clusters_ = int(order.size)
+        self.algorithm_ = algorithm
+        self.selection_ = sel
+        self.silhouette_scores_ = dict(sel.scores)
+        self.algorithm_evidence_ = evidence
+        self.centers_ = centers
+        self.cluster_order_ = order
+        self.kmeans_ = km
+        self.sigma2_ = sigma2
+        self.gmm_ = gmm if algorithm == "gmm" else None
+        self.prediction_ = resp[np.arange(n), labels]
+        self.confidence_ = _confidence(Xm, centers, labels)
+        self.notices_ = notices
+        self.timings_ms_ = timings
+        self.fit_started_ = started
+        self.ids_ = table.ids
+        return self
+
+    # -- inspection --------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "labels_"):
+            raise NotFittedError("This Segmenter is not fitted yet: call fit(X) first.")
+
+    def report(self, language: str = "en", *, include_metadata: bool = True) -> dict[str, Any]:
+        """The segmentation report (SPEC section 2 response body) of the fitted records.
+
+        Parameters
+        ----------
+        language : str
+            "en", "es" or "pt" (tags such as "pt-BR" are accepted).
+        include_metadata : bool
+            Add the ``metadata`` block (k selection, timings, warnings).
+
+        Returns
+        -------
+        dict
+            JSON-ready response body.
+        """
+        self._check_fitted()
+        from segengine.report import build_report
+        from segengine.text.language import normalize_language
+
+        return build_report(self, normalize_language(language), include_metadata=include_metadata)
+
+
+def _fit_gmm(X: np.ndarray, labels: np.ndarray, k: int, options: SegmentationOptions):
+    """Gaussian mixture initialised from the KMeans labels; (None, reason) when it cannot be fitted."""
+    import warnings
+
+    from segengine.engines.gmm import gmm_fit_from_labels
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gmm = gmm_fit_from_labels(X, labels, k, covariance_type=options.covariance_type)
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+        return None, str(exc).split("\n")[0][:200]
+    if not np.all(np.isfinite(gmm.means_)) or not np.isfinite(gmm.lower_bound_):
+        return None, "non-finite parameters"
+    return gmm, ""
+
+
+def _confidence(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Simplified silhouette (b - a) / max(a, b) against the own and nearest other centre, in [0, 1]."""
+    n, k = X.shape[0], centers.shape[0]
+    if k < 2:
+        return np.ones(n)
+    sq = _sq_distances(X, centers)
+    rows = np.arange(n)
+    a = np.sqrt(sq[rows, labels])
+    sq[rows, labels] = np.inf
+    b = np.sqrt(sq.min(axis=1))
+    top = np.maximum(a, b)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        conf = np.where(top > 0, (b - a) / top, 0.0)
+    return np.clip(conf, 0.0, 1.0)

@@ -1,0 +1,252 @@
+"""Choosing k (silhouette over a KMeans fit per k) and the algorithm (KMeans or Gaussian mixture).
+
+k: every k in k_min..k_max gets a KMeans fit (one data copy, one set of row norms); their labelings
+are scored together -- exactly in one pass over the pairs while that is cheap, otherwise on one
+random sample of records scored against all records, with standard errors. The best score wins;
+within the error (and for exact ties) the smaller k wins, and near-ties are reported.
+
+Algorithm: silhouette favours round clusters and cannot judge a mixture, so KMeans and the Gaussian
+mixture are compared like with like, by BIC: the mixture against the equal-variance spherical
+mixture that the KMeans fit implies (its centres, its cluster shares, the pooled within-cluster
+variance). The mixture must win by ``config.GMM_BIC_MARGIN`` nats per record to be chosen.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from segengine import config
+from segengine.engines.kmeans import KMeansResult, kmeans_fit
+from segengine.metrics.silhouette import silhouette_sampled_multi, silhouette_scores_multi
+
+__all__ = ["KSelection", "select_k", "kmeans_mixture_loglik", "n_distinct_rows"]
+
+NEAR_TIE = 0.003
+
+
+@dataclass
+class KSelection:
+    """The outcome of the k search, with its evidence.
+
+    Attributes
+    ----------
+    k : int
+        The chosen number of segments.
+    scores : dict[int, float]
+        Mean silhouette of every scored k.
+    errors : dict[int, float]
+        Standard error of each score (0.0 when exact).
+    exact : bool
+        Whether the scores are exact.
+    sample_size : int or None
+        Records in the silhouette sample when not exact.
+    fits : dict[int, KMeansResult]
+        The KMeans fit of every k that was tried.
+    near_ties : list of (int, int, float)
+        Pairs (chosen k, other k, gap) closer than the error or 0.003.
+    stopped_early_after : int or None
+        The last k fitted when ``time_budget_ms`` stopped the search.
+    """
+
+    k: int
+    scores: dict[int, float]
+    errors: dict[int, float]
+    exact: bool
+    sample_size: int | None
+    fits: dict[int, KMeansResult] = field(repr=False)
+    near_ties: list[tuple[int, int, float]] = field(default_factory=list)
+    stopped_early_after: int | None = None
+    distinct_cap: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready evidence for ``metadata.k_selection``."""
+        return {
+            "method": "silhouette",
+            "scores": {str(k): _round(v) for k, v in self.scores.items()},
+            "standard_errors": None if self.exact else {str(k): _round(v) for k, v in self.errors.items()},
+            "chosen": self.k,
+            "exact": self.exact,
+            "sample_size": self.sample_size,
+            "near_ties": [{"k": b, "gap": _round(g)} for _, b, g in self.near_ties],
+            "stopped_early_after": self.stopped_early_after,
+        }
+
+
+def _round(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), 6)
+
+
+def n_distinct_rows(X: np.ndarray, limit: int) -> int:
+    """Number of distinct rows of X, counted up to ``limit`` (cheap: hashes rows to one float).
+
+    Parameters
+    ----------
+    X : numpy.ndarray of shape (n, d)
+    limit : int
+        Counting stops mattering above this; returns ``min(distinct, limit)``.
+
+    Returns
+    -------
+    int
+    """
+    if X.shape[0] <= limit:
+        return int(np.unique(X, axis=0).shape[0])
+    # Two independent random projections: distinct rows collide with probability ~0.
+    rng = np.random.default_rng(12345)
+    proj = X @ rng.standard_normal((X.shape[1], 2))
+    keys = np.unique(proj, axis=0).shape[0]
+    return int(min(keys, limit))
+
+
+def select_k(
+    X: np.ndarray,
+    k_min: int = 2,
+    k_max: int = 10,
+    *,
+    silhouette: str = "auto",
+    random_state: int | None = 0,
+    n_init: int = 1,
+    sample_size: int = config.SILHOUETTE_SAMPLE_SIZE,
+    time_budget_ms: float | None = None,
+    started_at: float | None = None,
+) -> KSelection:
+    """Fit KMeans for every k in ``k_min..k_max`` and choose k by silhouette.
+
+    Parameters
+    ----------
+    X : numpy.ndarray of shape (n_samples, n_features)
+        Preprocessed data (float64).
+    k_min, k_max : int
+        The range of k; ``k_max`` is capped at ``n_samples - 1`` and at the number of distinct rows.
+    silhouette : {"auto", "exact", "sampled"}
+        "auto" is exact up to ``config.SILHOUETTE_EXACT_MAX_N`` records, sampled above.
+    random_state : int or None
+        Seed of KMeans and of the silhouette sample.
+    n_init : int
+        KMeans restarts per k.
+    sample_size : int
+        Records in the silhouette sample when sampled.
+    time_budget_ms : float or None
+        Stop fitting further k once this much time has passed since ``started_at``.
+    started_at : float or None
+        ``time.perf_counter()`` at the start of the caller's work (default: now).
+
+    Returns
+    -------
+    KSelection
+
+    Raises
+    ------
+    ValueError
+        When the range is empty after capping (fewer than 3 records or 2 distinct rows).
+    """
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    n = X.shape[0]
+    distinct = n_distinct_rows(X, k_max + 1)
+    distinct_cap = distinct if distinct <= k_max else None
+    k_max = min(k_max, n - 1, distinct)
+    if k_max < 2:
+        raise ValueError(f"no k >= 2 can be fitted to {n} records with {distinct} distinct rows")
+    k_min = min(k_min, k_max)
+    started = time.perf_counter() if started_at is None else started_at
+    x_sq = np.einsum("ij,ij->i", X, X)
+    fits: dict[int, KMeansResult] = {}
+    stopped = None
+    for k in range(k_min, k_max + 1):
+        fits[k] = kmeans_fit(
+            X, k, n_init=n_init, random_state=_seed_for(random_state, k), x_sq_norms=x_sq
+        )
+        if time_budget_ms is not None and k < k_max:
+            if (time.perf_counter() - started) * 1000.0 > time_budget_ms and len(fits) >= 1:
+                stopped = k
+                break
+    ks = sorted(fits)
+    labelings = np.stack([fits[k].labels for k in ks])
+    exact = silhouette == "exact" or (silhouette == "auto" and n <= config.SILHOUETTE_EXACT_MAX_N)
+    if exact:
+        means = silhouette_scores_multi(X, labelings)
+        errs = np.zeros_like(means)
+        used_sample = None
+    else:
+        s = min(sample_size, n)
+        means, errs = silhouette_sampled_multi(
+            X, labelings, sample_size=s, random_state=random_state
+        )
+        used_sample = s
+    scores = {k: float(m) for k, m in zip(ks, means) if math.isfinite(m)}
+    errors = {k: float(e) for k, e, m in zip(ks, errs, means) if math.isfinite(m)}
+    if not scores:
+        # Every labeling degenerate (e.g. all points equal but a few): fall back to the smallest k.
+        chosen = ks[0]
+        return KSelection(chosen, {}, {}, exact, used_sample, fits, [], stopped, distinct_cap)
+    best = max(scores, key=lambda k: (scores[k], -k))
+    tolerance = errors[best]
+    chosen = min(k for k in scores if scores[k] >= scores[best] - tolerance - 1e-12)
+    ties = [
+        (chosen, k, abs(scores[chosen] - scores[k]))
+        for k in sorted(scores)
+        if k != chosen and abs(scores[chosen] - scores[k]) < max(NEAR_TIE, errors[chosen] + errors[k])
+    ]
+    return KSelection(chosen, scores, errors, exact, used_sample, fits, ties, stopped, distinct_cap)
+
+
+def _seed_for(random_state: int | None, k: int) -> int | None:
+    """A seed per k, so that the fit for k does not depend on which other k are tried."""
+    if random_state is None:
+        return None
+    return int(np.random.SeedSequence([int(random_state), int(k)]).generate_state(1)[0])
+
+
+def kmeans_mixture_loglik(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray, float]:
+    """Log-likelihood of the equal-variance spherical Gaussian mixture implied by a KMeans fit.
+
+    Component weights are the cluster shares, means the centres and the single variance the pooled
+    within-cluster variance per dimension (inertia / (n * d)).
+
+    Parameters
+    ----------
+    X : numpy.ndarray of shape (n, d)
+    centers : numpy.ndarray of shape (k, d)
+    labels : numpy.ndarray of shape (n,)
+
+    Returns
+    -------
+    loglik : float
+        Total log-likelihood.
+    resp : numpy.ndarray of shape (n, k)
+        Posterior responsibilities.
+    sigma2 : float
+        The pooled variance.
+    """
+    n, d = X.shape
+    k = centers.shape[0]
+    sq = _sq_distances(X, centers)
+    inertia = float(sq[np.arange(n), labels].sum())
+    sigma2 = max(inertia / (n * d), 1e-12)
+    counts = np.bincount(labels, minlength=k).astype(np.float64)
+    log_w = np.log(np.maximum(counts / n, 1e-300))
+    log_p = log_w - sq / (2.0 * sigma2) - 0.5 * d * math.log(2.0 * math.pi * sigma2)
+    top = log_p.max(axis=1, keepdims=True)
+    log_norm = top[:, 0] + np.log(np.exp(log_p - top).sum(axis=1))
+    resp = np.exp(log_p - log_norm[:, None])
+    return float(log_norm.sum()), resp, sigma2
+
+
+def _sq_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances (n, k), from differences when k*d is small (precise)."""
+    out = np.empty((X.shape[0], centers.shape[0]))
+    for j, c in enumerate(centers):
+        diff = X - c
+        out[:, j] = np.einsum("ij,ij->i", diff, diff)
+    return out
+
+
+def kmeans_bic(loglik: float, n: int, d: int, k: int) -> float:
+    """BIC of the KMeans-implied mixture: k*d means, k-1 weights, one shared variance."""
+    n_params = k * d + (k - 1) + 1
+    return -2.0 * loglik + n_params * math.log(n)
