@@ -235,10 +235,10 @@ def _read_text(path: str) -> str:
 
 
 def _read_csv(path: str, text: str) -> list[dict[str, Any]]:
-    first_line = text.split("\n", 1)[0]
     if not text.strip():
         raise CLIError(f"invalid CSV in '{path}': the file is empty")
-    delimiter = _sniff_delimiter(first_line)
+    end = text.find("\n")
+    delimiter = _sniff_delimiter(text if end < 0 else text[:end])
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
     try:
         header = next(reader)

@@ -439,3 +439,86 @@ def test_python_dash_m_help():
     assert done.returncode == 0, done.stderr
     assert "usage: segengine" in done.stdout
     assert "demo" in done.stdout and "report" in done.stdout and "warmup" in done.stdout
+
+
+# ------------------------------------------------------------------------------ end to end (real engine)
+
+
+def _real_engine():
+    # Skips only while parts of the pipeline are still missing (modules not written yet).
+    try:
+        api = importlib.import_module("segengine.api")
+        api.segmentation_report({"data": [{"id": i, "x": float(i % 5)} for i in range(12)]})
+    except ImportError as exc:
+        pytest.skip(f"the engine is not complete yet: {exc}")
+    return api
+
+
+_VOLATILE = {"processing_time_ms", "timings_ms"}
+
+
+def _strip_times(body):
+    body = json.loads(json.dumps(body))
+    for key in _VOLATILE:
+        body.get("metadata", {}).pop(key, None)
+    return body
+
+
+def test_end_to_end_demo_json_matches_the_library(capsys):
+    api = _real_engine()
+    from segengine.datasets import load_demo_customers
+
+    assert main(["demo", "--n", "400", "--json", "--language", "es"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert CONTRACT_KEYS <= set(body)
+    assert len(body["results"]) == 400
+    assert body["summary"]["n_records"] == 400
+    assert "email" not in body["summary"]["features_used"]  # high cardinality: left out
+    records, _ = load_demo_customers(n=400)
+    direct = api.segmentation_report({"data": records, "include_metadata": True}, language="es")
+    assert _strip_times(body) == _strip_times(direct)
+
+
+def test_end_to_end_csv_report_summary(tmp_path, capsys):
+    _real_engine()
+    import csv as csv_module
+
+    from segengine.datasets import load_demo_customers
+
+    records, _ = load_demo_customers(n=300, random_state=2)
+    path = tmp_path / "customers.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv_module.DictWriter(handle, fieldnames=list(records[0]))
+        writer.writeheader()
+        for record in records:
+            writer.writerow({k: "" if v is None else v for k, v in record.items()})
+    assert main(["report", str(path), "--language", "pt", "--options", '{"k_max": 6}']) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "Relatório de segmentação" in out and "Segmentos encontrados" in out
+    assert re.search(r"Registros\s+300\b", out)
+    assert "Segmento 0:" in out
+    assert re.search(r"Tempo de processamento: [\d.]+ ms", out)
+    assert max(len(line) for line in out.splitlines()) <= 100
+
+
+def test_end_to_end_validation_error_paths(tmp_path, capsys):
+    _real_engine()
+    rows = [{"id": i, "value": float(i)} for i in range(10)]
+    rows[3]["value"] = {"nested": 1}
+    path = _write(tmp_path, "bad.json", json.dumps(rows))
+    assert main(["report", path]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert lines[0].startswith("segengine: error: ")
+    assert any(line.startswith("  data.3.value: ") for line in lines[1:]), err
+    assert "Traceback" not in err
+
+
+def test_end_to_end_unknown_option(tmp_path, capsys):
+    _real_engine()
+    path = _write(tmp_path, "ok.json", json.dumps([{"id": i, "x": i % 7} for i in range(30)]))
+    assert main(["report", path, "--options", '{"k_maxx": 5}']) == 1
+    err = capsys.readouterr().err
+    assert "options.k_maxx" in err and "Traceback" not in err
