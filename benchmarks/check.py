@@ -1,0 +1,144 @@
+"""Benchmark check: end-to-end report times against the performance contract (SPEC section 3).
+
+Runs in one process, warms the JIT on tiny data first, reports medians, and times the same job
+written with scikit-learn (scale, KMeans + silhouette_score + GaussianMixture for every k) on the
+same data in the same run, so the ratio is immune to the machine's drift.
+
+    python benchmarks/check.py            # full: 1k, 10k, 100k, 250k, sklearn pipeline, cold start
+    python benchmarks/check.py --quick    # CI: 1k and 10k, fewer rounds; fails above 500 ms at 10k
+
+Exits non-zero when a bar is missed (quick mode: only the seed's 500 ms ceiling at 10k is enforced,
+as the CI machine is shared). Writes the figures to benchmarks/results/check.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import segengine as se
+from segengine.datasets import make_numeric_customers
+
+HERE = Path(__file__).resolve().parent
+SEED_CEILING_MS = 500.0
+BARS_MS = {"1k": 30.0, "10k": 100.0, "250k": 3000.0}
+GOALS_MS = {"1k": 15.0, "10k": 50.0, "250k": 1500.0}
+RATIO_BAR, RATIO_GOAL = 50.0, 150.0
+COLD_BAR_S, COLD_GOAL_S = 2.0, 1.0
+
+
+def _median_ms(fn, rounds: int) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000.0)
+    return statistics.median(times), times
+
+
+def report_time(n: int, d: int, rounds: int) -> float:
+    records, _ = make_numeric_customers(n=n, n_features=d, random_state=1)
+    payload = {"data": records}
+    se.segmentation_report(payload)  # warm caches of this shape
+    med, _ = _median_ms(lambda: se.segmentation_report(payload), rounds)
+    return med
+
+
+def sklearn_pipeline_time(n: int, d: int, rounds: int) -> float:
+    """What a data scientist would write: scale, then for k = 2..10 KMeans + silhouette + GMM."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+    from sklearn.mixture import GaussianMixture
+    from sklearn.preprocessing import StandardScaler
+
+    records, _ = make_numeric_customers(n=n, n_features=d, random_state=1)
+    X = np.array([[r[f"f{j}"] for j in range(d)] for r in records], dtype=float)
+
+    def run():
+        Z = StandardScaler().fit_transform(X)
+        best = None
+        for k in range(2, 11):
+            labels = KMeans(n_clusters=k, n_init=1, random_state=0).fit_predict(Z)
+            score = silhouette_score(Z, labels)
+            GaussianMixture(n_components=k, random_state=0).fit(Z)
+            if best is None or score > best[0]:
+                best = (score, k)
+        return best
+
+    med, _ = _median_ms(run, rounds)
+    return med
+
+
+def cold_start_seconds() -> float:
+    code = (
+        "import time; t=time.perf_counter(); import segengine as se;"
+        "from segengine.datasets import make_numeric_customers;"
+        "r,_=make_numeric_customers(n=1000, n_features=10, random_state=1);"
+        "se.segmentation_report({'data': r}); print(time.perf_counter()-t)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)  # fill the cache
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="CI mode: 1k and 10k only, fewer rounds")
+    args = parser.parse_args(argv)
+
+    # Warm the JIT on tiny data so compile time is not measured.
+    tiny, _ = make_numeric_customers(n=200, n_features=3, random_state=0)
+    se.segmentation_report({"data": tiny})
+
+    rounds = 5 if args.quick else 11
+    figures: dict[str, float] = {}
+    figures["1k"] = report_time(1_000, 10, rounds)
+    figures["10k"] = report_time(10_000, 10, rounds)
+    if not args.quick:
+        figures["100k"] = report_time(100_000, 10, 3)
+        figures["250k"] = report_time(250_000, 20, 3)
+        figures["sklearn_10k"] = sklearn_pipeline_time(10_000, 10, 1)
+        figures["ratio_10k"] = figures["sklearn_10k"] / figures["10k"]
+        figures["cold_start_s"] = cold_start_seconds()
+
+    failures = []
+    print(f"{'work':<44}{'median':>12}{'bar':>12}{'goal':>12}")
+    for key in ("1k", "10k", "100k", "250k"):
+        if key in figures:
+            bar = BARS_MS.get(key)
+            print(f"{'report ' + key + ' records':<44}{figures[key]:>10.1f}ms"
+                  f"{(f'{bar:.0f}ms' if bar else '-'):>12}{(f'{GOALS_MS[key]:.0f}ms' if key in GOALS_MS else '-'):>12}")
+            if not args.quick and bar is not None and figures[key] > bar:
+                failures.append(f"{key}: {figures[key]:.1f} ms > bar {bar:.0f} ms")
+    if "ratio_10k" in figures:
+        print(f"{'scikit-learn pipeline 10k / segengine 10k':<44}{figures['ratio_10k']:>11.1f}x"
+              f"{RATIO_BAR:>11.0f}x{RATIO_GOAL:>11.0f}x   (sklearn {figures['sklearn_10k']:.0f} ms)")
+        if figures["ratio_10k"] < RATIO_BAR:
+            failures.append(f"ratio {figures['ratio_10k']:.1f}x < bar {RATIO_BAR:.0f}x")
+    if "cold_start_s" in figures:
+        print(f"{'import + first report, new process':<44}{figures['cold_start_s']:>11.2f}s"
+              f"{COLD_BAR_S:>11.1f}s{COLD_GOAL_S:>11.1f}s")
+        if figures["cold_start_s"] > COLD_BAR_S:
+            failures.append(f"cold start {figures['cold_start_s']:.2f} s > bar {COLD_BAR_S} s")
+    if figures["10k"] > SEED_CEILING_MS:
+        failures.append(f"10k: {figures['10k']:.1f} ms > the seed's {SEED_CEILING_MS:.0f} ms ceiling")
+
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "check.json").write_text(json.dumps({"figures": figures, "failures": failures,
+                                                "cpu_count": os.cpu_count()}, indent=2))
+    for f in failures:
+        print("FAIL:", f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

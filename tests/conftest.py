@@ -1,0 +1,35 @@
+"""Shared fixtures: small realistic payloads built from the embedded demo data."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from segengine.datasets import load_demo_customers
+
+
+@pytest.fixture(scope="session")
+def demo_records():
+    records, truth = load_demo_customers(n=600, random_state=3)
+    return records, truth
+
+
+@pytest.fixture()
+def payload(demo_records):
+    """A fresh deep copy of a 600-record request body, so tests may not leak mutations."""
+    records, _ = demo_records
+    return {"data": copy.deepcopy(records), "options": {"k_max": 6}, "include_metadata": True}
+
+
+@pytest.fixture(scope="session")
+def blobs_payload():
+    rng = np.random.default_rng(7)
+    centers = np.array([[0.0, 0.0, 0.0], [8.0, 8.0, 0.0], [0.0, 8.0, 8.0]])
+    rows = []
+    for i in range(300):
+        c = centers[i % 3]
+        x = c + rng.normal(size=3)
+        rows.append({"id": f"r{i:03d}", "a": float(x[0]), "b": float(x[1]), "c": float(x[2])})
+    return {"data": rows}
