@@ -1,0 +1,336 @@
+"""Message catalogues (en, es, pt) and locale number formatting for everything a customer reads.
+
+Every sentence of a report (segment names, characteristics, insights, summary) comes from a
+template here, filled with ``str.format``. Every language has exactly the same keys and every
+template of a key has the same placeholders in every language (a test enforces both).
+
+Number conventions, per language:
+
+- grouping and decimal marks: en ``1,234.5``; es and pt ``1.234,5``.
+- percentages: en and pt ``48%`` (no space), es ``48 %`` (space before the sign, as the RAE
+  recommends). Shares of 10 % or more get no decimals, smaller ones one decimal, below 1 % two.
+- ratios: one decimal below 10 (``2.3``), none above; templates add the "x" / "veces" / "vezes".
+- other values: no decimals from 100 up, one from 10, two below 10 (trailing zeros dropped);
+  under 1, two significant digits.
+- feature names and category values are quoted exactly as the user wrote them.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+
+__all__ = [
+    "LANGUAGES",
+    "MESSAGES",
+    "text",
+    "format_number",
+    "format_int",
+    "format_percent",
+    "format_ratio",
+    "placeholders",
+]
+
+LANGUAGES = ("en", "es", "pt")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        # characteristics
+        "char.ratio": "{feature} is {ratio}x the average ({value} vs {reference})",
+        "char.high": "{feature} is above average: {value} vs {reference}",
+        "char.low": "{feature} is below average: {value} vs {reference}",
+        "char.low_pct": "{feature} is {pct} below average ({value} vs {reference})",
+        "char.days": "{feature} is {value} days vs {reference} on average",
+        "char.date": "{feature}: {value} days before the latest date vs {reference} on average",
+        "char.rate": "{feature}: {value} vs {reference} on average",
+        "char.category": "{feature} '{category}' is {ratio}x more common ({value} vs {reference})",
+        # names
+        "name.champions": "Champions",
+        "name.loyal": "Loyal customers",
+        "name.new": "New customers",
+        "name.at_risk": "At risk",
+        "name.hibernating": "Hibernating",
+        "name.big_spenders": "Big spenders",
+        "name.promising": "Promising",
+        "name.occasional": "Occasional buyers",
+        "name.low_value": "Low-value customers",
+        "name.high": "High {feature}",
+        "name.low": "Low {feature}",
+        "name.over": "Mostly {category}",
+        "name.high_next": "high {feature}",
+        "name.low_next": "low {feature}",
+        "name.over_next": "mostly {category}",
+        "name.pair": "{first}, {second}",
+        "name.qualified": "{name} ({qualifier})",
+        "name.numbered": "{name} {number}",
+        "name.segment": "Segment {number}",
+        # segment insights
+        "ins.champions": "Retain and reward these {size} customers ({share} of the base) with loyalty perks and early access — {evidence}.",
+        "ins.champions.upsell": "Invite these {size} customers to referral and premium programmes: {evidence}.",
+        "ins.loyal": "Upsell and cross-sell to these {size} loyal customers ({share} of the base) with bundles and recommendations — {evidence}.",
+        "ins.new": "Onboard these {size} new customers ({share} of the base) with a welcome journey that drives the second purchase — {evidence}.",
+        "ins.at_risk": "Win back these {size} valuable customers ({share} of the base) with personalised offers before they churn — {evidence}.",
+        "ins.hibernating": "Reactivate these {size} dormant customers ({share} of the base) with low-cost campaigns and cap the spend on them — {evidence}.",
+        "ins.big_spenders": "Protect the revenue of these {size} big spenders ({share} of the base) with dedicated service — {evidence}.",
+        "ins.big_spenders.upsell": "Offer premium products to these {size} customers: {evidence}.",
+        "ins.promising": "Nurture these {size} promising customers ({share} of the base) with targeted recommendations to build frequency — {evidence}.",
+        "ins.occasional": "Raise the purchase frequency of these {size} occasional buyers ({share} of the base) with reminders and bundles — {evidence}.",
+        "ins.low_value": "Serve these {size} low-value customers ({share} of the base) through low-cost channels and test entry offers — {evidence}.",
+        "ins.generic": "Monitor this segment of {size} customers ({share} of the base) and test offers aimed at its defining trait — {evidence}.",
+        "ins.churn": "Churn signal: {evidence}; prioritise these {size} customers in retention campaigns.",
+        "ins.evidence_share": "{share} of all customers",
+        "ins.target": "Reach this segment through {feature} '{category}': {value} of its customers vs {reference} overall.",
+        # report summary
+        "sum.concentration": "'{name}' holds {customers} of customers but {total} of {feature}.",
+        "sum.at_risk": "The largest at-risk segment, '{name}', has {size} customers ({share}).",
+        "sum.distinct": "'{name}' is the most distinct segment: {feature} lies {effect} standard deviations from the average.",
+        "sum.smallest": "The smallest segment, '{name}', has {size} customers ({share}).",
+        "sum.largest": "The largest segment, '{name}', has {size} customers ({share}).",
+        "sum.count": "{n} customers were grouped into {k} segments.",
+    },
+    "es": {
+        "char.ratio": "{feature} es {ratio} veces la media ({value} frente a {reference})",
+        "char.high": "{feature} está por encima de la media: {value} frente a {reference}",
+        "char.low": "{feature} está por debajo de la media: {value} frente a {reference}",
+        "char.low_pct": "{feature} está un {pct} por debajo de la media ({value} frente a {reference})",
+        "char.days": "{feature} es de {value} días frente a {reference} de media",
+        "char.date": "{feature}: {value} días antes de la fecha más reciente frente a {reference} de media",
+        "char.rate": "{feature}: {value} frente a {reference} de media",
+        "char.category": "{feature} '{category}' es {ratio} veces más frecuente ({value} frente a {reference})",
+        "name.champions": "Campeones",
+        "name.loyal": "Clientes leales",
+        "name.new": "Clientes nuevos",
+        "name.at_risk": "En riesgo",
+        "name.hibernating": "Hibernando",
+        "name.big_spenders": "Grandes compradores",
+        "name.promising": "Prometedores",
+        "name.occasional": "Compradores ocasionales",
+        "name.low_value": "Clientes de bajo valor",
+        "name.high": "{feature} alto",
+        "name.low": "{feature} bajo",
+        "name.over": "Sobre todo {category}",
+        "name.high_next": "{feature} alto",
+        "name.low_next": "{feature} bajo",
+        "name.over_next": "sobre todo {category}",
+        "name.pair": "{first}, {second}",
+        "name.qualified": "{name} ({qualifier})",
+        "name.numbered": "{name} {number}",
+        "name.segment": "Segmento {number}",
+        "ins.champions": "Retener y premiar a estos {size} clientes ({share} de la base) con ventajas de fidelidad y acceso anticipado — {evidence}.",
+        "ins.champions.upsell": "Invitar a estos {size} clientes a programas de referidos y premium: {evidence}.",
+        "ins.loyal": "Vender más y productos complementarios a estos {size} clientes leales ({share} de la base) con packs y recomendaciones — {evidence}.",
+        "ins.new": "Acompañar a estos {size} clientes nuevos ({share} de la base) con un recorrido de bienvenida que impulse la segunda compra — {evidence}.",
+        "ins.at_risk": "Recuperar a estos {size} clientes valiosos ({share} de la base) con ofertas personalizadas antes de que se vayan — {evidence}.",
+        "ins.hibernating": "Reactivar a estos {size} clientes inactivos ({share} de la base) con campañas de bajo coste y limitar la inversión en ellos — {evidence}.",
+        "ins.big_spenders": "Proteger los ingresos de estos {size} grandes compradores ({share} de la base) con atención dedicada — {evidence}.",
+        "ins.big_spenders.upsell": "Ofrecer productos premium a estos {size} clientes: {evidence}.",
+        "ins.promising": "Cultivar a estos {size} clientes prometedores ({share} de la base) con recomendaciones dirigidas para aumentar su frecuencia — {evidence}.",
+        "ins.occasional": "Aumentar la frecuencia de compra de estos {size} compradores ocasionales ({share} de la base) con recordatorios y packs — {evidence}.",
+        "ins.low_value": "Atender a estos {size} clientes de bajo valor ({share} de la base) por canales de bajo coste y probar ofertas de entrada — {evidence}.",
+        "ins.generic": "Seguir este segmento de {size} clientes ({share} de la base) y probar ofertas dirigidas a su rasgo distintivo — {evidence}.",
+        "ins.churn": "Señal de abandono: {evidence}; priorizar a estos {size} clientes en las campañas de retención.",
+        "ins.evidence_share": "{share} del total de clientes",
+        "ins.target": "Llegar a este segmento a través de {feature} '{category}': {value} de sus clientes frente a {reference} en total.",
+        "sum.concentration": "'{name}' reúne el {customers} de los clientes pero el {total} de {feature}.",
+        "sum.at_risk": "El mayor segmento en riesgo, '{name}', tiene {size} clientes ({share}).",
+        "sum.distinct": "'{name}' es el segmento más diferenciado: {feature} se aleja {effect} desviaciones estándar de la media.",
+        "sum.smallest": "El segmento más pequeño, '{name}', tiene {size} clientes ({share}).",
+        "sum.largest": "El segmento más grande, '{name}', tiene {size} clientes ({share}).",
+        "sum.count": "{n} clientes se agruparon en {k} segmentos.",
+    },
+    "pt": {
+        "char.ratio": "{feature} é {ratio} vezes a média ({value} contra {reference})",
+        "char.high": "{feature} está acima da média: {value} contra {reference}",
+        "char.low": "{feature} está abaixo da média: {value} contra {reference}",
+        "char.low_pct": "{feature} está {pct} abaixo da média ({value} contra {reference})",
+        "char.days": "{feature} é de {value} dias contra {reference} na média",
+        "char.date": "{feature}: {value} dias antes da data mais recente contra {reference} na média",
+        "char.rate": "{feature}: {value} contra {reference} na média",
+        "char.category": "{feature} '{category}' é {ratio} vezes mais frequente ({value} contra {reference})",
+        "name.champions": "Campeões",
+        "name.loyal": "Clientes fiéis",
+        "name.new": "Clientes novos",
+        "name.at_risk": "Em risco",
+        "name.hibernating": "Hibernando",
+        "name.big_spenders": "Grandes compradores",
+        "name.promising": "Promissores",
+        "name.occasional": "Compradores ocasionais",
+        "name.low_value": "Clientes de baixo valor",
+        "name.high": "{feature} alto",
+        "name.low": "{feature} baixo",
+        "name.over": "Principalmente {category}",
+        "name.high_next": "{feature} alto",
+        "name.low_next": "{feature} baixo",
+        "name.over_next": "principalmente {category}",
+        "name.pair": "{first}, {second}",
+        "name.qualified": "{name} ({qualifier})",
+        "name.numbered": "{name} {number}",
+        "name.segment": "Segmento {number}",
+        "ins.champions": "Reter e recompensar estes {size} clientes ({share} da base) com benefícios de fidelidade e acesso antecipado — {evidence}.",
+        "ins.champions.upsell": "Convidar estes {size} clientes para programas de indicação e premium: {evidence}.",
+        "ins.loyal": "Fazer upsell e venda cruzada para estes {size} clientes fiéis ({share} da base) com kits e recomendações — {evidence}.",
+        "ins.new": "Integrar estes {size} clientes novos ({share} da base) com uma jornada de boas-vindas que estimule a segunda compra — {evidence}.",
+        "ins.at_risk": "Reconquistar estes {size} clientes valiosos ({share} da base) com ofertas personalizadas antes que abandonem — {evidence}.",
+        "ins.hibernating": "Reativar estes {size} clientes inativos ({share} da base) com campanhas de baixo custo e limitar o investimento neles — {evidence}.",
+        "ins.big_spenders": "Proteger a receita destes {size} grandes compradores ({share} da base) com atendimento dedicado — {evidence}.",
+        "ins.big_spenders.upsell": "Oferecer produtos premium a estes {size} clientes: {evidence}.",
+        "ins.promising": "Nutrir estes {size} clientes promissores ({share} da base) com recomendações direcionadas para aumentar a frequência — {evidence}.",
+        "ins.occasional": "Aumentar a frequência de compra destes {size} compradores ocasionais ({share} da base) com lembretes e kits — {evidence}.",
+        "ins.low_value": "Atender estes {size} clientes de baixo valor ({share} da base) por canais de baixo custo e testar ofertas de entrada — {evidence}.",
+        "ins.generic": "Acompanhar este segmento de {size} clientes ({share} da base) e testar ofertas voltadas ao seu traço distintivo — {evidence}.",
+        "ins.churn": "Sinal de abandono: {evidence}; priorizar estes {size} clientes nas campanhas de retenção.",
+        "ins.evidence_share": "{share} do total de clientes",
+        "ins.target": "Alcançar este segmento por {feature} '{category}': {value} dos seus clientes contra {reference} no total.",
+        "sum.concentration": "'{name}' reúne {customers} dos clientes, mas {total} de {feature}.",
+        "sum.at_risk": "O maior segmento em risco, '{name}', tem {size} clientes ({share}).",
+        "sum.distinct": "'{name}' é o segmento mais distinto: {feature} fica a {effect} desvios-padrão da média.",
+        "sum.smallest": "O menor segmento, '{name}', tem {size} clientes ({share}).",
+        "sum.largest": "O maior segmento, '{name}', tem {size} clientes ({share}).",
+        "sum.count": "{n} clientes foram agrupados em {k} segmentos.",
+    },
+}
+
+_MARKS = {"en": (",", "."), "es": (".", ","), "pt": (".", ",")}
+_PERCENT = {"en": "{}%", "es": "{} %", "pt": "{}%"}
+
+
+def _check_language(language: str) -> str:
+    if language not in MESSAGES:
+        raise ValueError(f"unsupported language {language!r}; expected one of {LANGUAGES}")
+    return language
+
+
+def text(language: str, key: str, **values: object) -> str:
+    """Fill the template ``key`` of ``language`` with ``values``.
+
+    Parameters
+    ----------
+    language : str
+        ``"en"``, ``"es"`` or ``"pt"``.
+    key : str
+        Catalogue key, e.g. ``"char.ratio"``.
+    **values
+        Placeholder values, already formatted for the locale.
+
+    Returns
+    -------
+    str
+        The sentence.
+    """
+    return MESSAGES[_check_language(language)][key].format(**values)
+
+
+def placeholders(template: str) -> set[str]:
+    """Names of the ``str.format`` fields of ``template``.
+
+    Parameters
+    ----------
+    template : str
+        A catalogue template.
+
+    Returns
+    -------
+    set of str
+        Field names.
+    """
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field}
+
+
+def _fixed(x: float, decimals: int, language: str, strip: bool = True) -> str:
+    s = f"{x:,.{decimals}f}"
+    if strip and "." in s:
+        s = s.rstrip("0").rstrip(".")
+    if s in ("-0", "-0.0"):
+        s = "0"
+    group, point = _MARKS[_check_language(language)]
+    return s.replace(",", "\x00").replace(".", point).replace("\x00", group)
+
+
+def format_number(x: float | None, language: str) -> str:
+    """A value in the user's units, with magnitude-dependent decimals and locale marks.
+
+    Parameters
+    ----------
+    x : float or None
+        The value (None gives ``"-"``).
+    language : str
+        ``"en"``, ``"es"`` or ``"pt"``.
+
+    Returns
+    -------
+    str
+        ``1,234.5``-style text (``1.234,5`` in es/pt).
+    """
+    if x is None or not math.isfinite(x):
+        return "-"
+    a = abs(x)
+    if a >= 100:
+        decimals = 0
+    elif a >= 10:
+        decimals = 1
+    elif a >= 1 or a == 0:
+        decimals = 2
+    else:
+        decimals = max(2, 1 - math.floor(math.log10(a)))
+    return _fixed(x, decimals, language)
+
+
+def format_int(n: int, language: str) -> str:
+    """An integer count with locale grouping (``12,345`` / ``12.345``).
+
+    Parameters
+    ----------
+    n : int
+        The count.
+    language : str
+        ``"en"``, ``"es"`` or ``"pt"``.
+
+    Returns
+    -------
+    str
+        The formatted count.
+    """
+    return _fixed(int(n), 0, language)
+
+
+def format_percent(share: float | None, language: str) -> str:
+    """A share in [0, 1] as a percentage written the locale's way (``48%``, ``48 %``).
+
+    Parameters
+    ----------
+    share : float or None
+        The share (None gives ``"-"``).
+    language : str
+        ``"en"``, ``"es"`` or ``"pt"``.
+
+    Returns
+    -------
+    str
+        The percentage.
+    """
+    if share is None or not math.isfinite(share):
+        return "-"
+    p = 100.0 * share
+    a = abs(p)
+    decimals = 0 if a >= 10 or a == 0 else (1 if a >= 1 else 2)
+    return _PERCENT[_check_language(language)].format(_fixed(p, decimals, language))
+
+
+def format_ratio(r: float | None, language: str) -> str:
+    """A ratio such as a lift: one decimal below 10, none above (``2.3``, ``2,3``, ``14``).
+
+    Parameters
+    ----------
+    r : float or None
+        The ratio (None gives ``"-"``).
+    language : str
+        ``"en"``, ``"es"`` or ``"pt"``.
+
+    Returns
+    -------
+    str
+        The formatted ratio (the template adds "x" / "veces" / "vezes").
+    """
+    if r is None or not math.isfinite(r):
+        return "-"
+    return _fixed(r, 1 if abs(r) < 10 else 0, language)
