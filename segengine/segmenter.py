@@ -245,7 +245,7 @@ class Segmenter:
         timings["model_search"] = (t2 - t1) * 1000.0
 
         km = sel.fits[sel.k]
-        loglik, resp_km, sigma2 = kmeans_mixture_loglik(Xm, km.centers, km.labels)
+        loglik, _, sigma2 = kmeans_mixture_loglik(Xm, km.centers, km.labels)
         evidence: dict[str, Any] = {"kmeans_bic": kmeans_bic(loglik, n, Xm.shape[1], sel.k)}
         algorithm, gmm = "kmeans", None
         if options.algorithm in ("auto", "gmm"):
@@ -260,11 +260,9 @@ class Segmenter:
         evidence["margin"] = config.GMM_BIC_MARGIN
         evidence["chosen"] = algorithm
         if algorithm == "gmm":
-            resp = gmm.predict_proba(Xm)
-            raw_labels = np.argmax(resp, axis=1)
+            raw_labels = gmm.predict(Xm)
             centers = np.asarray(gmm.means_, dtype=np.float64)
         else:
-            resp = resp_km
             raw_labels = km.labels
             centers = km.centers
         # Segment 0 is the largest; ties keep the engine's order (deterministic).
@@ -275,9 +273,7 @@ class Segmenter:
         remap = np.full(k, -1, dtype=np.int64)
         remap[order] = np.arange(order.size)
         labels = remap[raw_labels]
-        resp = resp[:, order]
-        resp /= resp.sum(axis=1, keepdims=True)
-        centers = centers[order]
+        centers = np.ascontiguousarray(centers[order])
         t3 = time.perf_counter()
         timings["final_model"] = (t3 - t2) * 1000.0
 
@@ -296,6 +292,22 @@ class Segmenter:
         self.kmeans_ = km
         self.sigma2_ = sigma2
         self.gmm_ = gmm if algorithm == "gmm" else None
+        if algorithm == "gmm":
+            self.gmm_params_ = {
+                "covariance_type": options.covariance_type,
+                "weights": np.ascontiguousarray(np.asarray(gmm.weights_, dtype=np.float64)[order]),
+                "means": np.ascontiguousarray(np.asarray(gmm.means_, dtype=np.float64)[order]),
+                "precisions_cholesky": np.ascontiguousarray(
+                    np.asarray(gmm.precisions_cholesky_, dtype=np.float64)[order]
+                    if options.covariance_type != "tied" else gmm.precisions_cholesky_),
+            }
+            self.weights_ = self.gmm_params_["weights"]
+        else:
+            self.weights_ = (np.bincount(km.labels, minlength=k)[order] / n).astype(np.float64)
+        resp = self._proba_matrix(Xm)
+        if algorithm == "gmm":
+            labels = np.argmax(resp, axis=1)
+            self.labels_ = labels
         self.prediction_ = resp[np.arange(n), labels]
         self.confidence_ = _confidence(Xm, centers, labels)
         self.notices_ = notices
@@ -328,7 +340,269 @@ class Segmenter:
         from segengine.report import build_report
         from segengine.text.language import normalize_language
 
+        if not hasattr(self, "table_"):
+            raise NotFittedError(
+                "This Segmenter was loaded from a file and holds no records: "
+                "use score_report(X) to report on records scored with it."
+            )
         return build_report(self, normalize_language(language), include_metadata=include_metadata)
+
+    # -- scoring new records -------------------------------------------------------------------
+    def _schema(self) -> dict[str, tuple[str, str | None]]:
+        return {
+            f.name: (f.kind, f.date_reference)
+            for f in self.preprocessor_.fields_
+            if f.kind in ("numeric", "binary", "categorical", "date")
+        }
+
+    def _new_table(self, X: Any, language: str) -> Table:
+        if isinstance(X, (list, tuple)) and len(X) and isinstance(X[0], dict):
+            return table_from_records(
+                list(X), id_field=self.options_.id_field, language=language, schema=self._schema()
+            )
+        return to_table(X, id_field=self.options_.id_field, language=language)
+
+    def _proba_matrix(self, Xm: np.ndarray) -> np.ndarray:
+        """Membership probabilities (n, k) in segment order."""
+        if self.algorithm_ == "gmm":
+            from segengine.engines.gmm import _estimate_log_prob_resp
+
+            g = self.gmm_params_
+            _, log_resp = _estimate_log_prob_resp(
+                np.ascontiguousarray(Xm), g["weights"], g["means"], g["precisions_cholesky"],
+                g["covariance_type"],
+            )
+            resp = np.exp(log_resp)
+        else:
+            d = Xm.shape[1]
+            sq = _sq_distances(Xm, self.centers_)
+            log_p = np.log(np.maximum(self.weights_, 1e-300)) - sq / (2.0 * self.sigma2_)
+            log_p -= log_p.max(axis=1, keepdims=True)
+            resp = np.exp(log_p)
+        resp /= resp.sum(axis=1, keepdims=True)
+        return resp
+
+    def _labels_for(self, Xm: np.ndarray, resp: np.ndarray) -> np.ndarray:
+        if self.algorithm_ == "gmm":
+            return np.argmax(resp, axis=1)
+        return np.argmin(_sq_distances(Xm, self.centers_), axis=1)
+
+    def transform_records(self, X: Any, *, language: str = "en") -> np.ndarray:
+        """Apply the fitted preprocessing to new records and return the model's input matrix.
+
+        Parameters
+        ----------
+        X : list of dict, pandas.DataFrame or 2-D array
+            New customers, in the same form and fields as at fit time. Unseen categorical
+            levels encode like a missing level; absent fields are imputed as at fit time;
+            fields unknown at fit time are ignored; a value of the wrong type is an error
+            naming its path (``data.3.spend``).
+        language : str
+            Language of the error sentences.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_records, n_columns)
+        """
+        self._check_fitted()
+        return self.preprocessor_.transform(self._new_table(X, language), language=language)
+
+    def predict(self, X: Any, *, language: str = "en") -> np.ndarray:
+        """Segment of each new record (0 is the largest training segment).
+
+        Parameters
+        ----------
+        X : list of dict, pandas.DataFrame or 2-D array
+            See :meth:`transform_records`.
+        language : str
+            Language of the error sentences.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_records,)
+        """
+        Xm = self.transform_records(X, language=language)
+        return self._labels_for(Xm, self._proba_matrix(Xm))
+
+    def predict_proba(self, X: Any, *, language: str = "en") -> np.ndarray:
+        """Membership probability of each new record in each segment.
+
+        Parameters
+        ----------
+        X : list of dict, pandas.DataFrame or 2-D array
+            See :meth:`transform_records`.
+        language : str
+            Language of the error sentences.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_records, n_clusters_)
+            Rows sum to 1 (GMM: posterior responsibilities; KMeans: the equal-variance
+            Gaussian mixture implied by the centres).
+        """
+        return self._proba_matrix(self.transform_records(X, language=language))
+
+    def score_report(
+        self, X: Any, language: str = "en", *, include_metadata: bool = True,
+        started: float | None = None,
+    ) -> dict[str, Any]:
+        """Report on new records scored with this fitted model (no refit).
+
+        The response has the same shape as :meth:`report`; segments keep their fitted numbering
+        and are profiled on the given records (a segment no record falls in has size 0).
+
+        Parameters
+        ----------
+        X : list of dict, pandas.DataFrame or 2-D array
+        language : str
+        include_metadata : bool
+        started : float, optional
+            ``time.perf_counter()`` when the caller's work started.
+
+        Returns
+        -------
+        dict
+        """
+        import copy
+
+        from segengine.report import build_report
+        from segengine.text.language import normalize_language
+
+        self._check_fitted()
+        lang = normalize_language(language)
+        started = time.perf_counter() if started is None else started
+        t0 = time.perf_counter()
+        table = self._new_table(X, lang)
+        if table.n_rows > self.options_.max_records:
+            raise ValidationError(
+                error_text(lang, "validation_failed"),
+                {"data": error_text(lang, "too_many_records", n=table.n_rows, max=self.options_.max_records)},
+            )
+        Xm = self.preprocessor_.transform(table, language=lang)
+        t1 = time.perf_counter()
+        resp = self._proba_matrix(Xm)
+        labels = self._labels_for(Xm, resp)
+        view = copy.copy(self)
+        view.__dict__.pop("_profiles_cache", None)
+        view.__dict__.pop("_silhouette_cache", None)
+        view.table_ = table
+        view.X_ = Xm
+        view.labels_ = labels
+        view.ids_ = table.ids
+        view.prediction_ = resp[np.arange(labels.size), labels]
+        view.confidence_ = _confidence(Xm, self.centers_, labels)
+        view.notices_ = []
+        view.fit_started_ = started
+        view.timings_ms_ = {"preprocessing": (t1 - t0) * 1000.0,
+                            "scoring": (time.perf_counter() - t1) * 1000.0}
+        return build_report(view, lang, include_metadata=include_metadata)
+
+    # -- persistence -------------------------------------------------------------------------
+    def save(self, path: str) -> None:
+        """Save the fitted model as JSON (never pickle), atomically.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file (conventionally ``*.json``).
+        """
+        from segengine.persistence import write_model_file
+
+        self._check_fitted()
+        state: dict[str, Any] = {
+            "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()},
+            "options": self.options_.to_dict(),
+            "preprocessor": self.preprocessor_.to_dict(),
+            "algorithm": self.algorithm_,
+            "n_clusters": self.n_clusters_,
+            "centers": self.centers_.tolist(),
+            "weights": self.weights_.tolist(),
+            "sigma2": self.sigma2_,
+            "selection": self.selection_.to_dict(),
+            "algorithm_evidence": self.algorithm_evidence_,
+        }
+        if self.algorithm_ == "gmm":
+            g = self.gmm_params_
+            state["gmm"] = {
+                "covariance_type": g["covariance_type"],
+                "weights": g["weights"].tolist(),
+                "means": g["means"].tolist(),
+                "precisions_cholesky": g["precisions_cholesky"].tolist(),
+            }
+        write_model_file(path, state)
+
+    @classmethod
+    def load(cls, path: str) -> "Segmenter":
+        """Load a model saved by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        Segmenter
+            Fitted: ``predict``, ``predict_proba`` and ``score_report`` work; ``report`` needs
+            the training records and is not available.
+
+        Raises
+        ------
+        ModelFileError
+            Missing, corrupt, truncated, foreign or too-new files.
+        """
+        from segengine.errors import ModelFileError
+        from segengine.persistence import read_model_file
+
+        state = read_model_file(path)
+        try:
+            params = dict(state["params"])
+            seg = cls(**params)
+            opts = dict(state["options"])
+            for key in ("features", "exclude"):
+                if opts.get(key) is not None:
+                    opts[key] = tuple(opts[key])
+            seg.options_ = SegmentationOptions(**opts)
+            seg.preprocessor_ = Preprocessor.from_dict(state["preprocessor"])
+            seg.algorithm_ = str(state["algorithm"])
+            seg.n_clusters_ = int(state["n_clusters"])
+            seg.centers_ = np.array(state["centers"], dtype=np.float64).reshape(seg.n_clusters_, -1)
+            seg.weights_ = np.array(state["weights"], dtype=np.float64)
+            seg.sigma2_ = float(state["sigma2"])
+            seg.selection_ = _SavedSelection(state["selection"])
+            seg.silhouette_scores_ = dict(seg.selection_.scores)
+            seg.algorithm_evidence_ = dict(state.get("algorithm_evidence") or {})
+            width = sum(f.width for f in seg.preprocessor_.fields_)
+            if seg.algorithm_ not in ("kmeans", "gmm") or seg.centers_.shape[1] != width \
+                    or seg.weights_.shape != (seg.n_clusters_,):
+                raise ValueError("inconsistent shapes")
+            if seg.algorithm_ == "gmm":
+                g = state["gmm"]
+                seg.gmm_params_ = {
+                    "covariance_type": str(g["covariance_type"]),
+                    "weights": np.array(g["weights"], dtype=np.float64),
+                    "means": np.ascontiguousarray(np.array(g["means"], dtype=np.float64)),
+                    "precisions_cholesky": np.ascontiguousarray(
+                        np.array(g["precisions_cholesky"], dtype=np.float64)),
+                }
+        except ModelFileError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise ModelFileError(f"{path} is a damaged segengine model file ({type(exc).__name__}: {exc}).") from None
+        seg.labels_ = np.zeros(0, dtype=np.int64)  # marks the model as fitted; no training records kept
+        seg.notices_ = []
+        seg.timings_ms_ = {}
+        return seg
+
+
+class _SavedSelection:
+    """The k-selection evidence of a loaded model (the KMeans fits themselves are not saved)."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self._state = state
+        self.scores = {int(k): v for k, v in (state.get("scores") or {}).items() if v is not None}
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._state)
 
 
 def _fit_gmm(X: np.ndarray, labels: np.ndarray, k: int, options: SegmentationOptions):

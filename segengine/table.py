@@ -255,8 +255,54 @@ def _typed_column(name: str, col: list, errors: _Errors) -> RawColumn:
     return RawColumn(name, "categorical", np.array(clean, dtype=object), sum(v is None for v in clean))
 
 
+def _expected_column(
+    name: str, col: list, kind: str, date_reference: str | None, errors: _Errors
+) -> RawColumn:
+    """Type one field as the fitted schema says it is; values of another type are errors."""
+    classes = [_value_class(v) for v in col]
+    wanted = {"numeric": "number", "binary": "bool", "categorical": "str", "date": "str"}[kind]
+    message = {"number": "must_be_number", "bool": "must_be_boolean", "str": "must_be_string"}[wanted]
+    for i, c in enumerate(classes):
+        if c == "other":
+            errors.add(f"data.{i}.{name}", "must_be_scalar", field=name,
+                       kind=_kind_name(col[i], errors.language))
+        elif c != "none" and c != wanted:
+            errors.add(f"data.{i}.{name}", message, field=name)
+    clean = [v if c == wanted else None for v, c in zip(col, classes)]
+    if kind == "numeric":
+        arr, n_missing = _numeric_from_list(name, [None if v is None else float(v) for v in clean],
+                                            {float, type(None)}, errors)
+        return RawColumn(name, kind, arr, n_missing)
+    if kind == "binary":
+        arr = np.array([np.nan if v is None else float(v) for v in clean], dtype=np.float64)
+        return RawColumn(name, kind, arr, int(np.isnan(arr).sum()))
+    if kind == "categorical":
+        return RawColumn(name, kind, np.array(clean, dtype=object), sum(v is None for v in clean))
+    # Dates count days before the reference date of the fit, not of this batch.
+    days = np.full(len(clean), np.nan)
+    ref = datetime.fromisoformat(date_reference) if date_reference else None
+    for i, v in enumerate(clean):
+        if v is None:
+            continue
+        try:
+            if not _ISO_DATE.match(v):
+                raise ValueError(v)
+            dt = datetime.fromisoformat(v.replace("Z", "+00:00") if v.endswith("Z") else v)
+        except ValueError:
+            errors.add(f"data.{i}.{name}", "must_be_string", field=name)
+            continue
+        if dt.tzinfo is not None:
+            dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+        days[i] = (ref - dt).total_seconds() / 86400.0 if ref is not None else np.nan
+    return RawColumn(name, kind, days, int(np.isnan(days).sum()), date_reference)
+
+
 def table_from_records(
-    records: Sequence[Any], *, id_field: str = "id", language: str = "en"
+    records: Sequence[Any],
+    *,
+    id_field: str = "id",
+    language: str = "en",
+    schema: dict[str, tuple[str, str | None]] | None = None,
 ) -> Table:
     """Type the fields of a list of record objects.
 
@@ -268,6 +314,10 @@ def table_from_records(
         The id field; when no record has it the zero-based index is used.
     language : str
         Language of the error sentences.
+    schema : dict, optional
+        ``{field: (kind, date_reference)}`` of a fitted model: only these fields are read, each
+        must hold values of its fitted kind (others are errors), dates count from the fitted
+        reference date, and fields not in the schema are ignored.
 
     Returns
     -------
@@ -301,7 +351,11 @@ def table_from_records(
         if not isinstance(name, str):
             continue
         col = [r.get(name) for r in records]
-        columns.append(_typed_column(name, col, errors))
+        if schema is None:
+            columns.append(_typed_column(name, col, errors))
+        elif name in schema:
+            kind, reference = schema[name]
+            columns.append(_expected_column(name, col, kind, reference, errors))
     errors.raise_if_any()
     return Table(ids=ids, columns=columns, id_from_index=from_index)
 
