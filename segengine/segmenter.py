@@ -248,7 +248,13 @@ class Segmenter:
         loglik, _, sigma2 = kmeans_mixture_loglik(Xm, km.centers, km.labels)
         evidence: dict[str, Any] = {"kmeans_bic": kmeans_bic(loglik, n, Xm.shape[1], sel.k)}
         algorithm, gmm = "kmeans", None
-        if options.algorithm in ("auto", "gmm"):
+        # A Gaussian density on 0/1 columns (binary fields, one-hot levels) is degenerate: a
+        # component's variance along an indicator collapses to reg_covar and its likelihood grows
+        # without bound, so BIC would always "prefer" the mixture. "auto" therefore considers the
+        # mixture only when every column is continuous.
+        continuous = all(f.kind in ("numeric", "date") for f in pre.fields_ if f.used)
+        evidence["continuous"] = continuous
+        if options.algorithm == "gmm" or (options.algorithm == "auto" and continuous):
             gmm, reason = _fit_gmm(Xm, km.labels, sel.k, options)
             if gmm is None:
                 notices.append(("warn_gmm_failed", {"reason": reason}))
