@@ -241,3 +241,29 @@ def test_matches_pandas_any_shape(n, k, scale, seed):
         assert _close(p["p75"], float(g.quantile(0.75)[s]))
     json.dumps(prof.profiles, allow_nan=False)
     assert isinstance(prof, SegmentProfiles)
+
+
+def test_quantiles_small_and_tied_segments():
+    # the partition shortcut must equal numpy's linear interpolation for every small size and ties
+    from segengine.profiling import _quantiles
+
+    rng = np.random.default_rng(3)
+    for m in [*range(1, 30), 257, 1000, 1001]:
+        for ties in (False, True):
+            x = rng.integers(0, 4, m).astype(float) if ties else rng.normal(size=m)
+            got = _quantiles(x.copy())
+            np.testing.assert_allclose(got, np.percentile(x, [0, 25, 50, 75, 100]), rtol=1e-12, atol=1e-12)
+
+
+def test_labels_any_integer_dtype_and_many_segments():
+    rng = np.random.default_rng(4)
+    n, k = 2000, 300  # more segments than uint8 holds
+    labels = rng.integers(0, k, n)
+    x = rng.normal(size=n)
+    ref = profile_segments([FieldColumn("x", "numeric", x, True)], labels, k)
+    for dtype in (np.int32, np.uint16, np.float64):
+        got = profile_segments([FieldColumn("x", "numeric", x, True)], labels.astype(dtype), k)
+        assert got.profiles == ref.profiles
+    g = pd.Series(x).groupby(labels).median()
+    for s in g.index[:20]:
+        assert _close(ref.profiles[s]["x"]["median"], float(g[s]))
