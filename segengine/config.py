@@ -39,3 +39,9 @@ SILHOUETTE_PARALLEL_MIN_PAIRS = 2_000_000
 # Algorithm choice under algorithm="auto": the Gaussian mixture must beat the equal-variance
 # spherical mixture implied by KMeans by this many nats of BIC per record (BIC / 2n scale).
 GMM_BIC_MARGIN = 0.05
+# Largest cells x points accumulator (bytes) for the exact silhouette scheme that uses every
+# pair of points once (half the work); larger problems visit each pair twice in O(rows x cells).
+SILHOUETTE_SYMMETRIC_MAX_BYTES = 64 * 2**20
+# Column blocks of that scheme's pair schedule: rounds of disjoint block pairs run in parallel
+# (8 blocks: 4 pairs per round, 8 rounds). Fixed, never the thread count, so results are too.
+SILHOUETTE_SYMMETRIC_BLOCKS = 8

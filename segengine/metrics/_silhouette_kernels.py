@@ -249,6 +249,141 @@ def silhouette_scatter_parallel(XT, rows, flat_idx, own_flat, sizes, offsets, bl
 
 
 @numba.njit(**_NJIT)
+def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, accT):
+    """Add the distances between row block i0:i1 and column block j0:j1 to accT (cells x points).
+
+    Off the diagonal each distance is used twice: for row i (accT[cell of j's group, i]) and for
+    column j (accT[cell(i), j]). On the diagonal (i0 == j0) every ordered pair of the block is
+    visited, so only the row side is added. Points are sorted by cell, so consecutive rows
+    usually share a cell: column contributions are summed over the run of rows of one cell
+    before being added to accT.
+    """
+    d = XT.shape[0]
+    n_groups = starts.shape[0] - 1
+    w = j1 - j0
+    tmp = np.empty(w)
+    col = np.zeros(w)
+    xi = np.empty(d)
+    g_first = 0
+    while starts[g_first + 1] <= j0:
+        g_first += 1
+    run_cell = cell_of[i0]
+    for i in range(i0, i1):
+        for f in range(d):
+            xi[f] = XT[f, i]
+        _squared_chunk(XT, xi, j0, w, tmp)
+        for j in range(w):
+            tmp[j] = math.sqrt(tmp[j])
+        g = g_first
+        while g < n_groups and starts[g] < j1:
+            lo = max(starts[g], j0) - j0
+            hi = min(starts[g + 1], j1) - j0
+            seg = tmp[lo:hi]
+            s = 0.0
+            for j in range(hi - lo):
+                s += seg[j]
+            accT[g, i] += s
+            g += 1
+        if not diag:
+            c = cell_of[i]
+            if c != run_cell:
+                dst = accT[run_cell, j0:j1]
+                for j in range(w):
+                    dst[j] += col[j]
+                    col[j] = 0.0
+                run_cell = c
+            for j in range(w):
+                col[j] += tmp[j]
+    if not diag:
+        dst = accT[run_cell, j0:j1]
+        for j in range(w):
+            dst[j] += col[j]
+
+
+@numba.njit(**_NJIT)
+def _sym_super_tile(XT, starts, cell_of, pairs, t, super_size, tile, accT):
+    """All pairs between super-blocks pairs[t] = (A, B), A <= B, as tile x tile sub-tiles."""
+    n = XT.shape[1]
+    A = pairs[t, 0]
+    B = pairs[t, 1]
+    if A < 0 or B < 0:
+        return
+    a0 = A * super_size
+    a1 = min(n, a0 + super_size)
+    b0 = B * super_size
+    b1 = min(n, b0 + super_size)
+    for i0 in range(a0, a1, tile):
+        i1 = min(a1, i0 + tile)
+        if A == B:
+            _sym_tile(XT, starts, cell_of, i0, i1, i0, i1, True, accT)
+            first_j = i0 + tile
+        else:
+            first_j = b0
+        for j0 in range(first_j, b1, tile):
+            _sym_tile(XT, starts, cell_of, i0, i1, j0, min(b1, j0 + tile), False, accT)
+
+
+@numba.njit(**_NJIT)
+def _finish_block_from_accT(accT, cell_flat, own_flat, sizes, offsets, r0, r1, out):
+    m, n_groups = cell_flat.shape
+    sums = np.zeros((r1 - r0, sizes.shape[0]))
+    for ii in range(r1 - r0):
+        for g in range(n_groups):
+            v = accT[g, r0 + ii]
+            for lab in range(m):
+                sums[ii, cell_flat[lab, g]] += v
+    _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out)
+
+
+@numba.njit(**_NJIT)
+def silhouette_sym_serial(XT, starts, cell_of, rounds, super_size, tile, cell_flat, own_flat,
+                          sizes, offsets, block, out):
+    """Exact silhouette of all points using each pair once (group scheme, one thread).
+
+    Parameters (all arrays; IN unless said otherwise)
+    ----------
+    XT : (d, n) float64, points sorted by cell.
+    starts : (G + 1,) int64, cell g is XT[:, starts[g]:starts[g + 1]].
+    cell_of : (n,) int64, cell of every point (non-decreasing).
+    rounds : (R, P, 2) int64, pairs (A, B) of super-blocks (``super_size`` points each): the
+        first round pairs every super-block with itself, the others hold every A < B once with
+        no super-block twice in a round; (-1, -1) marks an empty slot. Rounds run in order,
+        the pairs of a round in parallel: no two pairs of a round touch the same memory, and
+        every accumulator receives its terms in the same order whatever the thread count.
+    super_size, tile : int, points per super-block and per sub-tile side.
+    cell_flat, own_flat, sizes, offsets : see `silhouette_cells_serial` (rows = all points in
+        sorted order).
+    block : int, rows per block of the final pass.
+    out : (m, n) float64, OUT, silhouettes in sorted order.
+    """
+    n = XT.shape[1]
+    accT = np.zeros((starts.shape[0] - 1, n))
+    for r in range(rounds.shape[0]):
+        for t in range(rounds.shape[1]):
+            _sym_super_tile(XT, starts, cell_of, rounds[r], t, super_size, tile, accT)
+    n_blocks = (n + block - 1) // block
+    for b in range(n_blocks):
+        _finish_block_from_accT(accT, cell_flat, own_flat, sizes, offsets, b * block,
+                                min(n, (b + 1) * block), out)
+
+
+@numba.njit(parallel=True, **_NJIT)
+def silhouette_sym_parallel(XT, starts, cell_of, rounds, super_size, tile, cell_flat, own_flat,
+                            sizes, offsets, block, out):
+    """Parallel twin of `silhouette_sym_serial` (same additions in the same order)."""
+    n = XT.shape[1]
+    accT = np.zeros((starts.shape[0] - 1, n))
+    for r in range(rounds.shape[0]):
+        pairs = rounds[r]
+        for t in numba.prange(pairs.shape[0]):
+            _sym_super_tile(XT, starts, cell_of, pairs, t, super_size, tile, accT)
+    n_blocks = (n + block - 1) // block
+    for b in numba.prange(n_blocks):
+        _finish_block_from_accT(accT, cell_flat, own_flat, sizes, offsets, b * block,
+                                min(n, (b + 1) * block), out)
+
+
+@numba.njit(**_NJIT)
 def simplified_silhouette_kernel(d1, d2, out):
     """out[i] = (b - a) / max(a, b) with a = sqrt(d1[i]), b = sqrt(d2[i]); 0 when both are 0."""
     for i in range(d1.shape[0]):

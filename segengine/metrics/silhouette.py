@@ -136,11 +136,9 @@ def _cells(codes: NDArray[np.int64], ks: NDArray[np.int64], max_cells: int) -> N
 
 
 def _use_parallel(n_rows: int, n_points: int) -> bool:
-    return (
-        numba.get_num_threads() > 1
-        and n_rows >= 2 * 16
-        and n_rows * n_points >= config.SILHOUETTE_PARALLEL_MIN_PAIRS
-    )
+    # Deliberately independent of the thread count: the serial and parallel kernels give the
+    # same values, but the choice should not even depend on it.
+    return n_rows >= 2 * 16 and n_rows * n_points >= config.SILHOUETTE_PARALLEL_MIN_PAIRS
 
 
 def _block_rows(n_rows: int) -> int:
@@ -149,21 +147,54 @@ def _block_rows(n_rows: int) -> int:
     return int(min(config.BLOCK_ROWS, max(16, -(-n_rows // 8))))
 
 
+def _round_robin(n_blocks: int) -> NDArray[np.int64]:
+    """Rounds of block pairs: first (a, a) for every block (two rounds), then every a < b
+    once, no block twice in a round.
+
+    The circle method of round-robin tournaments: n_blocks - 1 rounds (n_blocks even) of
+    n_blocks / 2 disjoint pairs; with an odd count a dummy block sits out. Empty slots are
+    (-1, -1).
+    """
+    size = max(n_blocks + (n_blocks % 2), 2)
+    half = size // 2
+    # Every round has size / 2 slots: numba splits a prange statically, so padding one round
+    # wider than the others would leave threads idle.
+    diagonal = [(a, a) if a < n_blocks else (-1, -1) for a in range(size)]
+    rounds = [diagonal[:half], diagonal[half:]]
+    ring = list(range(size))
+    for _ in range(size - 1):
+        pairs = []
+        for p in range(size // 2):
+            a, b = ring[p], ring[size - 1 - p]
+            pairs.append((-1, -1) if max(a, b) >= n_blocks else (min(a, b), max(a, b)))
+        rounds.append(pairs)
+        ring = [ring[0], ring[-1], *ring[1:-1]]
+    width = max(len(r) for r in rounds)
+    table = np.full((len(rounds), width, 2), -1, dtype=np.int64)
+    for i, r in enumerate(rounds):
+        table[i, : len(r)] = r
+    return table
+
+
 def _silhouette_rows(
     X: NDArray[np.float64],
     codes: NDArray[np.int64],
     ks: NDArray[np.int64],
-    rows: NDArray[np.int64],
+    rows: NDArray[np.int64] | None,
     max_cells: int | None = None,
 ) -> NDArray[np.float64]:
-    """Silhouette of the points ``rows`` against all points, under each labeling.
+    """Silhouette of the points ``rows`` (None: all points) against all points, per labeling.
 
     ``codes`` (m, n) are labels remapped to 0..k-1 (every cluster non-empty, k >= 2).
-    Returns an (m, len(rows)) array.
+    Returns an (m, len(rows)) array. With all points and few enough cells, each pair is
+    visited once and serves both of its points (half the work).
     """
     if max_cells is None:
         max_cells = config.SILHOUETTE_MAX_CELLS
     m, n = codes.shape
+    all_rows = rows is None
+    if rows is None:
+        rows = np.arange(n, dtype=np.int64)
     offsets = np.zeros(m + 1, dtype=np.int64)
     np.cumsum(ks, out=offsets[1:])
     flat = codes + offsets[:-1, None]
@@ -184,6 +215,20 @@ def _silhouette_rows(
         # Every member of a cell has the same labels: read them off the cell's first member.
         cell_flat = np.ascontiguousarray(flat[:, order[starts[:-1]]])
         XT = np.ascontiguousarray(X[order].T)
+        n_cells = starts.shape[0] - 1
+        if all_rows and n_cells * n * 8 <= config.SILHOUETTE_SYMMETRIC_MAX_BYTES:
+            tile = _k.CHUNK
+            # Super-blocks: a fixed count (never the thread count) of whole tiles, so that the
+            # rounds are few (few barriers) and the results do not depend on the threads.
+            n_super = config.SILHOUETTE_SYMMETRIC_BLOCKS
+            super_size = tile * -(-(-(-n // tile)) // n_super)
+            rounds = _round_robin(-(-n // super_size))
+            own_sorted = np.ascontiguousarray(flat[:, order])
+            out_sorted = np.empty((m, n), dtype=np.float64)
+            kernel = _k.silhouette_sym_parallel if parallel else _k.silhouette_sym_serial
+            kernel(XT, starts, cell[order], rounds, super_size, tile, cell_flat, own_sorted, sizes, offsets,
+                   block, out_sorted)
+            return np.ascontiguousarray(out_sorted[:, position])
         kernel = _k.silhouette_cells_parallel if parallel else _k.silhouette_cells_serial
         kernel(XT, position[rows], starts, cell_flat, own_flat, sizes, offsets, block, out)
     else:
@@ -230,8 +275,7 @@ def silhouette_samples(X: ArrayLike, labels: ArrayLike) -> NDArray[np.float64]:
     n = Xc.shape[0]
     codes, k = _encode_labels(labels, n)
     _check_n_labels(k, n)
-    rows = np.arange(n, dtype=np.int64)
-    return _silhouette_rows(Xc, codes[None, :], np.array([k], dtype=np.int64), rows)[0]
+    return _silhouette_rows(Xc, codes[None, :], np.array([k], dtype=np.int64), None)[0]
 
 
 def silhouette_score(
@@ -276,7 +320,7 @@ def silhouette_score(
     codes, k = _encode_labels(labels, n)
     _check_n_labels(k, n)
     if sample_size is None or int(sample_size) >= n:
-        rows = np.arange(n, dtype=np.int64)
+        rows = None
     else:
         if int(sample_size) != sample_size or sample_size < 1:
             raise ValueError(f"sample_size must be a positive integer, got {sample_size!r}.")
@@ -322,8 +366,7 @@ def silhouette_scores_multi(
     Xc, codes, ks, valid = _valid_labelings(X, labelings)
     means = np.full(codes.shape[0], np.nan)
     if valid.any():
-        rows = np.arange(Xc.shape[0], dtype=np.int64)
-        s = _silhouette_rows(Xc, codes[valid], ks[valid], rows, max_cells)
+        s = _silhouette_rows(Xc, codes[valid], ks[valid], None, max_cells)
         means[valid] = s.mean(axis=1)
     return means
 
@@ -376,7 +419,7 @@ def silhouette_sampled_multi(
     stderrs = np.full(m, np.nan)
     size = min(int(sample_size), n)
     rng = _rng(0 if random_state is None else random_state)
-    rows = np.arange(n, dtype=np.int64) if size >= n else _sample_rows(n, size, rng)
+    rows = None if size >= n else _sample_rows(n, size, rng)
     if valid.any():
         s = _silhouette_rows(Xc, codes[valid], ks[valid], rows, max_cells)
         means[valid] = s.mean(axis=1)
