@@ -1,0 +1,607 @@
+"""KMeans engine: a functional core for the pipeline and a scikit-learn compatible estimator.
+
+The functional core (`kmeans_fit`, `kmeans_fit_many`, `nearest_two`) assumes valid input
+(a C-contiguous float32/float64 2-D array) and is what the rest of segengine calls. The
+estimator `KMeans` validates, then calls the core.
+
+Reproducibility: every random number is drawn from a `numpy.random.Generator` seeded by
+``SeedSequence([base, k])``, where ``base`` comes from ``random_state``. The result for a
+given k therefore depends only on ``(random_state, k)``, not on the other k of a sweep, and
+the kernels merge per-block partial results in a fixed order, so the thread count does not
+change a single bit.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+from segengine import config
+from segengine.engines import _kmeans_kernels as _k
+from segengine.errors import NotFittedError, ValidationError
+
+try:  # scikit-learn >= 1.6
+    from sklearn.utils.validation import validate_data as _validate_data
+except ImportError:  # pragma: no cover - older scikit-learn
+    def _validate_data(estimator, X="no_validation", **kwargs):
+        return estimator._validate_data(X, **kwargs)
+
+
+__all__ = ["KMeansResult", "kmeans_fit", "kmeans_fit_many", "nearest_two", "KMeans"]
+
+RandomStateLike = None | int | np.integer | np.random.Generator | np.random.RandomState
+
+# Rows x clusters above which Hamerly's bounds beat plain Lloyd (measured on 2 cores, see
+# benchmarks/bench_kmeans.py): below it the bound bookkeeping costs more than it saves.
+_HAMERLY_MIN_WORK = 500_000
+
+# Rows x features x clusters of one pass below which the serial kernels are used.
+_PARALLEL_MIN_WORK = 4_000_000
+
+
+@dataclass(frozen=True)
+class KMeansResult:
+    """Outcome of one KMeans fit.
+
+    Attributes
+    ----------
+    centers : ndarray of shape (k, d)
+        Cluster centres, in the dtype of the data.
+    labels : ndarray of shape (n,), int64
+        Index of the nearest centre of every row (consistent with ``centers``).
+    inertia : float
+        Sum of (weighted) squared distances of the rows to their centres.
+    n_iter : int
+        Lloyd iterations run by the kept restart.
+    """
+
+    centers: np.ndarray
+    labels: np.ndarray
+    inertia: float
+    n_iter: int
+
+
+# ---------------------------------------------------------------------------------------
+# functional core
+# ---------------------------------------------------------------------------------------
+
+
+def _base_seed(random_state: RandomStateLike) -> int:
+    """One non-negative integer from any accepted ``random_state`` (drawn once per call)."""
+    if random_state is None:
+        return int(np.random.default_rng().integers(2**63 - 1))
+    if isinstance(random_state, (numbers.Integral, np.integer)) and not isinstance(random_state, bool):
+        seed = int(random_state)
+        if seed < 0:
+            raise ValidationError(f"random_state must be a non-negative integer, got {seed}.")
+        return seed
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**63 - 1))
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**63 - 1, dtype=np.int64))
+    raise ValidationError(
+        "random_state must be None, an int, a numpy.random.Generator or a "
+        f"numpy.random.RandomState, got {random_state!r}."
+    )
+
+
+def _rng_for_k(base: int, k: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([base, int(k)]))
+
+
+def _use_parallel(n: int, d: int, k: int) -> bool:
+    # Threads pay only when a pass is long enough to hide wake-ups and the stalls of a
+    # busy 2-core machine; the result is bit-identical either way.
+    return n >= config.PARALLEL_MIN_ROWS and n * d * k >= _PARALLEL_MIN_WORK
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Data shared by every k of a sweep: centred copy, row norms, scaled-tol base."""
+
+    X: np.ndarray
+    mean: np.ndarray | None
+    xsq: np.ndarray
+    w: np.ndarray
+    mean_var: float
+
+
+def _prepare(X: np.ndarray, sample_weight, x_sq_norms) -> _Prepared:
+    n = X.shape[0]
+    mean_var = float(np.mean(np.var(X, axis=0, dtype=np.float64)))
+    if x_sq_norms is None:
+        # Centring (like scikit-learn) keeps ||c||^2 - 2 x.c well conditioned for data far
+        # from the origin; the mean is added back to the centres at the end.
+        mean = X.mean(axis=0, dtype=np.float64).astype(X.dtype)
+        Xc = np.ascontiguousarray(X - mean)
+        xsq = _k.row_sq_norms(Xc)
+    else:
+        mean = None
+        Xc = X
+        xsq = np.ascontiguousarray(x_sq_norms, dtype=np.float64)
+    if sample_weight is None:
+        w = np.ones(n, dtype=np.float64)
+    else:
+        w = np.ascontiguousarray(sample_weight, dtype=np.float64)
+    return _Prepared(Xc, mean, xsq, w, mean_var)
+
+
+def _resolve_algorithm(algorithm: str, n: int, k: int) -> str:
+    if algorithm in ("hamerly", "elkan"):
+        return "hamerly" if k > 1 else "lloyd"
+    if algorithm == "lloyd":
+        return "lloyd"
+    return "hamerly" if (k > 2 and n * k >= _HAMERLY_MIN_WORK) else "lloyd"
+
+
+def _initial_centers(P: _Prepared, k: int, init, rng: np.random.Generator, parallel: bool) -> np.ndarray:
+    X = P.X
+    n = X.shape[0]
+    if isinstance(init, str) and init == "k-means++":
+        n_trials = 2 + int(np.log(k))
+        uniforms = rng.random(1 + (k - 1) * n_trials)
+        return _k.kmeans_plusplus(X, P.w, k, n_trials, uniforms, config.BLOCK_ROWS, parallel)
+    if isinstance(init, str) and init == "random":
+        positive = P.w > 0
+        if np.count_nonzero(positive) >= k:
+            idx = rng.choice(n, size=k, replace=False, p=P.w / P.w.sum())
+        else:
+            idx = rng.choice(n, size=k, replace=False)
+        return np.ascontiguousarray(X[np.sort(idx)])
+    centers = np.asarray(init, dtype=X.dtype)
+    if P.mean is not None:
+        centers = centers - P.mean
+    return np.ascontiguousarray(centers, dtype=X.dtype)
+
+
+def _fit_prepared(
+    P: _Prepared, k: int, *, init, n_init: int, max_iter: int, tol: float, base: int, algorithm: str
+) -> KMeansResult:
+    rng = _rng_for_k(base, k)
+    scaled_tol = tol * P.mean_var
+    n, d = P.X.shape
+    algo = _resolve_algorithm(algorithm, n, k)
+    par = _use_parallel(n, d, k)
+    best = None
+    for _ in range(n_init):
+        c0 = _initial_centers(P, k, init, rng, par)
+        if algo == "hamerly":
+            out = _k.hamerly(P.X, P.w, P.xsq, c0, max_iter, scaled_tol, config.BLOCK_ROWS, par)
+        else:
+            out = _k.lloyd(P.X, P.w, c0, max_iter, scaled_tol, config.BLOCK_ROWS, par)
+        # Strictly lower only: ties keep the earliest restart, which keeps runs reproducible.
+        if best is None or out[2] < best[2]:
+            best = out
+    centers, labels, inertia, n_iter = best
+    if P.mean is not None:
+        centers = np.ascontiguousarray(centers + P.mean, dtype=P.X.dtype)
+    return KMeansResult(centers=centers, labels=labels, inertia=float(inertia), n_iter=int(n_iter))
+
+
+def kmeans_fit(
+    X: np.ndarray,
+    n_clusters: int,
+    *,
+    sample_weight: np.ndarray | None = None,
+    init: str | np.ndarray = "k-means++",
+    n_init: int = 1,
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    random_state: RandomStateLike = None,
+    x_sq_norms: np.ndarray | None = None,
+    algorithm: str = "auto",
+) -> KMeansResult:
+    """Fit KMeans to already validated data.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d), float32 or float64, C-contiguous
+        The data; not modified. Assumed finite with ``n >= n_clusters``.
+    n_clusters : int
+        Number of clusters k.
+    sample_weight : ndarray of shape (n,), optional
+        Non-negative weights (not all zero); all ones when omitted.
+    init : {"k-means++", "random"} or ndarray of shape (k, d), default="k-means++"
+        Greedy k-means++ (``2 + floor(ln k)`` local trials per centre), k distinct rows drawn
+        with probability proportional to the weights, or explicit initial centres.
+    n_init : int, default=1
+        Restarts; the one with the lowest inertia is kept.
+    max_iter : int, default=300
+        Maximum Lloyd iterations per restart.
+    tol : float, default=1e-4
+        Convergence when the total squared centre shift is ``<= tol`` times the mean
+        per-feature variance of ``X``.
+    random_state : None, int, numpy.random.Generator or numpy.random.RandomState
+        Source of randomness. The internal generator is seeded from ``(random_state, k)``.
+    x_sq_norms : ndarray of shape (n,), optional
+        Squared row norms of ``X`` when the caller has them. When given, ``X`` is used as is
+        (the caller vouches that it is centred or well conditioned); when omitted, a centred
+        copy of ``X`` and its norms are computed.
+    algorithm : {"auto", "lloyd", "hamerly"}, default="auto"
+        Plain Lloyd or Hamerly's bounded variant (same fixed points); "auto" picks Hamerly
+        for large ``n * k``.
+
+    Returns
+    -------
+    KMeansResult
+        Centres, labels (int64), inertia and iterations of the best restart.
+    """
+    P = _prepare(X, sample_weight, x_sq_norms)
+    return _fit_prepared(
+        P, int(n_clusters), init=init, n_init=int(n_init), max_iter=int(max_iter), tol=float(tol),
+        base=_base_seed(random_state), algorithm=algorithm,
+    )
+
+
+def kmeans_fit_many(
+    X: np.ndarray,
+    ks,
+    *,
+    n_init: int = 1,
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    random_state: RandomStateLike = None,
+    sample_weight: np.ndarray | None = None,
+) -> dict[int, KMeansResult]:
+    """Fit KMeans for every k of ``ks`` sharing one centred copy of the data and its norms.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d), float32 or float64, C-contiguous
+        The data (validated by the caller; ``n >= max(ks)``).
+    ks : iterable of int
+        Numbers of clusters.
+    n_init, max_iter, tol, random_state, sample_weight
+        As in `kmeans_fit`.
+
+    Returns
+    -------
+    dict of int to KMeansResult
+        One result per distinct k. ``result[k]`` equals ``kmeans_fit(X, k, ...)`` with the
+        same arguments (for an int ``random_state``), whatever the other k in ``ks``.
+    """
+    P = _prepare(X, sample_weight, None)
+    base = _base_seed(random_state)
+    out: dict[int, KMeansResult] = {}
+    for k in ks:
+        k = int(k)
+        if k not in out:
+            out[k] = _fit_prepared(
+                P, k, init="k-means++", n_init=int(n_init), max_iter=int(max_iter), tol=float(tol),
+                base=base, algorithm="auto",
+            )
+    return out
+
+
+def nearest_two(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest and second-nearest centre of every row.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d), float32 or float64, C-contiguous
+        The data.
+    centers : ndarray of shape (k, d)
+        Centres (cast to the dtype of ``X``).
+
+    Returns
+    -------
+    labels : ndarray of shape (n,), int64
+        Index of the nearest centre.
+    d1 : ndarray of shape (n,), float64
+        Squared distance to the nearest centre.
+    d2 : ndarray of shape (n,), float64
+        Squared distance to the second-nearest centre (``inf`` when k == 1).
+    """
+    C = np.ascontiguousarray(centers, dtype=X.dtype)
+    return _k.nearest_two(X, C, config.BLOCK_ROWS, _use_parallel(*X.shape, C.shape[0]))
+
+
+# ---------------------------------------------------------------------------------------
+# estimator
+# ---------------------------------------------------------------------------------------
+
+
+class _KMeansNotFittedError(NotFittedError, _SklearnNotFittedError):
+    """segengine's NotFittedError that scikit-learn's tooling also recognises."""
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise ValidationError(f"{name} must be an integer >= {low}, got {value!r}.")
+    if value < low:
+        raise ValidationError(f"{name} must be an integer >= {low}, got {value!r}.")
+    return int(value)
+
+
+class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+    """K-Means clustering with deterministic numba kernels (scikit-learn compatible).
+
+    The mixins come before `BaseEstimator` as scikit-learn requires for its tag machinery.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters.
+    init : {"k-means++", "random"} or array-like of shape (n_clusters, n_features)
+        Initialisation: greedy k-means++, k rows drawn with probability proportional to the
+        sample weights, or explicit centres.
+    n_init : "auto" or int, default="auto"
+        Restarts, keeping the lowest inertia. "auto": 1 for k-means++ and explicit centres,
+        10 for "random".
+    max_iter : int, default=300
+        Maximum iterations per restart.
+    tol : float, default=1e-4
+        Relative tolerance: convergence when the total squared centre shift is at most
+        ``tol`` times the mean per-feature variance of X.
+    random_state : None, int, numpy.random.Generator or numpy.random.RandomState
+        Seed or generator of the initialisation.
+    algorithm : {"auto", "lloyd", "hamerly", "elkan"}, default="auto"
+        Plain Lloyd or Hamerly's bounded variant (identical results up to ties); "elkan" is
+        accepted for scikit-learn compatibility and runs Hamerly; "auto" picks by size.
+    copy_x : bool, default=True
+        Kept for scikit-learn compatibility: X is never modified (the kernels work on a
+        centred copy) whatever its value.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+    labels_ : ndarray of shape (n_samples,), int64
+    inertia_ : float
+    n_iter_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str, only when X had string feature names
+    """
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        init: str | np.ndarray = "k-means++",
+        n_init: str | int = "auto",
+        max_iter: int = 300,
+        tol: float = 1e-4,
+        random_state: RandomStateLike = None,
+        algorithm: str = "auto",
+        copy_x: bool = True,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.algorithm = algorithm
+        self.copy_x = copy_x
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = False
+        return tags
+
+    # -- validation ----------------------------------------------------------------------
+
+    def _check_params(self) -> tuple[int, Any, int, int, float, str]:
+        k = _check_int("n_clusters", self.n_clusters, 1)
+        max_iter = _check_int("max_iter", self.max_iter, 1)
+        if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real) or not self.tol >= 0:
+            raise ValidationError(f"tol must be a non-negative float, got {self.tol!r}.")
+        if self.algorithm not in ("auto", "lloyd", "hamerly", "elkan"):
+            raise ValidationError(
+                f"algorithm must be 'auto', 'lloyd', 'hamerly' or 'elkan', got {self.algorithm!r}."
+            )
+        if not isinstance(self.copy_x, (bool, np.bool_)):
+            raise ValidationError(f"copy_x must be a bool, got {self.copy_x!r}.")
+        init = self.init
+        if isinstance(init, str):
+            if init not in ("k-means++", "random"):
+                raise ValidationError(f"init must be 'k-means++', 'random' or an array, got {init!r}.")
+            default_n_init = 1 if init == "k-means++" else 10
+        elif callable(init):
+            raise ValidationError("a callable init is not supported; pass 'k-means++', 'random' or an array.")
+        else:
+            default_n_init = 1
+        if isinstance(self.n_init, str):
+            if self.n_init != "auto":
+                raise ValidationError(f"n_init must be 'auto' or an integer >= 1, got {self.n_init!r}.")
+            n_init = default_n_init
+        else:
+            n_init = _check_int("n_init", self.n_init, 1)
+        return k, init, n_init, max_iter, float(self.tol), self.algorithm
+
+    def _check_init_array(self, init: Any, X: np.ndarray, k: int) -> np.ndarray:
+        centers = np.asarray(init)
+        if centers.dtype.kind not in "biuf":
+            raise ValidationError("init array must be numeric.")
+        centers = np.ascontiguousarray(centers, dtype=X.dtype)
+        if centers.shape != (k, X.shape[1]):
+            raise ValidationError(
+                f"init array has shape {centers.shape}, expected (n_clusters, n_features) = "
+                f"({k}, {X.shape[1]})."
+            )
+        if not np.all(np.isfinite(centers)):
+            raise ValidationError("init array contains NaN or infinity.")
+        return centers
+
+    @staticmethod
+    def _check_weight(sample_weight: Any, n: int) -> np.ndarray | None:
+        if sample_weight is None:
+            return None
+        w = np.asarray(sample_weight, dtype=np.float64)
+        if w.ndim == 0:
+            w = np.full(n, float(w))
+        if w.shape != (n,):
+            raise ValidationError(f"sample_weight has shape {w.shape}, expected ({n},).")
+        if not np.all(np.isfinite(w)):
+            raise ValidationError("sample_weight contains NaN or infinity.")
+        if np.any(w < 0):
+            raise ValidationError("sample_weight must be non-negative.")
+        if not w.sum() > 0:
+            raise ValidationError("sample_weight must not be all zero.")
+        return np.ascontiguousarray(w)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "cluster_centers_"):
+            raise _KMeansNotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call 'fit' first."
+            )
+
+    def _check_test_data(self, X: Any) -> np.ndarray:
+        return _validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=False)
+
+    def _centred(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``X`` and the centres in the centred frame of the training data."""
+        mean = self._x_mean.astype(X.dtype, copy=False)
+        C = np.ascontiguousarray(self._centers_c, dtype=X.dtype)
+        return np.ascontiguousarray(X - mean), C
+
+    # -- API -----------------------------------------------------------------------------
+
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "KMeans":
+        """Compute the clustering.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (finite; float32 is kept as float32).
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        KMeans
+            The fitted estimator.
+        """
+        k, init, n_init, max_iter, tol, algorithm = self._check_params()
+        X = _validate_data(self, X, dtype=[np.float64, np.float32], order="C", copy=False)
+        n = X.shape[0]
+        if n < k:
+            raise ValidationError(f"n_samples={n} should be >= n_clusters={k}.")
+        w = self._check_weight(sample_weight, n)
+        if not isinstance(init, str):
+            init = self._check_init_array(init, X, k)
+            if n_init != 1:
+                warnings.warn(
+                    f"Explicit initial centres were given: running 1 initialisation instead of n_init={n_init}.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                n_init = 1
+        # Centre here rather than inside kmeans_fit so that predict can apply the very same
+        # shift: predict(X_train) then reproduces labels_ bit for bit.
+        mean = X.mean(axis=0, dtype=np.float64).astype(X.dtype)
+        Xc = np.ascontiguousarray(X - mean)
+        if not isinstance(init, str):
+            init = np.ascontiguousarray(init - mean)
+        res = kmeans_fit(
+            Xc, k, sample_weight=w, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
+            random_state=self.random_state, x_sq_norms=_k.row_sq_norms(Xc), algorithm=algorithm,
+        )
+        n_distinct = np.unique(res.labels).size
+        if n_distinct < k:
+            warnings.warn(
+                f"Number of distinct clusters ({n_distinct}) found smaller than n_clusters ({k}); "
+                "the data probably has duplicate points.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self._x_mean = mean
+        self._centers_c = res.centers
+        self.cluster_centers_ = np.ascontiguousarray(res.centers + mean)
+        self.labels_ = res.labels
+        self.inertia_ = res.inertia
+        self.n_iter_ = res.n_iter
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Index of the nearest centre of every sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), int64
+        """
+        self._check_fitted()
+        X, C = self._centred(self._check_test_data(X))
+        return _k.assign_labels(X, C, config.BLOCK_ROWS, _use_parallel(*X.shape, C.shape[0]))
+
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+        """Fit and return `labels_`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), int64
+        """
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Euclidean distance of every sample to every centre.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_clusters)
+        """
+        self._check_fitted()
+        X = self._check_test_data(X)
+        C = np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
+        return _k.center_distances(X, C, config.BLOCK_ROWS, _use_parallel(*X.shape, C.shape[0]))
+
+    def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+        """Fit, then return the distances of the training samples to the centres.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_clusters)
+        """
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """Opposite of the (weighted) inertia of ``X`` under the fitted centres.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+            ``-sum_i w_i ||x_i - c_{label_i}||^2`` (higher is better).
+        """
+        self._check_fitted()
+        X = self._check_test_data(X)
+        w = self._check_weight(sample_weight, X.shape[0])
+        if w is None:
+            w = np.ones(X.shape[0], dtype=np.float64)
+        X, C = self._centred(X)
+        par = _use_parallel(*X.shape, C.shape[0])
+        labels = _k.assign_labels(X, C, config.BLOCK_ROWS, par)
+        return -float(_k.inertia(X, C, w, labels, config.BLOCK_ROWS, par))
