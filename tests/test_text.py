@@ -305,3 +305,34 @@ def test_demo_true_segments_get_rfm_names(seed):
     assert actions["new"] == "onboard" and actions["hibernating"] == "reactivate"
     summary = summary_insights(prof, cols, "en")
     assert summary[0].startswith("'Champions' holds")
+
+
+def test_no_distinguishing_field_still_reads_well():
+    # only constant fields: no characteristic, numbered names, insights still carry numbers
+    n = 30
+    cols = [FieldColumn("flat", "numeric", np.full(n, 2.0), True),
+            FieldColumn("cat", "categorical", np.array(["a"] * n, dtype=object), True)]
+    labels = np.repeat([0, 1, 2], 10)
+    prof = profile_segments(cols, labels, 3)
+    assert prof.characteristics == [[], [], []]
+    for lang in LANGUAGES:
+        names = name_segments(prof, cols, lang)
+        assert len(set(names)) == 3
+        for seg in segment_texts(prof, cols, lang):
+            assert seg["insights"] and all(DIGIT.search(i["text"]) for i in seg["insights"])
+        assert all(DIGIT.search(t) for t in summary_insights(prof, cols, lang))
+    assert name_segments(prof, cols, "pt") == ["Segmento 1", "Segmento 2", "Segmento 3"]
+
+
+def test_channel_targeting_and_priority():
+    cols, truth = demo_columns(3000, 0)
+    prof = profile_segments(cols, truth, 5)
+    champions = DEMO_SEGMENTS.index("champions")
+    ins = segment_texts(prof, cols, "en")[champions]["insights"]
+    target = [i for i in ins if i["action"] == "target"]
+    assert target and "channel 'app'" in target[0]["text"] and target[0]["priority"] == "medium"
+    assert archetypes_ok(prof, cols)
+
+
+def archetypes_ok(prof, cols) -> bool:
+    return segment_archetypes(prof, cols) == list(DEMO_SEGMENTS)

@@ -18,6 +18,7 @@ RATIO_FROM = 1.5
 BELOW_PCT_UNTIL = 0.8
 # A category's lift from which a segment gets a "reach it through ..." recommendation.
 TARGET_MIN_LIFT = 1.3
+TARGET_MIN_SHARE = 0.2
 # Revenue must concentrate at least this much (share of total / share of customers) to be said.
 CONCENTRATION_MIN_RATIO = 1.2
 # A churn-like field this many population stds above average triggers a churn recommendation.
@@ -130,6 +131,28 @@ def _plan(archetype: str | None, roles: FieldRoles, profiles: SegmentProfiles, s
     return list(plans.get(archetype, [("low", "monitor", "ins.generic", top)]))
 
 
+def _target_category(profiles: SegmentProfiles, columns: list[FieldColumn], s: int) -> tuple | None:
+    """(field, value, share, overall share) of the category this segment over-uses most.
+
+    Only categories that are common in the segment (``TARGET_MIN_SHARE``) and over-represented
+    (``TARGET_MIN_LIFT``) qualify, so the recommendation reaches a sizeable part of it.
+    """
+    best, best_key = None, None
+    for col in columns:
+        if col.kind != "categorical" or not col.used or col.name not in profiles.overall:
+            continue
+        shares = profiles.overall[col.name]["shares"]
+        for entry in profiles.profiles[s][col.name]["top"]:
+            lift, share = entry["lift"], entry["share"]
+            if lift is None or share is None or lift < TARGET_MIN_LIFT or share < TARGET_MIN_SHARE:
+                continue
+            key = (lift, share, col.name, entry["value"])
+            if best_key is None or key > best_key:
+                best_key = key
+                best = (col.name, entry["value"], share, shares.get(entry["value"]))
+    return best
+
+
 def segment_texts(profiles: SegmentProfiles, columns: list[FieldColumn], language: str) -> list[dict]:
     """Name, characteristic sentences and 1-3 recommendations per segment.
 
@@ -173,12 +196,14 @@ def segment_texts(profiles: SegmentProfiles, columns: list[FieldColumn], languag
             for priority, action, key, fields in plan:
                 evidence = _evidence(profiles, by_name, s, [f for f in fields if f], language)
                 insights.append({"priority": priority, "action": action, "text": text(language, key, evidence=evidence, **common)})
-            cat = next((c for c in profiles.characteristics[s] if c["kind"] == "categorical"
-                        and (c.get("lift") or 0) >= TARGET_MIN_LIFT), None)
+            cat = _target_category(profiles, columns, s)
             if cat is not None:
-                insights.append({"priority": "medium", "action": "target", "text": text(
-                    language, "ins.target", feature=cat["feature"], category=cat["category"],
-                    value=format_percent(cat["value"], language), reference=format_percent(cat["reference"], language))})
+                feature, category, value, reference = cat
+                # Reaching a segment is worth no more than acting on it.
+                priority = "low" if plan[0][0] == "low" else "medium"
+                insights.append({"priority": priority, "action": "target", "text": text(
+                    language, "ins.target", feature=feature, category=category,
+                    value=format_percent(value, language), reference=format_percent(reference, language))})
         out.append({"name": name, "characteristics": chars, "insights": insights[:MAX_INSIGHTS]})
     return out
 
