@@ -220,13 +220,19 @@ def _numeric_field(
 
 
 class _CodeBook(dict):
-    """value -> code; an unseen value gets the next code (``None``, missing, is -1)."""
+    """value -> code; an unseen value gets the next code. Missing (``None``, float NaN as pandas
+    writes it in object columns) is -1."""
 
     def __init__(self) -> None:
         super().__init__({None: -1})
+        self.values_in_order: list = []
 
     def __missing__(self, key: Any) -> int:
-        code = len(self) - 1
+        if isinstance(key, float) and key != key:
+            code = -1
+        else:
+            code = len(self.values_in_order)
+            self.values_in_order.append(key)
         self[key] = code
         return code
 
@@ -241,9 +247,8 @@ def _encode_categorical(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     book = _CodeBook()
     codes = np.fromiter(map(book.__getitem__, values), dtype=np.int64, count=values.shape[0])
-    del book[None]
-    cats = np.empty(len(book), dtype=object)
-    cats[:] = list(book)
+    cats = np.empty(len(book.values_in_order), dtype=object)
+    cats[:] = book.values_in_order
     if cats.shape[0]:
         perm = np.argsort(cats.astype(str), kind="stable")
         remap = np.empty(perm.shape[0] + 1, dtype=np.int64)

@@ -267,3 +267,11 @@ def test_labels_any_integer_dtype_and_many_segments():
     g = pd.Series(x).groupby(labels).median()
     for s in g.index[:20]:
         assert _close(ref.profiles[s]["x"]["median"], float(g[s]))
+
+
+def test_categorical_nan_is_missing_like_none():
+    labels = np.array([0, 0, 0, 1, 1])
+    vals = np.array(["a", float("nan"), None, "b", "a"], dtype=object)
+    prof = profile_segments([FieldColumn("c", "categorical", vals, True)], labels, 2)
+    assert prof.profiles[0]["c"] == {"top": [{"value": "a", "share": 1.0, "lift": 1.5}], "missing_rate": 0.666667}
+    assert prof.overall["c"]["shares"] == {"a": 0.666667, "b": 0.333333}
