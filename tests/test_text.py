@@ -336,3 +336,27 @@ def test_channel_targeting_and_priority():
 
 def archetypes_ok(prof, cols) -> bool:
     return segment_archetypes(prof, cols) == list(DEMO_SEGMENTS)
+
+
+def test_date_names_and_extreme_magnitudes():
+    n = 400
+    labels = np.repeat([0, 1], [300, 100])
+    rng = np.random.default_rng(9)
+    days = np.where(labels == 1, 300.0, 10.0) + rng.random(n)
+    huge = np.where(labels == 1, 3e12, 1e12) * (1 + 0.01 * rng.random(n))
+    tiny = np.where(labels == 1, 1e-12, 5e-12) * (1 + 0.01 * rng.random(n))
+    cols = [FieldColumn("event_date", "date", days, True), FieldColumn("big", "numeric", huge, True),
+            FieldColumn("small", "numeric", tiny, True)]
+    prof = profile_segments(cols, labels, 2)
+    names = {lang: name_segments(prof, cols, lang) for lang in LANGUAGES}
+    assert names["en"][1].startswith("Old event_date") and names["en"][0].startswith("Recent event_date")
+    assert names["pt"][1].startswith("event_date antigo")
+    # a date named like a last purchase is recency: long ago and nothing else -> dormant
+    as_recency = [FieldColumn("last_seen", "date", days, True)] + cols[1:]
+    assert name_segments(profile_segments(as_recency, labels, 2), as_recency, "en")[1] == "Hibernating"
+    for lang in LANGUAGES:
+        for seg in segment_texts(prof, cols, lang):
+            for c in seg["characteristics"]:
+                assert "e+" not in c["text"] and "e-" not in c["text"] and DIGIT.search(c["text"])
+    assert format_number(3e12, "es") == "3.000.000.000.000"
+    assert format_number(1.5e-12, "en") == "0.0000000000015"

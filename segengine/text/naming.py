@@ -236,7 +236,9 @@ def _part(char: dict, language: str, first: bool) -> str:
     suffix = "" if first else "_next"
     if char["direction"] == "over":
         return text(language, "name.over" + suffix, category=char["category"])
-    return text(language, f"name.{char['direction']}{suffix}", feature=char["feature"])
+    # A date field holds days before the latest date: "high" reads as long ago.
+    prefix = "name.date_" if char["kind"] == "date" else "name."
+    return text(language, f"{prefix}{char['direction']}{suffix}", feature=char["feature"])
 
 
 def _feature_name(chars: list[dict], language: str) -> str | None:
