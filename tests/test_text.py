@@ -96,6 +96,10 @@ def test_format_percent_ratio_int():
         ("recência", "numeric", "recency"),
         ("dias_desde_ultima_compra", "numeric", "recency"),
         ("last_purchase_date", "date", "recency"),
+        ("last_purchase_date", "numeric", "recency"),  # a caller may pass dates as numeric days
+        ("dataUltimaCompra", "numeric", "recency"),
+        ("purchase_date", "numeric", None),
+        ("fecha_alta", "numeric", "tenure"),
         ("frequency", "numeric", "frequency"),
         ("frecuencia", "numeric", "frequency"),
         ("frequência", "numeric", "frequency"),
@@ -260,7 +264,7 @@ def test_spanish_and_portuguese_field_names_give_rfm_names():
 # ---------------------------------------------------------------- the demo customers, true segments
 
 
-def demo_columns(n: int, seed: int) -> tuple[list[FieldColumn], np.ndarray]:
+def demo_columns(n: int, seed: int, date_kind: str = "date") -> tuple[list[FieldColumn], np.ndarray]:
     records, truth = load_demo_customers(n, seed)
 
     def numeric(key):
@@ -272,7 +276,7 @@ def demo_columns(n: int, seed: int) -> tuple[list[FieldColumn], np.ndarray]:
     cols += [FieldColumn(k, "categorical", np.array([r[k] for r in records], dtype=object), k != "email")
              for k in ("channel", "region", "email")]
     cols.append(FieldColumn("loyalty_member", "binary", np.array([float(r["loyalty_member"]) for r in records]), True))
-    cols.append(FieldColumn("last_purchase_date", "date", (dates.max() - dates).astype(float), False))
+    cols.append(FieldColumn("last_purchase_date", date_kind, (dates.max() - dates).astype(float), date_kind != "date"))
     return cols, truth
 
 
@@ -285,9 +289,9 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_demo_true_segments_get_rfm_names(seed):
-    cols, truth = demo_columns(4000, seed)
+@pytest.mark.parametrize(("seed", "date_kind"), [(0, "date"), (1, "date"), (2, "numeric")])
+def test_demo_true_segments_get_rfm_names(seed, date_kind):
+    cols, truth = demo_columns(4000, seed, date_kind)
     # segment 0 is the largest, as the report numbers them
     order = np.argsort(-np.bincount(truth), kind="stable")
     remap = np.empty_like(order)

@@ -66,8 +66,15 @@ def _tokens(name: str) -> set[str]:
     return {t for t in re.split(r"[^a-z0-9]+", plain.lower()) if t}
 
 
+_DATE_WORDS = {"date", "fecha", "data", "dt", "timestamp"}
+
+
 def _role_of(name: str, kind: str) -> str | None:
     tok = _tokens(name)
+    if tok & _DATE_WORDS:
+        # A date reaches profiling as days before the latest date, whatever kind the caller
+        # gave it; its name says which date it is, never a count or an amount.
+        kind = "date"
     if tok & _CHURN:
         return "churn"
     if "aov" in tok or (tok & _AVG and tok & _AOV_OBJ) or "ticket" in tok:
@@ -76,6 +83,8 @@ def _role_of(name: str, kind: str) -> str | None:
         return "tenure"
     if tok & _RECENCY or tok & _RECENCY_WITH or (tok & _LAST and (kind == "date" or tok & {"days", "dias"})):
         return "recency"
+    if kind == "date":
+        return None
     if tok & _MONETARY:
         return "monetary"
     if tok & _FREQUENCY:
