@@ -24,6 +24,8 @@ CONCENTRATION_MIN_RATIO = 1.2
 # A churn-like field this many population stds above average triggers a churn recommendation.
 CHURN_MIN_EFFECT = 0.3
 MAX_INSIGHTS = 3
+# Evidence for a recommendation only cites fields where the segment differs at least this much.
+EVIDENCE_MIN_EFFECT = 0.2
 
 _DAY_TOKENS = {"days", "day", "dias", "dia"}
 
@@ -92,9 +94,16 @@ def _field_char(profiles: SegmentProfiles, columns_by_name: dict, s: int, field:
 
 
 def _evidence(profiles, columns_by_name, s, fields, language) -> str:
-    chars = [c for c in (_field_char(profiles, columns_by_name, s, f) for f in fields) if c is not None]
-    if not chars and profiles.characteristics[s]:
-        chars = profiles.characteristics[s][:1]
+    """Sentences backing a recommendation: the segment on the archetype's own fields.
+
+    A field on which the segment is ordinary (|effect| < EVIDENCE_MIN_EFFECT) is left out
+    ("tenure is 39.2 vs 39.3" backs nothing); when nothing is left, the segment's top
+    characteristic speaks instead.
+    """
+    found = [c for c in (_field_char(profiles, columns_by_name, s, f) for f in fields) if c is not None]
+    chars = [c for c in found if abs(c["effect_size"]) >= EVIDENCE_MIN_EFFECT]
+    if not chars:
+        chars = profiles.characteristics[s][:1] or found[:1]
     if not chars:
         n = int(profiles.sizes.sum())
         return text(language, "ins.evidence_share", share=format_percent(int(profiles.sizes[s]) / n if n else 0.0, language))
