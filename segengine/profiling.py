@@ -85,10 +85,12 @@ class SegmentProfiles:
         p75, min, max, lift, effect_size, missing_rate``. Categorical: ``top`` (list of
         ``{"value", "share", "lift"}``, most common first) and ``missing_rate``.
     characteristics : list of list of dict
-        Per segment, ranked by |effect size|: ``feature, kind, direction ("high", "low" or
-        "over"), effect_size, value, reference, lift`` and, for categories, ``category``.
-        ``value`` / ``reference`` are the segment's and population's mean (share for a
-        category).
+        Per segment, ranked by |effect size| (ties by field name): ``feature, kind, direction
+        ("high", "low" or "over"), effect_size, value, reference, lift`` and, for categories,
+        ``category`` (the segment's most over-represented value). ``value`` / ``reference`` are
+        the segment's and population's mean (share for a category). At most
+        ``MAX_CHARACTERISTICS``, those with ``|effect_size| >= CHARACTERISTIC_MIN_EFFECT``, or
+        else the single strongest one (none when the segment does not differ at all).
     overall : dict
         Per profiled field, population statistics: numeric ``kind, mean, std, min, max,
         missing_rate, sum_share`` (``sum_share``: per segment share of the field's
@@ -121,6 +123,8 @@ def _nums(values: list[float]) -> list[float | None]:
         return []
     out: list[float | None] = [float(t) for t in ((_FMT + " ") * len(values) % tuple(values)).split()]
     return [x if math.isfinite(x) else None for x in out]
+
+
 _NUMERIC_STATS = ("mean", "median", "std", "p25", "p75", "min", "max", "lift", "effect_size")
 
 
@@ -189,7 +193,10 @@ def _numeric_field(
     if n_valid and pmin >= 0 and abs(pmean) > 1e-9 * scale and pmean != 0.0:
         stats[:, 7] = stats[:, 0] / pmean
     if std_ok:
-        stats[:, 8] = (stats[:, 0] - pmean) / pstd
+        eff = (stats[:, 0] - pmean) / pstd
+        # A segment equal to the population (k = 1) differs by rounding noise only: say 0.
+        eff[np.abs(eff) < 1e-9] = 0.0
+        stats[:, 8] = eff
     overall: dict[str, Any] = {
         "kind": kind, "missing_rate": _num((n - n_valid) / n) if n else None,
         "mean": _num(pmean), "std": _num(pstd), "min": _num(pmin), "max": _num(pmax),
@@ -329,7 +336,8 @@ def _rank(cands: list[dict]) -> list[dict]:
     ranked = sorted(cands, key=lambda c: (-abs(c["effect_size"]), c["feature"]))
     kept = [c for c in ranked if abs(c["effect_size"]) >= CHARACTERISTIC_MIN_EFFECT]
     if not kept:
-        kept = ranked[:1]
+        # The best field speaks even below the threshold, unless the segment is the population.
+        kept = [c for c in ranked[:1] if c["effect_size"] != 0.0]
     return kept[:MAX_CHARACTERISTICS]
 
 

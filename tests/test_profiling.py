@@ -275,3 +275,15 @@ def test_categorical_nan_is_missing_like_none():
     prof = profile_segments([FieldColumn("c", "categorical", vals, True)], labels, 2)
     assert prof.profiles[0]["c"] == {"top": [{"value": "a", "share": 1.0, "lift": 1.5}], "missing_rate": 0.666667}
     assert prof.overall["c"]["shares"] == {"a": 0.666667, "b": 0.333333}
+
+
+def test_single_segment_has_no_characteristic():
+    rng = np.random.default_rng(8)
+    cols = [FieldColumn("x", "numeric", rng.normal(size=50), True),
+            FieldColumn("c", "categorical", np.array(rng.choice(["a", "b"], 50), dtype=object), True)]
+    cols.append(FieldColumn("y", "numeric", rng.lognormal(size=50) * 1e6 + 0.1, True))
+    prof = profile_segments(cols, np.zeros(50, dtype=int), 1)
+    assert prof.profiles[0]["y"]["effect_size"] == 0.0 and prof.profiles[0]["y"]["lift"] == 1.0
+    assert prof.characteristics == [[]]
+    assert prof.profiles[0]["x"]["effect_size"] == 0.0
+    assert prof.overall["x"]["sum_share"] is None  # negative values
