@@ -42,6 +42,7 @@ GMM_BIC_MARGIN = 0.05
 # Largest cells x points accumulator (bytes) for the exact silhouette scheme that uses every
 # pair of points once (half the work); larger problems visit each pair twice in O(rows x cells).
 SILHOUETTE_SYMMETRIC_MAX_BYTES = 64 * 2**20
-# Column blocks of that scheme's pair schedule: rounds of disjoint block pairs run in parallel
-# (8 blocks: 4 pairs per round, 8 rounds). Fixed, never the thread count, so results are too.
-SILHOUETTE_SYMMETRIC_BLOCKS = 8
+# Super-blocks of that scheme: 4 give 8 equal units of work with their own buffers (about
+# 5 x cells x n doubles in all), one parallel region. Fixed, never the thread count, so
+# results do not depend on it.
+SILHOUETTE_SYMMETRIC_BLOCKS = 4

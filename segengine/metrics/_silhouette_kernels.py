@@ -249,14 +249,14 @@ def silhouette_scatter_parallel(XT, rows, flat_idx, own_flat, sizes, offsets, bl
 
 
 @numba.njit(**_NJIT)
-def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, accT):
-    """Add the distances between row block i0:i1 and column block j0:j1 to accT (cells x points).
+def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, rowdst, row_off, coldst, col_off):
+    """Add the distances between rows i0:i1 and columns j0:j1 to cells x points accumulators.
 
-    Off the diagonal each distance is used twice: for row i (accT[cell of j's group, i]) and for
-    column j (accT[cell(i), j]). On the diagonal (i0 == j0) every ordered pair of the block is
-    visited, so only the row side is added. Points are sorted by cell, so consecutive rows
-    usually share a cell: column contributions are summed over the run of rows of one cell
-    before being added to accT.
+    Row i's sums go to ``rowdst[g, i - row_off]`` (g = cell of the column); off the diagonal
+    each distance also serves column j, in ``coldst[cell(i), j - col_off]``. On the diagonal
+    (i0 == j0) every ordered pair of the block is visited, so only the row side is added.
+    Points are sorted by cell, so consecutive rows usually share a cell: column contributions
+    are summed over a run of rows of one cell before being added.
     """
     d = XT.shape[0]
     n_groups = starts.shape[0] - 1
@@ -282,12 +282,12 @@ def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, accT):
             s = 0.0
             for j in range(hi - lo):
                 s += seg[j]
-            accT[g, i] += s
+            rowdst[g, i - row_off] += s
             g += 1
         if not diag:
             c = cell_of[i]
             if c != run_cell:
-                dst = accT[run_cell, j0:j1]
+                dst = coldst[run_cell, j0 - col_off:j1 - col_off]
                 for j in range(w):
                     dst[j] += col[j]
                     col[j] = 0.0
@@ -295,32 +295,62 @@ def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, accT):
             for j in range(w):
                 col[j] += tmp[j]
     if not diag:
-        dst = accT[run_cell, j0:j1]
+        dst = coldst[run_cell, j0 - col_off:j1 - col_off]
         for j in range(w):
             dst[j] += col[j]
 
 
 @numba.njit(**_NJIT)
-def _sym_super_tile(XT, starts, cell_of, pairs, t, super_size, tile, accT):
-    """All pairs between super-blocks pairs[t] = (A, B), A <= B, as tile x tile sub-tiles."""
+def _sym_within(XT, starts, cell_of, a0, a1, tile, dst):
+    """All pairs inside points a0:a1 (as tile x tile sub-tiles), into dst (offset a0)."""
+    for i0 in range(a0, a1, tile):
+        i1 = min(a1, i0 + tile)
+        _sym_tile(XT, starts, cell_of, i0, i1, i0, i1, True, dst, a0, dst, a0)
+        for j0 in range(i0 + tile, a1, tile):
+            _sym_tile(XT, starts, cell_of, i0, i1, j0, min(a1, j0 + tile), False, dst, a0, dst, a0)
+
+
+@numba.njit(**_NJIT)
+def _sym_unit(XT, starts, cell_of, units, u, super_size, tile, bufs):
+    """One unit of work: pairs between super-blocks A < B, or all pairs within A and within B.
+
+    Writes only to its own buffers bufs[u, 0] (block A) and bufs[u, 1] (block B).
+    """
     n = XT.shape[1]
-    A = pairs[t, 0]
-    B = pairs[t, 1]
-    if A < 0 or B < 0:
-        return
+    A = units[u, 0]
+    B = units[u, 1]
     a0 = A * super_size
     a1 = min(n, a0 + super_size)
+    if units[u, 2] == 1:
+        _sym_within(XT, starts, cell_of, a0, a1, tile, bufs[u, 0])
+        if B >= 0:
+            b0 = B * super_size
+            _sym_within(XT, starts, cell_of, b0, min(n, b0 + super_size), tile, bufs[u, 1])
+        return
     b0 = B * super_size
     b1 = min(n, b0 + super_size)
     for i0 in range(a0, a1, tile):
-        i1 = min(a1, i0 + tile)
-        if A == B:
-            _sym_tile(XT, starts, cell_of, i0, i1, i0, i1, True, accT)
-            first_j = i0 + tile
-        else:
-            first_j = b0
-        for j0 in range(first_j, b1, tile):
-            _sym_tile(XT, starts, cell_of, i0, i1, j0, min(b1, j0 + tile), False, accT)
+        for j0 in range(b0, b1, tile):
+            _sym_tile(XT, starts, cell_of, i0, min(a1, i0 + tile), j0, min(b1, j0 + tile), False,
+                      bufs[u, 0], a0, bufs[u, 1], b0)
+
+
+@numba.njit(**_NJIT)
+def _merge_units(bufs, units, super_size, n, accT):
+    """accT = sum of the units' buffers, unit by unit in table order (a fixed order)."""
+    for u in range(units.shape[0]):
+        for side in range(2):
+            blk = units[u, side]
+            if blk < 0:
+                continue
+            c0 = blk * super_size
+            w = min(n, c0 + super_size) - c0
+            src = bufs[u, side]
+            for g in range(accT.shape[0]):
+                dst = accT[g, c0:c0 + w]
+                row = src[g, :w]
+                for j in range(w):
+                    dst[j] += row[j]
 
 
 @numba.njit(**_NJIT)
@@ -336,20 +366,20 @@ def _finish_block_from_accT(accT, cell_flat, own_flat, sizes, offsets, r0, r1, o
 
 
 @numba.njit(**_NJIT)
-def silhouette_sym_serial(XT, starts, cell_of, rounds, super_size, tile, cell_flat, own_flat,
+def silhouette_sym_serial(XT, starts, cell_of, units, super_size, tile, cell_flat, own_flat,
                           sizes, offsets, block, out):
-    """Exact silhouette of all points using each pair once (group scheme, one thread).
+    """Exact silhouette of all points using each pair once (cell scheme, one thread).
 
     Parameters (all arrays; IN unless said otherwise)
     ----------
     XT : (d, n) float64, points sorted by cell.
     starts : (G + 1,) int64, cell g is XT[:, starts[g]:starts[g + 1]].
     cell_of : (n,) int64, cell of every point (non-decreasing).
-    rounds : (R, P, 2) int64, pairs (A, B) of super-blocks (``super_size`` points each): the
-        first round pairs every super-block with itself, the others hold every A < B once with
-        no super-block twice in a round; (-1, -1) marks an empty slot. Rounds run in order,
-        the pairs of a round in parallel: no two pairs of a round touch the same memory, and
-        every accumulator receives its terms in the same order whatever the thread count.
+    units : (U, 3) int64, units of work over super-blocks of ``super_size`` points:
+        (A, B, 0) = all pairs between A and B (A < B); (A, B, 1) = all pairs within A and
+        within B (B = -1: none). Together they cover every pair once. Each unit accumulates
+        into buffers of its own, merged afterwards in table order, so the threads never share
+        memory and the result does not depend on their number.
     super_size, tile : int, points per super-block and per sub-tile side.
     cell_flat, own_flat, sizes, offsets : see `silhouette_cells_serial` (rows = all points in
         sorted order).
@@ -357,10 +387,12 @@ def silhouette_sym_serial(XT, starts, cell_of, rounds, super_size, tile, cell_fl
     out : (m, n) float64, OUT, silhouettes in sorted order.
     """
     n = XT.shape[1]
-    accT = np.zeros((starts.shape[0] - 1, n))
-    for r in range(rounds.shape[0]):
-        for t in range(rounds.shape[1]):
-            _sym_super_tile(XT, starts, cell_of, rounds[r], t, super_size, tile, accT)
+    n_groups = starts.shape[0] - 1
+    bufs = np.zeros((units.shape[0], 2, n_groups, super_size))
+    for u in range(units.shape[0]):
+        _sym_unit(XT, starts, cell_of, units, u, super_size, tile, bufs)
+    accT = np.zeros((n_groups, n))
+    _merge_units(bufs, units, super_size, n, accT)
     n_blocks = (n + block - 1) // block
     for b in range(n_blocks):
         _finish_block_from_accT(accT, cell_flat, own_flat, sizes, offsets, b * block,
@@ -368,15 +400,16 @@ def silhouette_sym_serial(XT, starts, cell_of, rounds, super_size, tile, cell_fl
 
 
 @numba.njit(parallel=True, **_NJIT)
-def silhouette_sym_parallel(XT, starts, cell_of, rounds, super_size, tile, cell_flat, own_flat,
+def silhouette_sym_parallel(XT, starts, cell_of, units, super_size, tile, cell_flat, own_flat,
                             sizes, offsets, block, out):
     """Parallel twin of `silhouette_sym_serial` (same additions in the same order)."""
     n = XT.shape[1]
-    accT = np.zeros((starts.shape[0] - 1, n))
-    for r in range(rounds.shape[0]):
-        pairs = rounds[r]
-        for t in numba.prange(pairs.shape[0]):
-            _sym_super_tile(XT, starts, cell_of, pairs, t, super_size, tile, accT)
+    n_groups = starts.shape[0] - 1
+    bufs = np.zeros((units.shape[0], 2, n_groups, super_size))
+    for u in numba.prange(units.shape[0]):
+        _sym_unit(XT, starts, cell_of, units, u, super_size, tile, bufs)
+    accT = np.zeros((n_groups, n))
+    _merge_units(bufs, units, super_size, n, accT)
     n_blocks = (n + block - 1) // block
     for b in numba.prange(n_blocks):
         _finish_block_from_accT(accT, cell_flat, own_flat, sizes, offsets, b * block,

@@ -147,33 +147,16 @@ def _block_rows(n_rows: int) -> int:
     return int(min(config.BLOCK_ROWS, max(16, -(-n_rows // 8))))
 
 
-def _round_robin(n_blocks: int) -> NDArray[np.int64]:
-    """Rounds of block pairs: first (a, a) for every block (two rounds), then every a < b
-    once, no block twice in a round.
+def _pair_units(n_blocks: int) -> NDArray[np.int64]:
+    """Units of work covering every pair of super-blocks once, all of about the same cost.
 
-    The circle method of round-robin tournaments: n_blocks - 1 rounds (n_blocks even) of
-    n_blocks / 2 disjoint pairs; with an odd count a dummy block sits out. Empty slots are
-    (-1, -1).
+    (A, B, 0) for every A < B, and (A, A + 1, 1) for the pairs within A and within A + 1 (two
+    half-cost triangles make one unit), so that numba's static split of a prange over the
+    units balances for any thread count.
     """
-    size = max(n_blocks + (n_blocks % 2), 2)
-    half = size // 2
-    # Every round has size / 2 slots: numba splits a prange statically, so padding one round
-    # wider than the others would leave threads idle.
-    diagonal = [(a, a) if a < n_blocks else (-1, -1) for a in range(size)]
-    rounds = [diagonal[:half], diagonal[half:]]
-    ring = list(range(size))
-    for _ in range(size - 1):
-        pairs = []
-        for p in range(size // 2):
-            a, b = ring[p], ring[size - 1 - p]
-            pairs.append((-1, -1) if max(a, b) >= n_blocks else (min(a, b), max(a, b)))
-        rounds.append(pairs)
-        ring = [ring[0], ring[-1], *ring[1:-1]]
-    width = max(len(r) for r in rounds)
-    table = np.full((len(rounds), width, 2), -1, dtype=np.int64)
-    for i, r in enumerate(rounds):
-        table[i, : len(r)] = r
-    return table
+    units = [(a, a + 1 if a + 1 < n_blocks else -1, 1) for a in range(0, n_blocks, 2)]
+    units += [(a, b, 0) for a in range(n_blocks) for b in range(a + 1, n_blocks)]
+    return np.array(units, dtype=np.int64).reshape(-1, 3)
 
 
 def _silhouette_rows(
@@ -216,18 +199,19 @@ def _silhouette_rows(
         cell_flat = np.ascontiguousarray(flat[:, order[starts[:-1]]])
         XT = np.ascontiguousarray(X[order].T)
         n_cells = starts.shape[0] - 1
-        if all_rows and n_cells * n * 8 <= config.SILHOUETTE_SYMMETRIC_MAX_BYTES:
-            tile = _k.CHUNK
-            # Super-blocks: a fixed count (never the thread count) of whole tiles, so that the
-            # rounds are few (few barriers) and the results do not depend on the threads.
-            n_super = config.SILHOUETTE_SYMMETRIC_BLOCKS
-            super_size = tile * -(-(-(-n // tile)) // n_super)
-            rounds = _round_robin(-(-n // super_size))
+        tile = _k.CHUNK
+        # Super-blocks: a fixed count (never the thread count) of whole tiles, so that the
+        # results do not depend on the threads.
+        super_size = tile * -(-(-(-n // tile)) // config.SILHOUETTE_SYMMETRIC_BLOCKS)
+        units = _pair_units(-(-n // super_size))
+        # Per-unit buffers (2 super-blocks each) plus the merged cells x points accumulator.
+        sym_bytes = (2 * units.shape[0] * super_size + n) * n_cells * 8
+        if all_rows and sym_bytes <= config.SILHOUETTE_SYMMETRIC_MAX_BYTES:
             own_sorted = np.ascontiguousarray(flat[:, order])
             out_sorted = np.empty((m, n), dtype=np.float64)
             kernel = _k.silhouette_sym_parallel if parallel else _k.silhouette_sym_serial
-            kernel(XT, starts, cell[order], rounds, super_size, tile, cell_flat, own_sorted, sizes, offsets,
-                   block, out_sorted)
+            kernel(XT, starts, cell[order], units, super_size, tile, cell_flat, own_sorted, sizes,
+                   offsets, block, out_sorted)
             return np.ascontiguousarray(out_sorted[:, position])
         kernel = _k.silhouette_cells_parallel if parallel else _k.silhouette_cells_serial
         kernel(XT, position[rows], starts, cell_flat, own_flat, sizes, offsets, block, out)
