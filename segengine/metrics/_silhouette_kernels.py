@@ -249,11 +249,13 @@ def silhouette_scatter_parallel(XT, rows, flat_idx, own_flat, sizes, offsets, bl
 
 
 @numba.njit(**_NJIT)
-def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, rowdst, row_off, coldst, col_off):
+def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, rowdst, row_off, row_goff, coldst,
+              col_off, col_goff):
     """Add the distances between rows i0:i1 and columns j0:j1 to cells x points accumulators.
 
-    Row i's sums go to ``rowdst[g, i - row_off]`` (g = cell of the column); off the diagonal
-    each distance also serves column j, in ``coldst[cell(i), j - col_off]``. On the diagonal
+    Row i's sums go to ``rowdst[g - row_goff, i - row_off]`` (g = cell of the column); off the
+    diagonal each distance also serves column j, in ``coldst[cell(i) - col_goff, j - col_off]``.
+    (The offsets let a buffer cover only the cells and points one unit of work can touch.) On the diagonal
     (i0 == j0) every ordered pair of the block is visited, so only the row side is added.
     Points are sorted by cell, so consecutive rows usually share a cell: column contributions
     are summed over a run of rows of one cell before being added.
@@ -282,12 +284,12 @@ def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, rowdst, row_off, coldst
             s = 0.0
             for j in range(hi - lo):
                 s += seg[j]
-            rowdst[g, i - row_off] += s
+            rowdst[g - row_goff, i - row_off] += s
             g += 1
         if not diag:
             c = cell_of[i]
             if c != run_cell:
-                dst = coldst[run_cell, j0 - col_off:j1 - col_off]
+                dst = coldst[run_cell - col_goff, j0 - col_off:j1 - col_off]
                 for j in range(w):
                     dst[j] += col[j]
                     col[j] = 0.0
@@ -295,26 +297,31 @@ def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, rowdst, row_off, coldst
             for j in range(w):
                 col[j] += tmp[j]
     if not diag:
-        dst = coldst[run_cell, j0 - col_off:j1 - col_off]
+        dst = coldst[run_cell - col_goff, j0 - col_off:j1 - col_off]
         for j in range(w):
             dst[j] += col[j]
 
 
 @numba.njit(**_NJIT)
 def _sym_within(XT, starts, cell_of, a0, a1, tile, dst):
-    """All pairs inside points a0:a1 (as tile x tile sub-tiles), into dst (offset a0)."""
+    """All pairs inside points a0:a1 (as tile x tile sub-tiles), into dst (cells x points of
+    the block, offsets: the block's first cell and point)."""
+    g0 = cell_of[a0]
     for i0 in range(a0, a1, tile):
         i1 = min(a1, i0 + tile)
-        _sym_tile(XT, starts, cell_of, i0, i1, i0, i1, True, dst, a0, dst, a0)
+        _sym_tile(XT, starts, cell_of, i0, i1, i0, i1, True, dst, a0, g0, dst, a0, g0)
         for j0 in range(i0 + tile, a1, tile):
-            _sym_tile(XT, starts, cell_of, i0, i1, j0, min(a1, j0 + tile), False, dst, a0, dst, a0)
+            _sym_tile(XT, starts, cell_of, i0, i1, j0, min(a1, j0 + tile), False,
+                      dst, a0, g0, dst, a0, g0)
 
 
 @numba.njit(**_NJIT)
 def _sym_unit(XT, starts, cell_of, units, u, super_size, tile, bufs):
     """One unit of work: pairs between super-blocks A < B, or all pairs within A and within B.
 
-    Writes only to its own buffers bufs[u, 0] (block A) and bufs[u, 1] (block B).
+    Writes only to its own buffers: bufs[u, 0] (points of A) and bufs[u, 1] (points of B).
+    Between A and B, the points of A meet only the cells of B and vice versa; within a block,
+    only its own cells.
     """
     n = XT.shape[1]
     A = units[u, 0]
@@ -332,23 +339,29 @@ def _sym_unit(XT, starts, cell_of, units, u, super_size, tile, bufs):
     for i0 in range(a0, a1, tile):
         for j0 in range(b0, b1, tile):
             _sym_tile(XT, starts, cell_of, i0, min(a1, i0 + tile), j0, min(b1, j0 + tile), False,
-                      bufs[u, 0], a0, bufs[u, 1], b0)
+                      bufs[u, 0], a0, cell_of[b0], bufs[u, 1], b0, cell_of[a0])
 
 
 @numba.njit(**_NJIT)
-def _merge_units(bufs, units, super_size, n, accT):
+def _merge_units(bufs, units, super_size, cell_of, accT):
     """accT = sum of the units' buffers, unit by unit in table order (a fixed order)."""
+    n = cell_of.shape[0]
     for u in range(units.shape[0]):
         for side in range(2):
             blk = units[u, side]
             if blk < 0:
                 continue
+            # Cells covered by this buffer: its own block's within a block, else the other's.
+            other = blk if units[u, 2] == 1 else units[u, 1 - side]
+            o0 = other * super_size
+            g0 = cell_of[o0]
+            g1 = cell_of[min(n, o0 + super_size) - 1] + 1
             c0 = blk * super_size
             w = min(n, c0 + super_size) - c0
             src = bufs[u, side]
-            for g in range(accT.shape[0]):
+            for g in range(g0, g1):
                 dst = accT[g, c0:c0 + w]
-                row = src[g, :w]
+                row = src[g - g0, :w]
                 for j in range(w):
                     dst[j] += row[j]
 
@@ -366,8 +379,8 @@ def _finish_block_from_accT(accT, cell_flat, own_flat, sizes, offsets, r0, r1, o
 
 
 @numba.njit(**_NJIT)
-def silhouette_sym_serial(XT, starts, cell_of, units, super_size, tile, cell_flat, own_flat,
-                          sizes, offsets, block, out):
+def silhouette_sym_serial(XT, starts, cell_of, units, super_size, tile, span, cell_flat,
+                          own_flat, sizes, offsets, block, out):
     """Exact silhouette of all points using each pair once (cell scheme, one thread).
 
     Parameters (all arrays; IN unless said otherwise)
@@ -381,6 +394,7 @@ def silhouette_sym_serial(XT, starts, cell_of, units, super_size, tile, cell_fla
         into buffers of its own, merged afterwards in table order, so the threads never share
         memory and the result does not depend on their number.
     super_size, tile : int, points per super-block and per sub-tile side.
+    span : int, largest number of cells met in one super-block (buffer height).
     cell_flat, own_flat, sizes, offsets : see `silhouette_cells_serial` (rows = all points in
         sorted order).
     block : int, rows per block of the final pass.
@@ -388,11 +402,11 @@ def silhouette_sym_serial(XT, starts, cell_of, units, super_size, tile, cell_fla
     """
     n = XT.shape[1]
     n_groups = starts.shape[0] - 1
-    bufs = np.zeros((units.shape[0], 2, n_groups, super_size))
+    bufs = np.zeros((units.shape[0], 2, span, super_size))
     for u in range(units.shape[0]):
         _sym_unit(XT, starts, cell_of, units, u, super_size, tile, bufs)
     accT = np.zeros((n_groups, n))
-    _merge_units(bufs, units, super_size, n, accT)
+    _merge_units(bufs, units, super_size, cell_of, accT)
     n_blocks = (n + block - 1) // block
     for b in range(n_blocks):
         _finish_block_from_accT(accT, cell_flat, own_flat, sizes, offsets, b * block,
@@ -400,16 +414,16 @@ def silhouette_sym_serial(XT, starts, cell_of, units, super_size, tile, cell_fla
 
 
 @numba.njit(parallel=True, **_NJIT)
-def silhouette_sym_parallel(XT, starts, cell_of, units, super_size, tile, cell_flat, own_flat,
-                            sizes, offsets, block, out):
+def silhouette_sym_parallel(XT, starts, cell_of, units, super_size, tile, span, cell_flat,
+                            own_flat, sizes, offsets, block, out):
     """Parallel twin of `silhouette_sym_serial` (same additions in the same order)."""
     n = XT.shape[1]
     n_groups = starts.shape[0] - 1
-    bufs = np.zeros((units.shape[0], 2, n_groups, super_size))
+    bufs = np.zeros((units.shape[0], 2, span, super_size))
     for u in numba.prange(units.shape[0]):
         _sym_unit(XT, starts, cell_of, units, u, super_size, tile, bufs)
     accT = np.zeros((n_groups, n))
-    _merge_units(bufs, units, super_size, n, accT)
+    _merge_units(bufs, units, super_size, cell_of, accT)
     n_blocks = (n + block - 1) // block
     for b in numba.prange(n_blocks):
         _finish_block_from_accT(accT, cell_flat, own_flat, sizes, offsets, b * block,

@@ -204,14 +204,18 @@ def _silhouette_rows(
         # results do not depend on the threads.
         super_size = tile * -(-(-(-n // tile)) // config.SILHOUETTE_SYMMETRIC_BLOCKS)
         units = _pair_units(-(-n // super_size))
-        # Per-unit buffers (2 super-blocks each) plus the merged cells x points accumulator.
-        sym_bytes = (2 * units.shape[0] * super_size + n) * n_cells * 8
+        cell_sorted = cell[order]
+        firsts = cell_sorted[::super_size]
+        lasts = cell_sorted[np.minimum(np.arange(super_size, n + super_size, super_size), n) - 1]
+        span = int(np.max(lasts - firsts + 1))
+        # Per-unit buffers (2 super-blocks x the cells of one) plus the cells x points result.
+        sym_bytes = (2 * units.shape[0] * super_size * span + n * n_cells) * 8
         if all_rows and sym_bytes <= config.SILHOUETTE_SYMMETRIC_MAX_BYTES:
             own_sorted = np.ascontiguousarray(flat[:, order])
             out_sorted = np.empty((m, n), dtype=np.float64)
             kernel = _k.silhouette_sym_parallel if parallel else _k.silhouette_sym_serial
-            kernel(XT, starts, cell[order], units, super_size, tile, cell_flat, own_sorted, sizes,
-                   offsets, block, out_sorted)
+            kernel(XT, starts, cell_sorted, units, super_size, tile, span, cell_flat, own_sorted,
+                   sizes, offsets, block, out_sorted)
             return np.ascontiguousarray(out_sorted[:, position])
         kernel = _k.silhouette_cells_parallel if parallel else _k.silhouette_cells_serial
         kernel(XT, position[rows], starts, cell_flat, own_flat, sizes, offsets, block, out)
