@@ -7,9 +7,9 @@ Layout shared by every kernel:
   would not).
 * Distances are computed from coordinate differences, never from ``|x|^2 + |y|^2 - 2 x.y``:
   that identity cancels catastrophically for near-duplicates and for data far from the origin.
-* ``rows`` are the points to score (all of them, or a sample); each row is processed by one
-  thread from start to end in a fixed order, so the result of a row does not depend on the
-  thread count nor on how rows are grouped into blocks.
+* ``rows`` are the points to score (all of them, or a sample); in the one-sided kernels each
+  row is processed by one thread from start to end in a fixed order, so the result of a row
+  does not depend on the thread count nor on how rows are grouped into blocks.
 
 Two accumulation schemes:
 
@@ -18,6 +18,9 @@ Two accumulation schemes:
   a group is then a contiguous (vectorised) reduction.
 * "scatter": each distance is added to one accumulator per labeling (``flat_idx``); used when
   the cells are too many for the group scheme.
+* "pair once" (``silhouette_sym_*``): when all points are scored, each pair is computed once
+  and added for both of its points; units of work (pairs of super-blocks) own their buffers,
+  merged afterwards in a fixed order.
 """
 
 from __future__ import annotations

@@ -16,6 +16,13 @@ across all m labelings. Each point's distances are summed once per cell (the poi
 cell so that a cell is a contiguous, vectorisable range); the per-cluster sums of every labeling
 are then sums of cells. When the cells are too many (structureless data, many labelings), the
 distances are instead added straight into one accumulator per labeling and cluster.
+
+When every point is scored (the exact functions), each pair of points is visited once and its
+distance serves both points: the points are cut into a few super-blocks, every pair of
+super-blocks (and every super-block with itself) is one unit of work with private buffers, and
+the buffers are merged in a fixed order. When only a sample is scored, each sampled point is
+compared with all n points. In every scheme, the additions happen in an order that does not
+depend on the number of threads, so neither do the results.
 """
 
 from __future__ import annotations
