@@ -15,7 +15,15 @@ from sklearn.mixture import GaussianMixture as SkGMM
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from segengine.engines import _gmm_kernels as K
-from segengine.engines.gmm import GaussianMixture, _estimate_log_prob_resp, _m_step, gmm_fit_from_labels
+from segengine.engines.gmm import (
+    GaussianMixture,
+    _em_pass,
+    _estimate_log_prob_resp,
+    _m_step,
+    _params_from_resp,
+    _tied_scatter,
+    gmm_fit_from_labels,
+)
 from segengine.errors import NotFittedError
 import naive  # tests/ is on sys.path (rootdir-less test dir)
 
@@ -177,24 +185,43 @@ def test_score_bic_aic_match_naive(cov_type):
 
 
 @pytest.mark.parametrize("cov_type", COV_TYPES)
-def test_m_step_matches_naive(cov_type):
+def test_initial_m_step_matches_naive(cov_type):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(1500, 4)) * [1.0, 10.0, 0.1, 3.0] + 5.0
     resp = rng.dirichlet(np.ones(3), size=1500)
     resp[:100] = np.eye(3)[rng.integers(0, 3, 100)]  # some exact zeros (skipped rows)
-    tied = None
-    if cov_type == "tied":
-        from segengine.engines.gmm import _tied_scatter
-
-        tied = _tied_scatter(X)
-    w, m, c, _ = _m_step(X, resp, resp.sum(0), resp.T @ X, cov_type, 1e-6, tied)
-    if cov_type == "tied":  # the general path (rows need not sum to 1) as well
-        c2 = _m_step(X, resp, resp.sum(0), resp.T @ X, cov_type, 1e-6, None)[2]
-        np.testing.assert_allclose(c2, c, rtol=1e-9)
+    w, m, c, _ = _params_from_resp(X, resp, cov_type, 1e-6)
     w0, m0, c0 = naive.gmm_m_step_naive(X, resp, cov_type, 1e-6)
     np.testing.assert_allclose(w, w0, rtol=1e-12)
     np.testing.assert_allclose(m, m0, rtol=1e-12)
     np.testing.assert_allclose(c, c0, rtol=1e-9)
+    if cov_type == "tied":  # the shortcut through the total scatter, valid as rows sum to 1
+        c2 = _params_from_resp(X, resp, cov_type, 1e-6, _tied_scatter(X))[2]
+        np.testing.assert_allclose(c2, c0, rtol=1e-9)
+
+
+@pytest.mark.parametrize("cov_type", COV_TYPES)
+@pytest.mark.parametrize("n", [50, 5000])
+def test_fused_em_step_matches_naive(cov_type, n):
+    # One EM iteration through the fused kernel (statistics about the old means) against the
+    # textbook E-step then M-step.
+    X, y = _blobs(n, 4, 3, std=2.0, seed=21)
+    X = X * [1.0, 100.0, 0.01, 1.0] + 1e3
+    resp0 = np.eye(3)[y]
+    w, m, c, pc = _params_from_resp(X, resp0, cov_type, 1e-6)
+    _, _, nk, s1, s2, lpn = _em_pass(X, w, m, pc, cov_type, True)
+    tied = _tied_scatter(X) if cov_type == "tied" else None
+    w1, m1, c1, _ = _m_step(m, nk.sum(0), s1.sum(0), s2.sum(0), cov_type, 1e-6, tied)
+    wlp = naive.gmm_weighted_log_prob_naive(X, w, m, c, cov_type)
+    from scipy.special import logsumexp
+
+    ll = logsumexp(wlp, axis=1)
+    resp = np.exp(wlp - ll[:, None])
+    w0, m0, c0 = naive.gmm_m_step_naive(X, resp, cov_type, 1e-6)
+    assert lpn.sum() == pytest.approx(ll.sum(), rel=1e-10)
+    np.testing.assert_allclose(w1, w0, rtol=1e-9)
+    np.testing.assert_allclose(m1, m0, rtol=1e-10)
+    np.testing.assert_allclose(c1, c0, rtol=1e-7)
 
 
 @pytest.mark.parametrize("cov_type", COV_TYPES)
@@ -347,21 +374,24 @@ def test_thread_count_does_not_change_bits(cov_type):
 
 
 def test_serial_and_parallel_kernels_agree_bitwise():
-    X, _ = _blobs(5000, 4, 3, std=2.0, seed=14)
-    gm = GaussianMixture(3, random_state=0).fit(X)
-    outs = []
-    for kern in (K.estep_serial, K.estep_parallel):
-        nb = K.n_blocks(X.shape[0])
-        from segengine.engines.gmm import _kernel_prec, _log_norm
+    from segengine.engines.gmm import _COV_CODES, _kernel_prec, _log_norm
 
-        args = (X, gm.means_, _kernel_prec(gm.precisions_cholesky_, "full"), K.FULL,
-                _log_norm(gm.weights_, gm.precisions_cholesky_, "full", 4), True,
-                np.empty((5000, 3)), np.empty(5000), np.zeros((nb, 3)), np.zeros((nb, 3, 4)),
-                np.zeros(nb))
-        kern(*args)
-        outs.append(args[6:])
-    for a, b in zip(*outs):
-        np.testing.assert_array_equal(a, b)
+    X, _ = _blobs(5000, 4, 3, std=2.0, seed=14)
+    for ct in COV_TYPES:
+        gm = GaussianMixture(3, covariance_type=ct, random_state=0).fit(X)
+        nb = K.n_blocks(X.shape[0])
+        width = {"full": 16, "tied": 1, "diag": 4, "spherical": 4}[ct]
+        for fit_mode in (True, False):
+            outs = []
+            for kern in (K.em_pass_serial, K.em_pass_parallel):
+                args = (X, gm.means_, _kernel_prec(gm.precisions_cholesky_, ct), _COV_CODES[ct],
+                        _log_norm(gm.weights_, gm.precisions_cholesky_, ct, 4), fit_mode,
+                        np.zeros((5000, 3)), np.zeros(5000), np.zeros((nb, 3)),
+                        np.zeros((nb, 3, 4)), np.zeros((nb, 3, width)), np.zeros(nb))
+                kern(*args)
+                outs.append(args[6:])
+            for a, b in zip(*outs):
+                np.testing.assert_array_equal(a, b)
 
 
 def test_warm_start_continues():

@@ -43,144 +43,166 @@ def n_blocks(n_rows: int) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# E-step: squared Mahalanobis distance of a block of rows to every component
+# E-step fused with the sufficient statistics of the next M-step
 # --------------------------------------------------------------------------------------------
+#
+# Rows are handled in tiles of _SUB rows stored transposed (feature-major), so the innermost
+# loops run over rows and vectorise. For every tile: (1) differences to every mean and the
+# squared Mahalanobis distances, (2) log-sum-exp per row, (3) in fit mode, responsibilities and
+# the statistics of the M-step *about the means used in this E-step*: N_k, sum_r w (x - c_k)
+# and sum_r w (x - c_k)(x - c_k)^T. The centres c_k are close to the new means, so turning
+# these into covariances loses nothing to cancellation, and the data are read once per
+# iteration instead of twice.
 
 
 @numba.njit(cache=True, fastmath=_FM)
-def _maha_full(X, r0, r1, means, pc, shared, out):
-    # out[r - r0, k] = || (x_r - mu_k)^T U_k ||^2 with U_k upper triangular, so column j of
-    # the product only needs the first j + 1 coordinates of the difference. Rows go through
-    # a small transposed tile so that the innermost loops run over rows and vectorise.
+def _tile_maha(Xt, m, means, pc, cov_type, Dt, y, maha):
     n_comp, d = means.shape
-    Dt = np.empty((d, _SUB))
-    y = np.empty(_SUB)
-    acc = np.empty(_SUB)
     for k in range(n_comp):
-        kk = 0 if shared else k
-        for s0 in range(r0, r1, _SUB):
-            m = min(r1, s0 + _SUB) - s0
+        Dk = Dt[k]
+        for i in range(d):
+            c = means[k, i]
             for r in range(m):
-                for i in range(d):
-                    Dt[i, r] = X[s0 + r, i] - means[k, i]
-            for r in range(m):
-                acc[r] = 0.0
+                Dk[i, r] = Xt[i, r] - c
+        mk = maha[k]
+        for r in range(m):
+            mk[r] = 0.0
+        if cov_type == FULL or cov_type == TIED:
+            kk = k if cov_type == FULL else 0
+            # U upper triangular: column j of (x - c)^T U needs coordinates 0..j only.
             for j in range(d):
                 u = pc[kk, j]
                 for r in range(m):
-                    y[r] = Dt[0, r] * u
+                    y[r] = Dk[0, r] * u
                 for i in range(1, j + 1):
                     u = pc[kk, i * d + j]
                     for r in range(m):
-                        y[r] += Dt[i, r] * u
+                        y[r] += Dk[i, r] * u
                 for r in range(m):
-                    acc[r] += y[r] * y[r]
+                    mk[r] += y[r] * y[r]
+        elif cov_type == DIAG:
+            for i in range(d):
+                u = pc[k, i]
+                for r in range(m):
+                    t = Dk[i, r] * u
+                    mk[r] += t * t
+        else:
+            for i in range(d):
+                for r in range(m):
+                    mk[r] += Dk[i, r] * Dk[i, r]
+            p2 = pc[k, 0] * pc[k, 0]
             for r in range(m):
-                out[s0 - r0 + r, k] = acc[r]
+                mk[r] *= p2
 
 
 @numba.njit(cache=True, fastmath=_FM)
-def _maha_diag(X, r0, r1, means, pc, out):
-    n_comp, d = means.shape
-    for r in range(r0, r1):
-        for k in range(n_comp):
-            s = 0.0
+def _tile_stats(m, cov_type, Dt, w, Wt, nk_b, s1_b, s2_b):
+    n_comp, d, _ = Dt.shape
+    for k in range(n_comp):
+        wk = w[k]
+        Dk = Dt[k]
+        t = 0.0
+        for r in range(m):
+            t += wk[r]
+        nk_b[k] += t
+        for i in range(d):
+            t = 0.0
+            for r in range(m):
+                v = wk[r] * Dk[i, r]
+                Wt[i, r] = v
+                t += v
+            s1_b[k, i] += t
+        if cov_type == FULL:
             for i in range(d):
-                y = (X[r, i] - means[k, i]) * pc[k, i]
-                s += y * y
-            out[r - r0, k] = s
-
-
-@numba.njit(cache=True, fastmath=_FM)
-def _maha_spherical(X, r0, r1, means, pc, out):
-    n_comp, d = means.shape
-    for r in range(r0, r1):
-        for k in range(n_comp):
-            s = 0.0
+                for j in range(i, d):
+                    t = 0.0
+                    for r in range(m):
+                        t += Wt[i, r] * Dk[j, r]
+                    s2_b[k, i * d + j] += t
+        elif cov_type != TIED:  # diag and spherical need the per-feature second moment
             for i in range(d):
-                y = X[r, i] - means[k, i]
-                s += y * y
-            p = pc[k, 0]
-            out[r - r0, k] = s * p * p
+                t = 0.0
+                for r in range(m):
+                    t += Wt[i, r] * Dk[i, r]
+                s2_b[k, i] += t
 
 
 @numba.njit(cache=True, fastmath=_FM)
-def _estep_block(b, X, means, pc, cov_type, log_norm, fit_mode, out, lpn, nk_part, sx_part,
-                 lpn_part):
-    """E-step of one row block.
+def _em_block(b, X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_part, s1_part,
+              s2_part, lpn_part):
+    """One row block of the fused E-step (see the section comment).
 
-    IN: X (n, d), means (K, d), pc, log_norm (K,) = log w_k + log det U_k - d/2 log(2 pi).
-    OUT: out (n, K) responsibilities (fit_mode) or log responsibilities; lpn (n,) per-row
-    log-likelihood; per-block partials nk_part[b] (K,), sx_part[b] (K, d) (fit_mode only) and
-    lpn_part[b].
+    IN: X (n, d); means (K, d) = the centres c_k; pc (layout of the module docstring);
+    log_norm (K,) = log w_k + log det U_k - d/2 log(2 pi).
+    OUT: lpn (n,) log p(x_r); lpn_part[b] its block sum. Predict mode: log_resp (n, K).
+    Fit mode (log_resp untouched): nk_part[b] (K,), s1_part[b] (K, d), s2_part[b]
+    (K, d*d upper triangle | K, d | unused for tied).
     """
     n, d = X.shape
     n_comp = means.shape[0]
     r0 = b * _BLOCK
     r1 = min(n, r0 + _BLOCK)
-    blk = out[r0:r1]
-    if cov_type == FULL:
-        _maha_full(X, r0, r1, means, pc, False, blk)
-    elif cov_type == TIED:
-        _maha_full(X, r0, r1, means, pc, True, blk)
-    elif cov_type == DIAG:
-        _maha_diag(X, r0, r1, means, pc, blk)
-    else:
-        _maha_spherical(X, r0, r1, means, pc, blk)
+    Xt = np.empty((d, _SUB))
+    Dt = np.empty((n_comp, d, _SUB))
+    Wt = np.empty((d, _SUB))
+    y = np.empty(_SUB)
+    w = np.empty((n_comp, _SUB))
     total = 0.0
-    for r in range(r0, r1):
-        row = out[r]
-        # log-sum-exp around the row maximum: no underflow even far from every component.
-        m = -np.inf
-        for k in range(n_comp):
-            v = log_norm[k] - 0.5 * row[k]
-            row[k] = v
-            if v > m:
-                m = v
-        s = 0.0
-        for k in range(n_comp):
-            e = np.exp(row[k] - m)
+    for s0 in range(r0, r1, _SUB):
+        m = min(r1, s0 + _SUB) - s0
+        for r in range(m):
+            for i in range(d):
+                Xt[i, r] = X[s0 + r, i]
+        _tile_maha(Xt, m, means, pc, cov_type, Dt, y, w)
+        for r in range(m):
+            # log-sum-exp around the row maximum: no underflow even far from every component.
+            mx = -np.inf
+            for k in range(n_comp):
+                v = log_norm[k] - 0.5 * w[k, r]
+                w[k, r] = v
+                if v > mx:
+                    mx = v
+            s = 0.0
+            for k in range(n_comp):
+                e = np.exp(w[k, r] - mx)
+                if fit_mode:
+                    w[k, r] = e
+                s += e
+            ln = mx + np.log(s)
+            lpn[s0 + r] = ln
+            total += ln
             if fit_mode:
-                row[k] = e
-            s += e
-        ln = m + np.log(s)
-        lpn[r] = ln
-        total += ln
+                inv = 1.0 / s
+                for k in range(n_comp):
+                    w[k, r] *= inv
+            else:
+                for k in range(n_comp):
+                    log_resp[s0 + r, k] = w[k, r] - ln
         if fit_mode:
-            inv = 1.0 / s
-            for k in range(n_comp):
-                w = row[k] * inv
-                row[k] = w
-                if w != 0.0:
-                    nk_part[b, k] += w
-                    for i in range(d):
-                        sx_part[b, k, i] += w * X[r, i]
-        else:
-            for k in range(n_comp):
-                row[k] -= ln
+            _tile_stats(m, cov_type, Dt, w, Wt, nk_part[b], s1_part[b], s2_part[b])
     lpn_part[b] = total
 
 
 @numba.njit(cache=True, fastmath=_FM, parallel=True)
-def estep_parallel(X, means, pc, cov_type, log_norm, fit_mode, out, lpn, nk_part, sx_part,
-                   lpn_part):
-    """E-step over all rows, blocks in parallel (see ``_estep_block``)."""
+def em_pass_parallel(X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_part,
+                     s1_part, s2_part, lpn_part):
+    """Fused E-step over all rows, row blocks in parallel (see ``_em_block``)."""
     for b in numba.prange(lpn_part.shape[0]):
-        _estep_block(b, X, means, pc, cov_type, log_norm, fit_mode, out, lpn, nk_part, sx_part,
-                     lpn_part)
+        _em_block(b, X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_part,
+                  s1_part, s2_part, lpn_part)
 
 
 @numba.njit(cache=True, fastmath=_FM)
-def estep_serial(X, means, pc, cov_type, log_norm, fit_mode, out, lpn, nk_part, sx_part,
-                 lpn_part):
-    """E-step over all rows, one thread; same blocks, hence the same bits as the parallel one."""
+def em_pass_serial(X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_part, s1_part,
+                   s2_part, lpn_part):
+    """Serial twin of ``em_pass_parallel``: same blocks, hence the same bits."""
     for b in range(lpn_part.shape[0]):
-        _estep_block(b, X, means, pc, cov_type, log_norm, fit_mode, out, lpn, nk_part, sx_part,
-                     lpn_part)
+        _em_block(b, X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_part,
+                  s1_part, s2_part, lpn_part)
 
 
 # --------------------------------------------------------------------------------------------
-# M-step: weighted scatter around the new means
+# Weighted scatter around given means (initial M-step from arbitrary responsibilities)
 # --------------------------------------------------------------------------------------------
 
 

@@ -77,17 +77,27 @@ def _log_norm(weights, prec_chol, cov_type, n_features):
     return np.ascontiguousarray(np.broadcast_to(out, (n_comp,)), dtype=np.float64)
 
 
-def _run_estep(X, weights, means, prec_chol, cov_type, fit_mode, out=None):
+def _em_pass(X, weights, means, prec_chol, cov_type, fit_mode):
+    """Run the fused E-step kernel; returns (log_resp, lpn, nk_part, s1_part, s2_part, lpn_part).
+
+    Fit mode fills the per-block statistics (log_resp is a dummy); predict mode fills log_resp.
+    """
     n, d = X.shape
     n_comp = means.shape[0]
     nb = K.n_blocks(n)
-    if out is None:
-        out = np.empty((n, n_comp))
+    width = {"full": d * d, "tied": 1, "diag": d, "spherical": d}[cov_type]
+    if fit_mode:
+        log_resp = np.empty((1, 1))
+        nk_part = np.zeros((nb, n_comp))
+        s1_part = np.zeros((nb, n_comp, d))
+        s2_part = np.zeros((nb, n_comp, width))
+    else:
+        log_resp = np.empty((n, n_comp))
+        nk_part = np.zeros((1, 1))
+        s1_part = s2_part = np.zeros((1, 1, 1))
     lpn = np.empty(n)
-    nk_part = np.zeros((nb, n_comp))
-    sx_part = np.zeros((nb, n_comp, d)) if fit_mode else np.zeros((nb, 1, 1))
     lpn_part = np.zeros(nb)
-    kernel = K.estep_parallel if n >= config.PARALLEL_MIN_ROWS else K.estep_serial
+    kernel = K.em_pass_parallel if n >= config.PARALLEL_MIN_ROWS else K.em_pass_serial
     kernel(
         X,
         np.ascontiguousarray(means, dtype=np.float64),
@@ -95,13 +105,14 @@ def _run_estep(X, weights, means, prec_chol, cov_type, fit_mode, out=None):
         _COV_CODES[cov_type],
         _log_norm(weights, prec_chol, cov_type, d),
         fit_mode,
-        out,
+        log_resp,
         lpn,
         nk_part,
-        sx_part,
+        s1_part,
+        s2_part,
         lpn_part,
     )
-    return out, lpn, nk_part, sx_part, lpn_part
+    return log_resp, lpn, nk_part, s1_part, s2_part, lpn_part
 
 
 def _estimate_log_prob_resp(
@@ -127,7 +138,7 @@ def _estimate_log_prob_resp(
     log_resp : ndarray of shape (n_samples, n_components)
         ``log p(k | x_i)``.
     """
-    log_resp, lpn, _, _, _ = _run_estep(X, weights, means, prec_chol, cov_type, False)
+    log_resp, lpn, _, _, _, _ = _em_pass(X, weights, means, prec_chol, cov_type, False)
     return lpn, log_resp
 
 
@@ -171,13 +182,16 @@ def _scatter(X, resp, means, full, acc):
     kernel(X, resp, np.ascontiguousarray(means), full, acc)
 
 
-def _m_step(X, resp, nk_raw, sx, cov_type, reg_covar, tied_stats=None):
-    """New (weights, means, covariances, precisions_cholesky) from responsibilities.
+def _params_from_resp(X, resp, cov_type, reg_covar, tied_stats=None):
+    """(weights, means, covariances, precisions_cholesky) from responsibilities.
 
-    ``nk_raw`` and ``sx`` are the responsibility sums and weighted sums of X (from the E-step
-    pass); the floor keeps an emptied component finite instead of 0 / 0.
+    Used for the initial M-step, whose responsibilities need not sum to 1 per row (one seed
+    point per component), hence the tied shortcut is only taken when ``tied_stats`` is given.
+    The floor keeps an emptied component finite instead of 0 / 0.
     """
     n, d = X.shape
+    nk_raw = resp.sum(axis=0)
+    sx = resp.T @ X
     n_comp = resp.shape[1]
     nk = nk_raw + _WEIGHT_FLOOR
     means = sx / nk[:, None]
@@ -213,10 +227,35 @@ def _m_step(X, resp, nk_raw, sx, cov_type, reg_covar, tied_stats=None):
     return weights, means, covariances, prec_chol
 
 
-def _params_from_resp(X, resp, cov_type, reg_covar):
-    # Initial responsibilities need not sum to 1 per row (one seed point per component), so
-    # the tied shortcut does not apply here.
-    return _m_step(X, resp, resp.sum(axis=0), resp.T @ X, cov_type, reg_covar, None)
+def _m_step(centers, nk_raw, s1, s2, cov_type, reg_covar, tied_stats):
+    """New parameters from the statistics of the fused E-step (taken about ``centers``).
+
+    With delta_k = s1_k / N_k the new mean is c_k + delta_k, and the scatter about it is
+    S2_k - N_k delta_k delta_k^T, with S2_k small-offset moments (no cancellation).
+    """
+    n_comp, d = centers.shape
+    nk = nk_raw + _WEIGHT_FLOOR
+    delta = s1 / nk[:, None]
+    means = centers + delta
+    if cov_type == "tied":
+        center, S = tied_stats
+        dm = means - center
+        between = (nk_raw[:, None] * dm).T @ dm
+        covariances = (S - between) / nk.sum()
+        covariances.flat[:: d + 1] += reg_covar
+    elif cov_type == "full":
+        S2 = s2.reshape(n_comp, d, d)
+        S2 = np.triu(S2) + np.transpose(np.triu(S2, 1), (0, 2, 1))
+        S2 -= nk_raw[:, None, None] * delta[:, :, None] * delta[:, None, :]
+        covariances = S2 / nk[:, None, None]
+        idx = np.arange(d)
+        covariances[:, idx, idx] += reg_covar
+    else:
+        covariances = (s2 - nk_raw[:, None] * delta * delta) / nk[:, None] + reg_covar
+        if cov_type == "spherical":
+            covariances = covariances.mean(axis=1)
+    weights = nk / nk.sum()
+    return weights, means, covariances, _precision_cholesky(covariances, cov_type, reg_covar)
 
 
 def _em(X, params, cov_type, reg_covar, tol, max_iter, lower_bound, tied_stats, verbose=0):
@@ -226,19 +265,18 @@ def _em(X, params, cov_type, reg_covar, tol, max_iter, lower_bound, tied_stats, 
     parameters *entering* it, and the returned parameters are one M-step further.
     """
     n = X.shape[0]
-    resp = np.empty((n, params[1].shape[0]))
     history: list[float] = []
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         prev = lower_bound
         weights, means, _, prec_chol = params
-        _, _, nk_part, sx_part, lpn_part = _run_estep(
-            X, weights, means, prec_chol, cov_type, True, out=resp)
+        _, _, nk_part, s1_part, s2_part, lpn_part = _em_pass(
+            X, weights, means, prec_chol, cov_type, True)
         lower_bound = float(lpn_part.sum()) / n
         history.append(lower_bound)
-        params = _m_step(X, resp, nk_part.sum(axis=0), sx_part.sum(axis=0), cov_type,
-                         reg_covar, tied_stats)
+        params = _m_step(means, nk_part.sum(axis=0), s1_part.sum(axis=0), s2_part.sum(axis=0),
+                         cov_type, reg_covar, tied_stats)
         change = lower_bound - prev
         if verbose >= 2:
             print(f"  Iteration {n_iter}: lower bound {lower_bound:.6f}, change {change:.3g}")
@@ -548,7 +586,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         rs = check_random_state(self.random_state)
         best = None
         for init in range(n_init):
-            if do_init:
+            if do_init and w_init is not None and m_init is not None and p_init is not None:
+                # Everything is given: no initial partition to compute (as scikit-learn).
+                prec_chol = self._prec_chol_from_precisions(p_init)
+                covariances = (np.linalg.inv(p_init) if ct in ("full", "tied")
+                               else 1.0 / p_init)  # only reported when max_iter == 0
+                params = (w_init.copy(), m_init.copy(), covariances, prec_chol)
+                lb0 = -np.inf
+            elif do_init:
                 resp = self._initial_resp(X, rs)
                 weights, means, covariances, prec_chol = _params_from_resp(X, resp, ct, reg)
                 del resp
