@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tracemalloc
 
 import numba
@@ -326,6 +328,24 @@ def test_no_quadratic_memory():
     finally:
         tracemalloc.stop()
     assert peak < n * n * 8 / 100  # far below the 3.2 GB of a distance matrix
+
+
+def test_no_quadratic_memory_inside_kernels():
+    # tracemalloc does not see numba's own allocations: measure the peak RSS of a fresh process.
+    code = (
+        "import resource, numpy as np\n"
+        "from segengine.metrics.silhouette import silhouette_score, silhouette_scores_multi\n"
+        "rng = np.random.default_rng(0)\n"
+        "X = rng.normal(size=(20000, 4)); labs = rng.integers(0, 6, (3, 20000))\n"
+        "silhouette_score(X[:50], labs[0, :50])\n"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "silhouette_score(X, labs[0]); silhouette_scores_multi(X, labs)\n"
+        "silhouette_scores_multi(X, labs, max_cells=1)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    grown_kib = int(out.stdout.strip().splitlines()[-1])
+    assert grown_kib * 1024 < 20000 * 20000 * 8 / 20  # < 160 MB, vs 3.2 GB for the matrix
 
 
 def test_each_pair_once_scheme_equals_two_sided_scheme(monkeypatch):
