@@ -490,15 +490,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             return resp / resp.sum(axis=1)[:, None]
         resp = np.zeros((n, k))
         if self.init_params == "kmeans":
-            seed = int(rs.randint(np.iinfo(np.int32).max))
-            try:  # lazy: engines import each other
-                from segengine.engines.kmeans import kmeans_fit
-            except ImportError:  # pragma: no cover - transitional, until kmeans.py lands
-                from sklearn.cluster import KMeans
+            from segengine.engines.kmeans import kmeans_fit  # lazy: engines import each other
 
-                labels = KMeans(k, n_init=1, random_state=seed).fit(X).labels_
-            else:
-                labels = kmeans_fit(X, k, n_init=1, random_state=seed).labels
+            seed = int(rs.randint(np.iinfo(np.int32).max))
+            labels = kmeans_fit(X, k, n_init=1, random_state=seed).labels
             resp[np.arange(n), labels] = 1.0
         elif self.init_params == "random_from_data":
             resp[rs.choice(n, size=k, replace=False), np.arange(k)] = 1.0
