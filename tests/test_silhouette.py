@@ -21,6 +21,7 @@ from segengine.metrics.silhouette import (
     silhouette_score,
     silhouette_scores_multi,
     simplified_silhouette,
+    count_cells,
 )
 from naive import silhouette_samples_naive  # tests/ is on sys.path (rootdir-less test dir)
 
@@ -220,6 +221,14 @@ def test_multi_cell_cap_config_fallback(monkeypatch):
     cells_path = silhouette_scores_multi(X, labs, max_cells=10_000)
     monkeypatch.setattr(config, "SILHOUETTE_MAX_CELLS", 4)
     np.testing.assert_allclose(silhouette_scores_multi(X, labs), cells_path, atol=1e-12)
+
+
+def test_count_cells():
+    labs = np.array([[0, 0, 1, 1, 1, 5], [2, 2, 2, 3, 3, 3]])
+    assert count_cells(labs) == 4  # (0,2) (1,2) (1,3) (5,3)
+    assert count_cells(labs[0]) == 3
+    big = np.random.default_rng(0).integers(0, 10, (40, 50))  # product of k overflows int64
+    assert count_cells(big) == len({tuple(c) for c in big.T})
 
 
 def test_multi_invalid_labeling_gives_nan():

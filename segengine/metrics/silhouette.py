@@ -43,6 +43,7 @@ __all__ = [
     "silhouette_scores_multi",
     "silhouette_sampled_multi",
     "simplified_silhouette",
+    "count_cells",
 ]
 
 
@@ -447,3 +448,29 @@ def simplified_silhouette(d1: ArrayLike, d2: ArrayLike) -> NDArray[np.float64]:
     out = np.empty_like(a)
     _k.simplified_silhouette_kernel(a, b, out)
     return out
+
+
+def count_cells(labelings: ArrayLike) -> int:
+    """Number of cells (distinct tuples of labels across the labelings) of a set of labelings.
+
+    The cost of `silhouette_scores_multi` grows with it: up to ``config.SILHOUETTE_MAX_CELLS``
+    the per-cell scheme is used; above, each distance is added once per labeling, several
+    times slower. Structureless data (no clear clusters) give thousands of cells, and a caller
+    choosing between the exact and the sampled silhouette can look at this first.
+
+    Parameters
+    ----------
+    labelings : array-like of shape (m, n_samples)
+        m labelings of the same points (any label values).
+
+    Returns
+    -------
+    int
+        The number of cells, between 1 and n_samples.
+    """
+    lab = np.asarray(labelings)
+    if lab.ndim == 1:
+        lab = lab[None, :]
+    codes, ks = _encode_labelings(lab, lab.shape[1])
+    cell = _cells(codes, ks, lab.shape[1] + 1)
+    return int(cell.max()) + 1 if cell is not None and cell.size else 0
