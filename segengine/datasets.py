@@ -32,20 +32,22 @@ _CHANNELS = ("web", "store", "app", "phone")
 _REGIONS = ("north", "south", "east", "west", "central")
 
 # Per segment (rows in DEMO_SEGMENTS order). Values chosen to resemble an RFM analysis of a
-# mid-sized retailer: champions buy often, recently and big; hibernating customers bought a
-# few cheap items long ago.
+# mid-sized retailer: champions buy often, recently and big; at-risk customers used to spend
+# well but have not bought for half a year; hibernating customers bought a few cheap items
+# long ago. The spreads are tight enough that the five segments stand out in several fields
+# at once (silhouette-based k selection recovers them), loose enough that they overlap.
 # recency_days ~ lognormal(median, sigma), clipped to [0, 364] so that every customer has at
 # least one order in the last 12 months (frequency counts those orders).
-_RECENCY_MEDIAN = np.array([8.0, 25.0, 12.0, 150.0, 260.0])
-_RECENCY_SIGMA = np.array([0.7, 0.6, 0.7, 0.3, 0.2])
+_RECENCY_MEDIAN = np.array([7.0, 25.0, 14.0, 180.0, 290.0])
+_RECENCY_SIGMA = np.array([0.5, 0.4, 0.5, 0.2, 0.1])
 # frequency = 1 + Poisson(lambda)
-_FREQUENCY_LAMBDA = np.array([17.0, 8.0, 1.0, 4.0, 0.6])
+_FREQUENCY_LAMBDA = np.array([20.0, 9.0, 0.5, 3.0, 0.3])
 # underlying average order value ~ lognormal(median, sigma): right-skewed spend
-_AOV_MEDIAN = np.array([115.0, 65.0, 50.0, 75.0, 32.0])
-_AOV_SIGMA = np.array([0.45, 0.4, 0.5, 0.45, 0.5])
+_AOV_MEDIAN = np.array([140.0, 55.0, 45.0, 110.0, 28.0])
+_AOV_SIGMA = np.array([0.3, 0.3, 0.35, 0.3, 0.35])
 # tenure_months ~ lognormal(median, sigma), then at least the months since the last purchase
-_TENURE_MEDIAN = np.array([40.0, 55.0, 3.0, 30.0, 35.0])
-_TENURE_SIGMA = np.array([0.5, 0.45, 0.5, 0.5, 0.55])
+_TENURE_MEDIAN = np.array([45.0, 60.0, 2.5, 40.0, 30.0])
+_TENURE_SIGMA = np.array([0.35, 0.3, 0.4, 0.35, 0.4])
 _TENURE_MAX = 180
 _CHANNEL_SHARES = np.array(
     [
