@@ -46,7 +46,7 @@ def field_columns(seg: "Segmenter") -> list:
 
     used = {f.name: f.used for f in seg.preprocessor_.fields_}
     return [
-        FieldColumn(c.name, "numeric" if c.kind == "date" else c.kind, c.values, used.get(c.name, False))
+        FieldColumn(c.name, c.kind, c.values, used.get(c.name, False))
         for c in seg.table_.columns
         if c.kind != "empty"
     ]
