@@ -277,18 +277,6 @@ def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, rowdst, row_off, row_go
         for f in range(d):
             xi[f] = XT[f, i]
         _squared_chunk(XT, xi, j0, w, tmp)
-        for j in range(w):
-            tmp[j] = math.sqrt(tmp[j])
-        g = g_first
-        while g < n_groups and starts[g] < j1:
-            lo = max(starts[g], j0) - j0
-            hi = min(starts[g + 1], j1) - j0
-            seg = tmp[lo:hi]
-            s = 0.0
-            for j in range(hi - lo):
-                s += seg[j]
-            rowdst[g - row_goff, i - row_off] += s
-            g += 1
         if not diag:
             c = cell_of[i]
             if c != run_cell:
@@ -297,8 +285,24 @@ def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, rowdst, row_off, row_go
                     dst[j] += col[j]
                     col[j] = 0.0
                 run_cell = c
-            for j in range(w):
-                col[j] += tmp[j]
+        g = g_first
+        while g < n_groups and starts[g] < j1:
+            lo = max(starts[g], j0) - j0
+            hi = min(starts[g + 1], j1) - j0
+            seg = tmp[lo:hi]
+            s = 0.0
+            if diag:
+                for j in range(hi - lo):
+                    s += math.sqrt(seg[j])
+            else:
+                # One pass: the distance serves the row sum and the column run at once.
+                cseg = col[lo:hi]
+                for j in range(hi - lo):
+                    v = math.sqrt(seg[j])
+                    s += v
+                    cseg[j] += v
+            rowdst[g - row_goff, i - row_off] += s
+            g += 1
     if not diag:
         dst = coldst[run_cell - col_goff, j0 - col_off:j1 - col_off]
         for j in range(w):
