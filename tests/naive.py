@@ -122,3 +122,41 @@ def gmm_m_step_naive(X, resp, cov_type, reg_covar):
     else:
         cov = np.diagonal(full, axis1=1, axis2=2).mean(axis=1) + reg_covar
     return nk / nk.sum(), means, cov
+
+
+# ==============================================================================================
+# KMeans (segengine.engines.kmeans)
+# ==============================================================================================
+
+
+def kmeans_sq_distances_naive(X, centers):
+    """(n, k) squared Euclidean distances from coordinate differences in float64."""
+    import numpy as np
+
+    X = np.asarray(X, dtype=np.float64)
+    C = np.asarray(centers, dtype=np.float64)
+    diff = X[:, None, :] - C[None, :, :]
+    return np.einsum("ijk,ijk->ij", diff, diff)
+
+
+def kmeans_nearest_two_naive(X, centers):
+    """Labels, squared distance to the nearest and second-nearest centre (inf when k == 1)."""
+    import numpy as np
+
+    D = kmeans_sq_distances_naive(X, centers)
+    labels = np.argmin(D, axis=1)
+    d1 = D[np.arange(D.shape[0]), labels]
+    if D.shape[1] == 1:
+        return labels, d1, np.full(D.shape[0], np.inf)
+    d2 = np.partition(D, 1, axis=1)[:, 1]
+    return labels, d1, d2
+
+
+def kmeans_inertia_naive(X, centers, labels, sample_weight=None):
+    """Weighted sum of squared distances of every row to its own centre."""
+    import numpy as np
+
+    X = np.asarray(X, dtype=np.float64)
+    C = np.asarray(centers, dtype=np.float64)
+    w = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    return float(np.sum(w * ((X - C[labels]) ** 2).sum(axis=1)))
