@@ -11,6 +11,8 @@ import sys
 import types
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from segengine import cli
 from segengine.cli import format_summary, main, parse_csv_cell
@@ -273,6 +275,28 @@ def test_parse_csv_cell(text, expected):
     value = parse_csv_cell(text)
     assert value == expected
     assert type(value) is type(expected)
+
+
+_CELL = st.one_of(
+    st.integers(-10**20, 10**20).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.sampled_from(["", " ", "007", "-0", "+3", " 4 ", "5.", ".5", "1e3", "1_0", "true",
+                     "FALSE", "web", "nan", "١٢", "1.2.3", "0", "00"]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cells=st.lists(_CELL, min_size=1, max_size=12), uniform=st.sampled_from(["int", "float", "any"]))
+def test_column_shortcut_equals_cell_by_cell(cells, uniform):
+    # the all-number shortcut of the CSV reader must give exactly what parse_csv_cell gives
+    if uniform == "int":
+        cells = [str(len(c) * 7 - 30) for c in cells]
+    elif uniform == "float":
+        cells = [f"{len(c) * 0.37:.3f}" for c in cells]
+    expected = [parse_csv_cell(c) for c in cells]
+    got = cli._convert_column(tuple(cells))
+    assert got == expected
+    assert [type(v) for v in got] == [type(v) for v in expected]
 
 
 def test_report_json_array_and_body(engine, capsys, tmp_path):
