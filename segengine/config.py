@@ -33,8 +33,9 @@ SKEW_THRESHOLD = 2.0
 # Silhouette (segengine.metrics.silhouette): largest number of cells (distinct tuples of labels
 # across the candidate labelings) for the per-cell scheme; above it, per-labeling accumulation.
 SILHOUETTE_MAX_CELLS = 512
-# Below this many (scored point, point) pairs the silhouette kernels run on one thread.
-SILHOUETTE_PARALLEL_MIN_PAIRS = 2_000_000
+# Below this many distances the silhouette kernels run on one thread (about 15 ms of work;
+# below it, waking threads costs more than it saves, much more on a busy machine).
+SILHOUETTE_PARALLEL_MIN_PAIRS = 8_000_000
 
 # Algorithm choice under algorithm="auto": the Gaussian mixture must beat the equal-variance
 # spherical mixture implied by KMeans by this many nats of BIC per record (BIC / 2n scale).

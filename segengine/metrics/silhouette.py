@@ -193,7 +193,8 @@ def _silhouette_rows(
     own_flat = np.ascontiguousarray(flat[:, rows])
     out = np.empty((m, rows.shape[0]), dtype=np.float64)
     block = _block_rows(rows.shape[0])
-    parallel = _use_parallel(rows.shape[0], n)
+    # Distances computed: n^2 / 2 when all points are scored (each pair once), else rows x n.
+    parallel = _use_parallel(rows.shape[0], n // 2 if all_rows else n)
 
     cell = _cells(codes, ks, max_cells)
     if cell is not None:
