@@ -47,3 +47,7 @@ SILHOUETTE_SYMMETRIC_MAX_BYTES = 64 * 2**20
 # 5 x cells x n doubles in all), one parallel region. Fixed, never the thread count, so
 # results do not depend on it.
 SILHOUETTE_SYMMETRIC_BLOCKS = 4
+
+# Extra KMeans restarts for a k whose inertia breaks the convexity of the inertia curve
+# (a poor local optimum; see selection._repair_nonconvex).
+KMEANS_REPAIR_RESTARTS = 3

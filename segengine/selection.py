@@ -166,6 +166,7 @@ def select_k(
                 stopped = k
                 break
     ks = sorted(fits)
+    _repair_nonconvex(X, fits, ks, random_state, x_sq)
     labelings = np.stack([fits[k].labels for k in ks])
     exact = silhouette == "exact" or (silhouette == "auto" and n <= config.SILHOUETTE_EXACT_MAX_N)
     if exact:
@@ -193,6 +194,28 @@ def select_k(
         if k != chosen and abs(scores[chosen] - scores[k]) < max(NEAR_TIE, errors[chosen] + errors[k])
     ]
     return KSelection(chosen, scores, errors, exact, used_sample, fits, ties, stopped, distinct_cap)
+
+
+def _repair_nonconvex(X, fits, ks, random_state, x_sq) -> None:
+    """Refit the k whose inertia breaks the convexity of the inertia curve.
+
+    Good KMeans fits have an inertia that falls with k by ever smaller steps; a step that is
+    smaller than the next one marks a poor local optimum at that k (seen on the demo data at k = 5
+    with one restart: inertia 23,350 against 18,125 for the better optimum, which silhouette then
+    prefers). Those k get a few more restarts, with their own seeds, and keep the best fit. The
+    cost is a handful of extra fits instead of multiplying every fit by ``n_init``.
+    """
+    for i in range(1, len(ks) - 1):
+        k = ks[i]
+        before = fits[ks[i - 1]].inertia - fits[k].inertia
+        after = fits[k].inertia - fits[ks[i + 1]].inertia
+        if before < after:
+            retry = kmeans_fit(
+                X, k, n_init=config.KMEANS_REPAIR_RESTARTS,
+                random_state=_seed_for(random_state, 1000 + k), x_sq_norms=x_sq,
+            )
+            if retry.inertia < fits[k].inertia:
+                fits[k] = retry
 
 
 def _seed_for(random_state: int | None, k: int) -> int | None:
