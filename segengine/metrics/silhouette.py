@@ -74,8 +74,20 @@ def _encode_labels(labels: ArrayLike, n: int, name: str = "labels") -> tuple[NDA
         raise ValueError(f"{name} must be a 1-D array, got shape {lab.shape}.")
     if lab.shape[0] != n:
         raise ValueError(f"{name} has {lab.shape[0]} entries but X has {n} samples.")
+    if lab.dtype.kind in "iu" and n > 0:
+        lo, hi = int(lab.min()), int(lab.max())
+        if hi - lo <= 4 * n + 1024 and -(2**62) < lo and hi < 2**62:
+            # Integer labels of modest range: an O(n) remap (np.unique sorts, ~20 ms at 250k).
+            return _compress(lab.astype(np.int64) - lo, hi - lo + 1)
     uniq, codes = np.unique(lab, return_inverse=True)
     return codes.astype(np.int64, copy=False).reshape(-1), int(uniq.shape[0])
+
+
+def _compress(key: NDArray[np.int64], bound: int) -> tuple[NDArray[np.int64], int]:
+    """Map keys in 0..bound-1 to 0..G-1 keeping their order; returns (ids, G)."""
+    present = np.bincount(key, minlength=bound) > 0
+    remap = np.cumsum(present) - 1
+    return remap[key].astype(np.int64, copy=False), int(remap[-1]) + 1
 
 
 def _check_n_labels(k: int, n: int) -> None:
@@ -122,25 +134,20 @@ def _cells(codes: NDArray[np.int64], ks: NDArray[np.int64], max_cells: int) -> N
     """Cell id (0..G-1, in lexicographic order of the label tuples) of every point, or None
     when there would be more than ``max_cells`` cells."""
     m, n = codes.shape
-    if m == 1:
-        return codes[0] if int(ks[0]) <= max_cells else None
-    if math.prod(int(k) for k in ks) < 2**62:
-        key = np.zeros(n, dtype=np.int64)
-        for i in range(m):
-            key *= ks[i]
-            key += codes[i]
-        uniq, cell = np.unique(key, return_inverse=True)
-        return cell.reshape(-1).astype(np.int64, copy=False) if uniq.shape[0] <= max_cells else None
-    # Mixed-radix keys would overflow: combine labelings one at a time, re-compressing the ids.
     cell = codes[0]
     n_cells = int(ks[0])
     for i in range(1, m):
-        uniq, cell = np.unique(cell * ks[i] + codes[i], return_inverse=True)
-        cell = cell.reshape(-1)
-        n_cells = uniq.shape[0]
+        # Combining one labeling at a time keeps the keys below n_cells * k (no overflow).
+        key = cell * ks[i] + codes[i]
+        bound = n_cells * int(ks[i])
+        if bound <= 8 * n + 1024:
+            cell, n_cells = _compress(key, bound)
+        else:
+            uniq, cell = np.unique(key, return_inverse=True)
+            cell, n_cells = cell.reshape(-1).astype(np.int64, copy=False), int(uniq.shape[0])
         if n_cells > max_cells:
             return None
-    return cell.astype(np.int64, copy=False)
+    return cell if n_cells <= max_cells else None
 
 
 def _use_parallel(n_rows: int, n_points: int) -> bool:
@@ -198,7 +205,9 @@ def _silhouette_rows(
 
     cell = _cells(codes, ks, max_cells)
     if cell is not None:
-        order = np.argsort(cell, kind="stable")
+        # A 16-bit key gets numpy's radix sort (10x faster than sorting int64 at 250k).
+        small = cell.astype(np.int16) if cell.shape[0] and cell.max() < 2**15 else cell
+        order = np.argsort(small, kind="stable")
         position = np.empty(n, dtype=np.int64)
         position[order] = np.arange(n, dtype=np.int64)
         counts = np.bincount(cell)
