@@ -6,6 +6,7 @@ import logging
 import time
 from typing import Any, Mapping
 
+from segengine.concurrency import parallel_section
 from segengine.errors import SegEngineError, ServiceError
 from segengine.request import parse_request
 from segengine.table import table_from_records
@@ -49,16 +50,19 @@ def segmentation_report(payload: Any, language: str = "en", *, model: Any = None
     request = parse_request(payload, lang)
     options = request.options
     if model is not None:
-        return model.score_report(
-            request.records, language=lang, include_metadata=request.include_metadata,
-            started=started,
-        )
+        with parallel_section():
+            return model.score_report(
+                request.records, language=lang, include_metadata=request.include_metadata,
+                started=started,
+            )
     table = table_from_records(request.records, id_field=options.id_field, language=lang)
     from segengine.segmenter import Segmenter
 
     segmenter = Segmenter.from_options(options)
-    segmenter._fit_table(table, options, language=lang, started=started)
-    return segmenter.report(lang, include_metadata=request.include_metadata)
+    # numba's workqueue layer aborts the process under concurrent parallel calls (concurrency.py).
+    with parallel_section():
+        segmenter._fit_table(table, options, language=lang, started=started)
+        return segmenter.report(lang, include_metadata=request.include_metadata)
 
 
 def handle_request(body: Any, headers: Mapping[str, str] | None = None, *, model: Any = None) -> tuple[int, dict[str, Any]]:

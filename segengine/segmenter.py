@@ -14,6 +14,7 @@ import numpy as np
 
 from segengine import config
 from segengine._version import __version__
+from segengine.concurrency import parallel_section
 from segengine.errors import NotFittedError, ValidationError
 from segengine.options import SegmentationOptions, parse_options
 from segengine.preprocessing import Preprocessor
@@ -187,7 +188,8 @@ class Segmenter:
         started = time.perf_counter()
         options = self._options(language)
         table = to_table(X, id_field=options.id_field, language=language)
-        return self._fit_table(table, options, language=language, started=started)
+        with parallel_section():  # numba's workqueue layer is not thread-safe (concurrency.py)
+            return self._fit_table(table, options, language=language, started=started)
 
     def _fit_table(
         self, table: Table, options: SegmentationOptions, *, language: str, started: float
@@ -351,7 +353,8 @@ class Segmenter:
                 "This Segmenter was loaded from a file and holds no records: "
                 "use score_report(X) to report on records scored with it."
             )
-        return build_report(self, normalize_language(language), include_metadata=include_metadata)
+        with parallel_section():
+            return build_report(self, normalize_language(language), include_metadata=include_metadata)
 
     # -- scoring new records -------------------------------------------------------------------
     def _schema(self) -> dict[str, tuple[str, str | None]]:
@@ -428,7 +431,8 @@ class Segmenter:
         numpy.ndarray of shape (n_records,)
         """
         Xm = self.transform_records(X, language=language)
-        return self._labels_for(Xm, self._proba_matrix(Xm))
+        with parallel_section():
+            return self._labels_for(Xm, self._proba_matrix(Xm))
 
     def predict_proba(self, X: Any, *, language: str = "en") -> np.ndarray:
         """Membership probability of each new record in each segment.
@@ -446,7 +450,9 @@ class Segmenter:
             Rows sum to 1 (GMM: posterior responsibilities; KMeans: the equal-variance
             Gaussian mixture implied by the centres).
         """
-        return self._proba_matrix(self.transform_records(X, language=language))
+        Xm = self.transform_records(X, language=language)
+        with parallel_section():
+            return self._proba_matrix(Xm)
 
     def score_report(
         self, X: Any, language: str = "en", *, include_metadata: bool = True,
@@ -486,8 +492,9 @@ class Segmenter:
             )
         Xm = self.preprocessor_.transform(table, language=lang)
         t1 = time.perf_counter()
-        resp = self._proba_matrix(Xm)
-        labels = self._labels_for(Xm, resp)
+        with parallel_section():
+            resp = self._proba_matrix(Xm)
+            labels = self._labels_for(Xm, resp)
         view = copy.copy(self)
         view.__dict__.pop("_profiles_cache", None)
         view.__dict__.pop("_silhouette_cache", None)
@@ -501,7 +508,8 @@ class Segmenter:
         view.fit_started_ = started
         view.timings_ms_ = {"preprocessing": (t1 - t0) * 1000.0,
                             "scoring": (time.perf_counter() - t1) * 1000.0}
-        return build_report(view, lang, include_metadata=include_metadata)
+        with parallel_section():
+            return build_report(view, lang, include_metadata=include_metadata)
 
     # -- persistence -------------------------------------------------------------------------
     def save(self, path: str) -> None:

@@ -1,0 +1,90 @@
+"""Thread safety of the numba parallel kernels, whatever threading layer the machine has.
+
+numba runs ``parallel=True`` kernels on one of three threading layers: TBB, OpenMP or its own
+``workqueue``. The first two accept parallel regions launched from several Python threads at once;
+``workqueue`` does not, and aborts the whole process ("Concurrent access has been detected",
+``SIGABRT``) when two threads launch parallel kernels at the same time. It is the layer numba falls
+back to on a machine without TBB and without an OpenMP runtime (or when the user forces it with
+``NUMBA_THREADING_LAYER=workqueue``), so a service that serves requests from a thread pool would
+crash on such a machine and run fine on the developer's.
+
+:func:`parallel_section` serialises the numeric part of the pipeline with one process-wide lock,
+but only when it has to: while the active layer is ``workqueue`` (or the configuration asks for
+it), and while the layer is not yet chosen (the first parallel call decides it; numba picks it
+lazily). On TBB / OpenMP it costs a dictionary look-up and the sections run concurrently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from typing import Iterator
+
+__all__ = ["parallel_section", "needs_serialising", "active_threading_layer"]
+
+# Re-entrant: a guarded section may call another (Segmenter.fit inside segmentation_report).
+_LOCK = threading.RLock()
+
+
+def active_threading_layer() -> str | None:
+    """The numba threading layer in use, or None before the first parallel kernel has run.
+
+    Returns
+    -------
+    str or None
+        ``"tbb"``, ``"omp"``, ``"workqueue"`` or None when numba has not launched its threads yet.
+    """
+    try:
+        import numba
+
+        return str(numba.threading_layer())
+    except ValueError:  # "Threading layer is not initialized."
+        return None
+
+
+def _configured_layer() -> str:
+    """The layer requested through numba's configuration (``NUMBA_THREADING_LAYER``)."""
+    try:
+        from numba.core import config as numba_config
+
+        return str(numba_config.THREADING_LAYER).lower()
+    except (ImportError, AttributeError):  # pragma: no cover - older numba layouts
+        return os.environ.get("NUMBA_THREADING_LAYER", "default").lower()
+
+
+def needs_serialising() -> bool:
+    """Whether concurrent parallel sections must take the process-wide lock right now.
+
+    True when ``workqueue`` is requested or active, and while no layer has been chosen yet (the
+    layer numba is about to pick may be ``workqueue``; the cost is that only the very first
+    sections of a process are serialised).
+
+    Returns
+    -------
+    bool
+    """
+    if _configured_layer() == "workqueue":
+        return True
+    active = active_threading_layer()
+    return active is None or active == "workqueue"
+
+
+@contextlib.contextmanager
+def parallel_section() -> Iterator[None]:
+    """Run the enclosed numba-parallel work safely when other threads may do the same.
+
+    Takes a process-wide re-entrant lock when the threading layer cannot run parallel regions
+    from several threads at once (``workqueue``, or not chosen yet); otherwise does nothing.
+
+    Examples
+    --------
+    >>> from segengine.concurrency import parallel_section
+    >>> with parallel_section():
+    ...     pass
+    """
+    if needs_serialising():
+        with _LOCK:
+            yield
+    else:
+        yield
