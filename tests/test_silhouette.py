@@ -229,6 +229,13 @@ def test_count_cells():
     assert count_cells(labs[0]) == 3
     big = np.random.default_rng(0).integers(0, 10, (40, 50))  # product of k overflows int64
     assert count_cells(big) == len({tuple(c) for c in big.T})
+    # Many labels per labeling (keys beyond the bincount bound) and huge label values.
+    rng = np.random.default_rng(1)
+    wide = rng.integers(0, 45, (3, 50)) * 10**15 - 7
+    assert count_cells(wide) == len({tuple(c) for c in wide.T})
+    X = rng.normal(size=(50, 3))
+    expected = [skm.silhouette_score(X, lab) for lab in wide]
+    np.testing.assert_allclose(silhouette_scores_multi(X, wide), expected, atol=1e-12)
 
 
 def test_multi_invalid_labeling_gives_nan():
