@@ -31,8 +31,10 @@ SILHOUETTE_SAMPLE_SIZE = 2_000
 SKEW_THRESHOLD = 2.0
 
 # Silhouette (segengine.metrics.silhouette): largest number of cells (distinct tuples of labels
-# across the candidate labelings) for the per-cell scheme; above it, per-labeling accumulation.
+# across the candidate labelings) for the per-cell scheme: max(SILHOUETTE_MAX_CELLS, fraction
+# x n); above it, per-labeling accumulation (slower: one addition per labeling and distance).
 SILHOUETTE_MAX_CELLS = 512
+SILHOUETTE_MAX_CELLS_FRACTION = 0.25
 # Below this many distances the silhouette kernels run on one thread (about 15 ms of work;
 # below it, waking threads costs more than it saves, much more on a busy machine).
 SILHOUETTE_PARALLEL_MIN_PAIRS = 8_000_000

@@ -220,6 +220,7 @@ def test_multi_cell_cap_config_fallback(monkeypatch):
     labs = _labelings(1, 700, [3, 5, 7, 9])  # random labelings: hundreds of cells
     cells_path = silhouette_scores_multi(X, labs, max_cells=10_000)
     monkeypatch.setattr(config, "SILHOUETTE_MAX_CELLS", 4)
+    monkeypatch.setattr(config, "SILHOUETTE_MAX_CELLS_FRACTION", 0.0)
     np.testing.assert_allclose(silhouette_scores_multi(X, labs), cells_path, atol=1e-12)
 
 

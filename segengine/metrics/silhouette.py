@@ -150,6 +150,12 @@ def _cells(codes: NDArray[np.int64], ks: NDArray[np.int64], max_cells: int) -> N
     return cell if n_cells <= max_cells else None
 
 
+def _default_max_cells(n: int) -> int:
+    # Per scored point, the cell scheme costs one term per cell and labeling; the per-labeling
+    # accumulation costs one per point and labeling. So cells pay while they are well below n.
+    return max(config.SILHOUETTE_MAX_CELLS, int(n * config.SILHOUETTE_MAX_CELLS_FRACTION))
+
+
 def _use_parallel(n_rows: int, n_points: int) -> bool:
     # Deliberately independent of the thread count: the serial and parallel kernels give the
     # same values, but the choice should not even depend on it.
@@ -188,7 +194,7 @@ def _silhouette_rows(
     visited once and serves both of its points (half the work).
     """
     if max_cells is None:
-        max_cells = config.SILHOUETTE_MAX_CELLS
+        max_cells = _default_max_cells(codes.shape[1])
     m, n = codes.shape
     all_rows = rows is None
     if rows is None:
@@ -235,6 +241,8 @@ def _silhouette_rows(
             kernel(XT, starts, cell_sorted, units, super_size, tile, span, cell_flat, own_sorted,
                    sizes, offsets, block, out_sorted)
             return np.ascontiguousarray(out_sorted[:, position])
+        # Each block holds rows x cells sums: keep that near 4 MB when the cells are many.
+        block = max(16, min(block, (1 << 19) // max(n_cells + int(offsets[-1]), 1)))
         kernel = _k.silhouette_cells_parallel if parallel else _k.silhouette_cells_serial
         kernel(XT, position[rows], starts, cell_flat, own_flat, sizes, offsets, block, out)
     else:
@@ -358,10 +366,11 @@ def silhouette_scores_multi(
     labelings : array-like of shape (m, n_samples)
         m candidate labelings (e.g. the KMeans labels for k = 2..10).
     max_cells : int, optional
-        Largest number of cells (distinct tuples of labels across the labelings) for which the
-        per-cell scheme is used; above it each distance is added to every labeling's clusters
-        directly. Both give the same values; the default is
-        ``config.SILHOUETTE_MAX_CELLS``.
+        Largest number of cells (distinct tuples of labels across the labelings, see
+        `count_cells`) for which the per-cell scheme is used; above it each distance is added
+        to every labeling's clusters directly. Both give the same values (to rounding); the
+        default is ``max(config.SILHOUETTE_MAX_CELLS, config.SILHOUETTE_MAX_CELLS_FRACTION *
+        n_samples)``.
 
     Returns
     -------
@@ -464,9 +473,10 @@ def simplified_silhouette(d1: ArrayLike, d2: ArrayLike) -> NDArray[np.float64]:
 def count_cells(labelings: ArrayLike) -> int:
     """Number of cells (distinct tuples of labels across the labelings) of a set of labelings.
 
-    The cost of `silhouette_scores_multi` grows with it: up to ``config.SILHOUETTE_MAX_CELLS``
-    the per-cell scheme is used; above, each distance is added once per labeling, several
-    times slower. Structureless data (no clear clusters) give thousands of cells, and a caller
+    The cost of `silhouette_scores_multi` grows with it: the exact pass that uses each pair
+    once needs a cells x n accumulator (``config.SILHOUETTE_SYMMETRIC_MAX_BYTES``); beyond,
+    each pair is computed twice; beyond ``max(config.SILHOUETTE_MAX_CELLS, n / 4)`` cells,
+    each distance is also added once per labeling, several times slower again. Structureless data (no clear clusters) give thousands of cells, and a caller
     choosing between the exact and the sampled silhouette can look at this first.
 
     Parameters
