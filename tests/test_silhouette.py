@@ -17,6 +17,7 @@ from sklearn.datasets import make_blobs
 from segengine import config
 from segengine.metrics.silhouette import (
     silhouette_sampled_multi,
+    silhouette_rows,
     silhouette_samples,
     silhouette_score,
     silhouette_scores_multi,
@@ -259,6 +260,18 @@ def test_score_with_sample_size_scores_sample_against_all_points():
     rows = np.sort(np.random.default_rng(5).choice(800, 100, replace=False))
     assert est == pytest.approx(float(np.mean(exact[rows])), abs=1e-12)
     assert silhouette_score(X, y, sample_size=10_000) == pytest.approx(float(np.mean(exact)), abs=1e-12)
+
+
+def test_silhouette_rows_equals_samples_subset():
+    X, y = make_blobs(700, 4, centers=4, random_state=9)
+    rows = np.array([699, 0, 5, 5, 350, 12])
+    np.testing.assert_allclose(silhouette_rows(X, y, rows), silhouette_samples(X, y)[rows],
+                               atol=1e-12)
+    assert silhouette_rows(X, y, np.array([], dtype=int)).shape == (0,)
+    with pytest.raises(ValueError):
+        silhouette_rows(X, y, [700])
+    with pytest.raises(ValueError):
+        silhouette_rows(X, y, [0.5])
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
