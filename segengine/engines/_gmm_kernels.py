@@ -55,6 +55,48 @@ def n_blocks(n_rows: int) -> int:
 # iteration instead of twice.
 
 
+# exp(x) for x <= 0 in plain arithmetic (LLVM vectorises it; libm's exp is a scalar call and
+# was half the time of an E-step): x = r - k ln2 with |r| <= ln2/2, exp(r) by its Taylor
+# polynomial (degree 13: truncation < 1e-17 relative), 2^-k from a table (subnormals included).
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_LOG2E = 1.4426950408889634
+_POW2_NEG = np.ldexp(1.0, -np.arange(1076))
+_EXP_MIN = -745.0
+
+
+@numba.njit(cache=True, fastmath=_FM, inline="always")
+def _exp_nonpositive(x):
+    x = max(x, _EXP_MIN)
+    k = int(0.5 - x * _LOG2E)
+    kf = float(k)
+    r = (x + kf * _LN2_HI) + kf * _LN2_LO
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    return p * _POW2_NEG[k]
+
+
+@numba.njit(cache=True, fastmath=False)
+def _ordered_sum(a, start, m):
+    # Strict IEEE (no reassociation): the sum is taken in index order however LLVM inlines it.
+    t = 0.0
+    for r in range(start, start + m):
+        t += a[r]
+    return t
+
+
 @numba.njit(cache=True, fastmath=_FM)
 def _tile_maha(Xt, m, means, pc, cov_type, Dt, y, maha):
     n_comp, d = means.shape
@@ -147,6 +189,9 @@ def _em_block(b, X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_p
     Wt = np.empty((d, _SUB))
     y = np.empty(_SUB)
     w = np.empty((n_comp, _SUB))
+    e = np.empty((n_comp, _SUB))
+    mx = np.empty(_SUB)
+    ssum = np.empty(_SUB)
     total = 0.0
     for s0 in range(r0, r1, _SUB):
         m = min(r1, s0 + _SUB) - s0
@@ -154,30 +199,39 @@ def _em_block(b, X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_p
             for i in range(d):
                 Xt[i, r] = X[s0 + r, i]
         _tile_maha(Xt, m, means, pc, cov_type, Dt, y, w)
+        # log-sum-exp around the row maximum: no underflow even far from every component.
+        # Loops run over the rows of the tile so that they vectorise (exp included).
         for r in range(m):
-            # log-sum-exp around the row maximum: no underflow even far from every component.
-            mx = -np.inf
-            for k in range(n_comp):
-                v = log_norm[k] - 0.5 * w[k, r]
+            mx[r] = -np.inf
+        for k in range(n_comp):
+            lk = log_norm[k]
+            for r in range(m):
+                v = lk - 0.5 * w[k, r]
                 w[k, r] = v
-                if v > mx:
-                    mx = v
-            s = 0.0
-            for k in range(n_comp):
-                e = np.exp(w[k, r] - mx)
-                if fit_mode:
-                    w[k, r] = e
-                s += e
-            ln = mx + np.log(s)
+                mx[r] = max(mx[r], v)
+        for r in range(m):
+            ssum[r] = 0.0
+        for k in range(n_comp):
+            for r in range(m):
+                ev = _exp_nonpositive(w[k, r] - mx[r])
+                e[k, r] = ev
+                ssum[r] += ev
+        for r in range(m):
+            ln = mx[r] + np.log(ssum[r])
+            mx[r] = ln
             lpn[s0 + r] = ln
-            total += ln
-            if fit_mode:
-                inv = 1.0 / s
+        # The block total is summed in row order, outside any loop LLVM could vectorise.
+        total += _ordered_sum(lpn, s0, m)
+        if fit_mode:
+            for r in range(m):
+                ssum[r] = 1.0 / ssum[r]
+            for k in range(n_comp):
+                for r in range(m):
+                    w[k, r] = e[k, r] * ssum[r]
+        else:
+            for r in range(m):
                 for k in range(n_comp):
-                    w[k, r] *= inv
-            else:
-                for k in range(n_comp):
-                    log_resp[s0 + r, k] = w[k, r] - ln
+                    log_resp[s0 + r, k] = w[k, r] - mx[r]
         if fit_mode:
             _tile_stats(m, cov_type, Dt, w, Wt, nk_part[b], s1_part[b], s2_part[b])
     lpn_part[b] = total
