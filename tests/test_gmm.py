@@ -438,3 +438,22 @@ def test_bad_inits_rejected():
         GaussianMixture(2, precisions_init=np.stack([-np.eye(2)] * 2)).fit(X)
     with pytest.raises(ValueError, match="n_samples >= n_components"):
         GaussianMixture(5).fit(X[:3])
+
+
+@pytest.mark.parametrize("cov_type", COV_TYPES)
+def test_fit_from_labels_with_an_unused_label_and_float32(cov_type):
+    # The model search may hand over a partition in which a label is empty.
+    X, y = _blobs(300, 3, 3, std=1.0, seed=19)
+    gm = gmm_fit_from_labels(X.astype(np.float32), y, 4, covariance_type=cov_type)
+    assert gm.n_features_in_ == 3 and gm.means_.shape == (4, 3)
+    for a in (gm.weights_, gm.means_, gm.covariances_, gm.precisions_):
+        assert np.all(np.isfinite(a))
+    assert np.all(np.isfinite(gm.predict_proba(X)))
+    assert gm.converged_
+
+
+def test_verbose_prints(capsys):
+    X, _ = _blobs(100, 2, 2, seed=20)
+    GaussianMixture(2, verbose=2, random_state=0).fit(X)
+    out = capsys.readouterr().out
+    assert "Iteration 1" in out and "Initialization 0" in out
