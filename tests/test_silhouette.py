@@ -336,11 +336,16 @@ def test_thread_count_does_not_change_results():
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = (silhouette_scores_multi(X, labs), silhouette_scores_multi(X, labs, max_cells=1),
-               silhouette_samples(X, labs[2]))
+        def run():
+            return (silhouette_scores_multi(X, labs),
+                    silhouette_scores_multi(X, labs, max_cells=1),
+                    silhouette_samples(X, labs[2]),
+                    *silhouette_sampled_multi(X, labs, sample_size=2500, random_state=1),
+                    *silhouette_sampled_multi(X, labs, sample_size=2500, max_cells=1))
+
+        one = run()
         numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        two = (silhouette_scores_multi(X, labs), silhouette_scores_multi(X, labs, max_cells=1),
-               silhouette_samples(X, labs[2]))
+        two = run()
     finally:
         numba.set_num_threads(before)
     for a, b in zip(one, two):
