@@ -312,9 +312,12 @@ def test_same_seed_same_output_and_random_state_kinds():
 
 
 @pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
-def test_thread_count_does_not_change_results(algorithm):
-    # Large enough for the parallel kernels (n * d * k above the threshold).
-    X, _ = make_blobs(60_000, 10, centers=8, cluster_std=4.0, random_state=0)
+def test_thread_count_does_not_change_results(algorithm, monkeypatch):
+    # Force the parallel kernels (normally reserved for larger n * d * k).
+    import segengine.engines.kmeans as km
+
+    monkeypatch.setattr(km, "_PARALLEL_MIN_WORK", 0)
+    X, _ = make_blobs(30_000, 10, centers=8, cluster_std=4.0, random_state=0)
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)

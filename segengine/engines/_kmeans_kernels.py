@@ -471,71 +471,106 @@ def lloyd(X, w, centers_init, max_iter, tol, block, parallel):
 
 
 @numba.njit(cache=True, fastmath=_FM)
-def _hamerly_block(X, C, CT, cnorm, xsq, w, labels, ub, lb, half_sep, bsums, bw, start, stop, D, first):
+def _hamerly_block(X, C, CT, cnorm, xsq, w, labels, ub, lb, half_sep, bsums, bw, bcnt, start, stop, G, D, idx, first):
+    # bsums / bw / bcnt receive the block's *changes* to the cluster sums, weights and
+    # counts: only points that switch cluster cost O(d) (full sums on the first pass).
+    # Points whose bounds cannot rule out a switch are gathered into G and rescanned with
+    # one gemm, as fast per point as a Lloyd pass.
     d = X.shape[1]
     k = CT.shape[1]
-    m = stop - start
     bsums[:, :] = 0.0
     bw[:] = 0.0
+    bcnt[:] = 0
+    m = 0
     if first:
-        # Every point is scanned on the first pass: one gemm for the block.
+        m = stop - start
+        for r in range(m):
+            idx[r] = start + r
         np.dot(X[start:stop], CT, D[:m])
+    else:
+        for i in range(start, stop):
+            a = labels[i]
+            bound = max(half_sep[a], lb[i])
+            if ub[i] <= bound:
+                continue
+            ub[i] = np.sqrt(_sq_dist_row(X, i, C, a))
+            if ub[i] <= bound:
+                continue
+            for f in range(d):
+                G[m, f] = X[i, f]
+            idx[m] = i
+            m += 1
+        if m > 0:
+            np.dot(G[:m], CT, D[:m])
     changed = 0
     for r in range(m):
-        i = start + r
+        i = idx[r]
         a = labels[i]
-        scan = first
-        if not first:
-            bound = max(half_sep[a], lb[i])
-            if ub[i] > bound:
-                ub[i] = np.sqrt(_sq_dist_row(X, i, C, a))
-                scan = ub[i] > bound
-        if scan:
-            b1 = np.inf
-            b2 = np.inf
-            j1 = 0
-            for j in range(k):
-                if first:
-                    dot = np.float64(D[r, j])
-                else:
-                    dot = 0.0
-                    for f in range(d):
-                        dot += X[i, f] * C[j, f]
-                v = cnorm[j] - 2.0 * dot
-                if v < b1:
-                    b2 = b1
-                    b1 = v
-                    j1 = j
-                elif v < b2:
-                    b2 = v
-            if j1 != a:
-                changed += 1
-                labels[i] = j1
-            ub[i] = np.sqrt(max(xsq[i] + b1, 0.0))
-            lb[i] = np.sqrt(max(xsq[i] + b2, 0.0)) if k > 1 else np.inf
-        wi = w[i]
-        lab = labels[i]
-        bw[lab] += wi
-        for f in range(d):
-            bsums[lab, f] += wi * np.float64(X[i, f])
+        b1 = np.inf
+        b2 = np.inf
+        j1 = 0
+        for j in range(k):
+            v = cnorm[j] - 2.0 * np.float64(D[r, j])
+            if v < b1:
+                b2 = b1
+                b1 = v
+                j1 = j
+            elif v < b2:
+                b2 = v
+        ub[i] = np.sqrt(max(xsq[i] + b1, 0.0))
+        lb[i] = np.sqrt(max(xsq[i] + b2, 0.0)) if k > 1 else np.inf
+        if j1 != a:
+            changed += 1
+            labels[i] = j1
+            wi = w[i]
+            bw[j1] += wi
+            bcnt[j1] += 1
+            for f in range(d):
+                bsums[j1, f] += wi * np.float64(X[i, f])
+            if a >= 0:
+                bw[a] -= wi
+                bcnt[a] -= 1
+                for f in range(d):
+                    bsums[a, f] -= wi * np.float64(X[i, f])
     return changed
 
 
 @numba.njit(cache=True, fastmath=_FM, parallel=True)
-def _hamerly_par(X, C, CT, cnorm, xsq, w, labels, ub, lb, half_sep, psums, pw, pchg, block, first):
+def _hamerly_par(X, C, CT, cnorm, xsq, w, labels, ub, lb, half_sep, psums, pw, pcnt, pchg, block, first):
     n = X.shape[0]
     k = CT.shape[1]
+    d = X.shape[1]
     for b in prange(pchg.shape[0]):
+        G = np.empty((block, d), dtype=X.dtype)
         D = np.empty((block, k), dtype=X.dtype)
+        idx = np.empty(block, np.int64)
         pchg[b] = _hamerly_block(
-            X, C, CT, cnorm, xsq, w, labels, ub, lb, half_sep, psums[b], pw[b],
-            b * block, min(n, b * block + block), D, first,
+            X, C, CT, cnorm, xsq, w, labels, ub, lb, half_sep, psums[b], pw[b], pcnt[b],
+            b * block, min(n, b * block + block), G, D, idx, first,
         )
 
 
 @numba.njit(cache=True, fastmath=_FM)
+def _full_sums(X, w, labels, sums, wsum):
+    d = X.shape[1]
+    sums[:, :] = 0.0
+    wsum[:] = 0.0
+    for i in range(X.shape[0]):
+        lab = labels[i]
+        wi = w[i]
+        wsum[lab] += wi
+        for f in range(d):
+            sums[lab, f] += wi * np.float64(X[i, f])
+
+
+@numba.njit(cache=True, fastmath=_FM)
 def hamerly(X, w, xsq, centers_init, max_iter, tol, block, parallel):
-    """Hamerly-accelerated Lloyd iterations; same contract and stopping rule as ``lloyd``."""
+    """Hamerly-accelerated Lloyd iterations; same contract and stopping rule as ``lloyd``.
+
+    Centre sums are updated incrementally from the points that switch cluster (block deltas
+    merged in block order), and recomputed from scratch whenever a cluster runs empty or
+    nearly weightless, where accumulated rounding could matter.
+    """
     n, d = X.shape
     k = centers_init.shape[0]
     centers = centers_init.copy()
@@ -550,10 +585,20 @@ def hamerly(X, w, xsq, centers_init, max_iter, tol, block, parallel):
     nb = (n + block - 1) // block
     psums = np.empty((nb, k, d), np.float64)
     pw = np.empty((nb, k), np.float64)
+    pcnt = np.empty((nb, k), np.int64)
     pchg = np.zeros(nb, np.int64)
-    sums = np.empty((k, d), np.float64)
-    wsum = np.empty(k, np.float64)
+    sums = np.zeros((k, d), np.float64)
+    wsum = np.zeros(k, np.float64)
+    cnt = np.zeros(k, np.int64)
+    work_sums = np.empty((k, d), np.float64)
+    work_w = np.empty(k, np.float64)
     D = np.empty((block, k), dtype=X.dtype)
+    G = np.empty((block, d), dtype=X.dtype)
+    idx = np.empty(block, np.int64)
+    w_floor = 0.0
+    for i in range(n):
+        w_floor += w[i]
+    w_floor *= 1e-9 / k
     n_iter = 0
     for it in range(max_iter):
         n_iter = it + 1
@@ -582,16 +627,32 @@ def hamerly(X, w, xsq, centers_init, max_iter, tol, block, parallel):
                         m = min(m, _sq_dist_row(centers, j, centers, jj))
                 half_sep[j] = 0.5 * np.sqrt(m)
         if parallel:
-            _hamerly_par(X, centers, CT, cnorm, xsq, w, labels, ub, lb, half_sep, psums, pw, pchg, block, first)
+            _hamerly_par(X, centers, CT, cnorm, xsq, w, labels, ub, lb, half_sep, psums, pw, pcnt, pchg, block, first)
         else:
             for b in range(nb):
                 pchg[b] = _hamerly_block(
-                    X, centers, CT, cnorm, xsq, w, labels, ub, lb, half_sep, psums[b], pw[b],
-                    b * block, min(n, b * block + block), D, first,
+                    X, centers, CT, cnorm, xsq, w, labels, ub, lb, half_sep, psums[b], pw[b], pcnt[b],
+                    b * block, min(n, b * block + block), G, D, idx, first,
                 )
         changed = pchg.sum()
-        _merge_blocks(psums, pw, sums, wsum)
-        shift, n_empty = _new_centers(X, w, labels, sums, wsum, centers, new)
+        if changed > 0:
+            for b in range(nb):
+                for j in range(k):
+                    wsum[j] += pw[b, j]
+                    cnt[j] += pcnt[b, j]
+                    for f in range(d):
+                        sums[j, f] += psums[b, j, f]
+            rebuild = False
+            for j in range(k):
+                if cnt[j] == 0 or wsum[j] <= w_floor:
+                    rebuild = True
+            if rebuild:
+                _full_sums(X, w, labels, sums, wsum)
+        # The relocation step edits its inputs: give it copies, the running sums must stay
+        # those of the current labels.
+        work_sums[:, :] = sums
+        work_w[:] = wsum
+        shift, n_empty = _new_centers(X, w, labels, work_sums, work_w, centers, new)
         for j in range(k):
             p[j] = np.sqrt(_sq_dist_row(new, j, centers, j))
         centers, new = new, centers
