@@ -85,11 +85,7 @@ def handle_request(body: Any, headers: Mapping[str, str] | None = None, *, model
     """
     language = "en"
     try:
-        if headers:
-            for key, value in headers.items():
-                if isinstance(key, str) and key.lower() == "accept-language":
-                    language = parse_accept_language(value)
-                    break
+        language = _header_language(headers)
         return 200, segmentation_report(body, language, model=model)
     except SegEngineError as exc:
         if exc.status >= 500:
@@ -99,6 +95,24 @@ def handle_request(body: Any, headers: Mapping[str, str] | None = None, *, model
     except Exception:  # noqa: BLE001 - the service boundary: every failure becomes a 500 body
         _log.exception("segengine internal error")
         return 500, _service_error(language)
+
+
+def _header_language(headers: Any) -> str:
+    """Language of ``Accept-Language`` in a mapping or in (name, value) pairs (WSGI/ASGI style,
+    str or bytes); headers of any other shape are ignored rather than failing the request."""
+    if not headers:
+        return "en"
+    try:
+        pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+    except Exception:  # noqa: BLE001 - a header object we cannot read is no reason to fail
+        return "en"
+    for pair in pairs:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            continue
+        key, value = (v.decode("latin-1") if isinstance(v, (bytes, bytearray)) else v for v in pair)
+        if isinstance(key, str) and key.lower() == "accept-language":
+            return parse_accept_language(value)
+    return "en"
 
 
 def _service_error(language: str) -> dict[str, Any]:

@@ -185,6 +185,7 @@ def _parse_dates(values: list) -> tuple[np.ndarray, str] | None:
     if not present or not all(_ISO_DATE.match(v) for v in present):
         return None
     stamps = np.full(len(values), np.nan)
+    latest_dt = None
     try:
         for i, v in enumerate(values):
             if v is None:
@@ -193,10 +194,13 @@ def _parse_dates(values: list) -> tuple[np.ndarray, str] | None:
             if dt.tzinfo is not None:
                 dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
             stamps[i] = (dt - datetime(1970, 1, 1)).total_seconds() / 86400.0
-    except ValueError:
+            latest_dt = dt if latest_dt is None or dt > latest_dt else latest_dt
+    except (ValueError, OverflowError):  # overflow: "9999-12-31T23:00-05:00" is past year 9999 in UTC
         return None
     latest = np.nanmax(stamps)
-    reference = (datetime(1970, 1, 1) + _days(latest)).isoformat()
+    # The reference is the latest date itself: rebuilding it from float days can step past year
+    # 9999 ("9999-12-31T23:59:59.999999") and overflow.
+    reference = latest_dt.isoformat()
     return latest - stamps, reference
 
 
@@ -288,11 +292,11 @@ def _expected_column(
             if not _ISO_DATE.match(v):
                 raise ValueError(v)
             dt = datetime.fromisoformat(v.replace("Z", "+00:00") if v.endswith("Z") else v)
-        except ValueError:
+            if dt.tzinfo is not None:
+                dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+        except (ValueError, OverflowError):
             errors.add(f"data.{i}.{name}", "must_be_string", field=name)
             continue
-        if dt.tzinfo is not None:
-            dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
         days[i] = (ref - dt).total_seconds() / 86400.0 if ref is not None else np.nan
     return RawColumn(name, kind, days, int(np.isnan(days).sum()), date_reference)
 
