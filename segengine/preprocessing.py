@@ -18,6 +18,7 @@ of level costs a distance of 1 -- about one standard deviation of a numeric fiel
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
@@ -32,6 +33,8 @@ from segengine.text.error_messages import error_text
 __all__ = ["FieldTransform", "Preprocessor"]
 
 _ONE_HOT_WEIGHT = 1.0 / math.sqrt(2.0)
+# Largest magnitude of a scaled value: n * d * MAX**2 stays far below the float64 maximum.
+_MAX_SCALED = 1e100
 
 Notice = tuple  # (catalogue key, params): rendered in the caller's language at report time
 
@@ -67,6 +70,15 @@ def _skewness(x: np.ndarray) -> float:
     if var <= 0.0:
         return 0.0
     return float(np.dot(d * d, d) / x.size / var**1.5)
+
+
+def _magnitude_unit(x: np.ndarray) -> float:
+    """A power of two near the largest magnitude of ``x`` when its squares or cubes would overflow
+    or underflow (beyond 1e100 or below 1e-100), else 1.0."""
+    top = float(np.max(np.abs(x)))
+    if top > 1e100 or 0.0 < top < 1e-100:
+        return math.ldexp(1.0, math.frexp(top)[1] - 1)  # 2**e <= top: never overflows
+    return 1.0
 
 
 def _levels(values: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray]:
@@ -192,9 +204,14 @@ class Preprocessor:
             return ft  # stays 0/1: a change of state costs a distance of 1
         scaling = self.options.scaling
         x = observed
-        if scaling == "auto" and x.min() >= 0.0 and _skewness(x) > config.SKEW_THRESHOLD:
+        unit = _magnitude_unit(x)
+        if scaling == "auto" and x.min() >= 0.0 and _skewness(x / unit) > config.SKEW_THRESHOLD:
             ft.log1p = True
             x = np.log1p(x)
+            unit = 1.0
+        # Statistics of extreme magnitudes (1e300, 1e-300) are taken in units of a power of two
+        # (exact) so that squares neither overflow nor underflow; unit is 1 for ordinary data.
+        x = x / unit
         if scaling in ("auto", "standard"):
             center, scale = float(x.mean()), float(x.std())
         elif scaling == "robust":
@@ -205,7 +222,9 @@ class Preprocessor:
         elif scaling == "minmax":
             center, scale = float(x.min()), float(x.max() - x.min())
         else:
-            center, scale = 0.0, 1.0
+            center, scale = 0.0, 1.0  # times unit: only fields beyond 1e100 / below 1e-100 change
+        # A spread beyond the float range (minmax/robust of +-1.7e308) is capped, not dropped.
+        center, scale = center * unit, min(scale * unit, sys.float_info.max)
         if not (scale > 0.0 and math.isfinite(scale)):
             # Spread below float resolution relative to the values (e.g. 1e12 + tiny noise).
             if ft.used:
@@ -277,7 +296,14 @@ class Preprocessor:
             else:
                 if f.log1p:
                     values = np.log1p(np.maximum(values, 0.0))
-                X[:, j] = (values - f.center) / f.scale
+                with np.errstate(over="ignore"):
+                    z = (values - f.center) / f.scale
+                if not np.isfinite(z).all():
+                    # values - center overflowed (values near +-1.8e308): divide first.
+                    z = values / f.scale - f.center / f.scale
+                # A far outlier (robust scaling, or a new record at predict time) must not make
+                # squared distances overflow in the engines.
+                X[:, j] = np.clip(z, -_MAX_SCALED, _MAX_SCALED)
             j += 1
         return X
 

@@ -121,7 +121,11 @@ def build_report(seg: "Segmenter", language: str, *, include_metadata: bool) -> 
     columns = field_columns(seg)
     profiles = getattr(seg, "_profiles_cache", None)
     if profiles is None:
-        profiles = profile_segments(columns, seg.labels_, k)
+        # Statistics of values near the float64 limit (1e308) overflow; profiling reports every
+        # non-finite statistic as null by design, so numpy's warnings are noise here (and an
+        # error for services run with warnings as errors).
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            profiles = profile_segments(columns, seg.labels_, k)
         seg._profiles_cache = profiles
     texts = segment_texts(profiles, columns, language)
     overall_sil, per_segment_sil = segment_silhouettes(seg)
