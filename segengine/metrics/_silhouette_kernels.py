@@ -111,6 +111,78 @@ def _squared_chunk2(XT, xi, yi, c0, w, tmp, tmq):
 
 
 @numba.njit(**_NJIT)
+def _squared_chunk4(XT, P, c0, w, T):
+    """`_squared_chunk` for the four points P[0..3] at once (into T[0..3]), same arithmetic
+    per point; each column value loaded serves four points (~10 % faster than two)."""
+    d = XT.shape[0]
+    t0 = T[0]
+    t1 = T[1]
+    t2 = T[2]
+    t3 = T[3]
+    for j in range(w):
+        t0[j] = 0.0
+        t1[j] = 0.0
+        t2[j] = 0.0
+        t3[j] = 0.0
+    f = 0
+    while f + 1 < d:
+        p0a = P[0, f]
+        p0b = P[0, f + 1]
+        p1a = P[1, f]
+        p1b = P[1, f + 1]
+        p2a = P[2, f]
+        p2b = P[2, f + 1]
+        p3a = P[3, f]
+        p3b = P[3, f + 1]
+        ra = XT[f, c0:c0 + w]
+        rb = XT[f + 1, c0:c0 + w]
+        for j in range(w):
+            va = ra[j]
+            vb = rb[j]
+            ua = va - p0a
+            ub = vb - p0b
+            t0[j] += ua * ua + ub * ub
+            ua = va - p1a
+            ub = vb - p1b
+            t1[j] += ua * ua + ub * ub
+            ua = va - p2a
+            ub = vb - p2b
+            t2[j] += ua * ua + ub * ub
+            ua = va - p3a
+            ub = vb - p3b
+            t3[j] += ua * ua + ub * ub
+        f += 2
+    if f < d:
+        ra = XT[f, c0:c0 + w]
+        p0a = P[0, f]
+        p1a = P[1, f]
+        p2a = P[2, f]
+        p3a = P[3, f]
+        for j in range(w):
+            va = ra[j]
+            ua = va - p0a
+            t0[j] += ua * ua
+            ua = va - p1a
+            t1[j] += ua * ua
+            ua = va - p2a
+            t2[j] += ua * ua
+            ua = va - p3a
+            t3[j] += ua * ua
+
+
+@numba.njit(**_NJIT)
+def _squared_rows(XT, P, p0, nq, c0, w, T):
+    """Squared distances of points P[p0:p0 + nq] (nq = 1, 2 or 4) to columns c0..c0+w, into
+    T[0:nq]. Which points share a pass is fixed by the caller's block, never by threads."""
+    if nq == 4:
+        _squared_chunk4(XT, P[p0:p0 + 4], c0, w, T)
+    elif nq == 2:
+        _squared_chunk2(XT, P[p0], P[p0 + 1], c0, w, T[0], T[1])
+    else:
+        _squared_chunk(XT, P[p0], c0, w, T[0])
+
+
+@numba.njit(**_NJIT)
 def _group_sums_block(XT, rows, starts, r0, r1, buf):
     """buf[ii, g] = sum of distances from point rows[r0 + ii] to the points of group g.
 
@@ -126,7 +198,7 @@ def _group_sums_block(XT, rows, starts, r0, r1, buf):
             xi[ii, f] = XT[f, p]
         for g in range(n_groups):
             buf[ii, g] = 0.0
-    tmp = np.empty((2, CHUNK))
+    tmp = np.empty((4, CHUNK))
     g_first = 0
     for c0 in range(0, n, CHUNK):
         c1 = min(n, c0 + CHUNK)
@@ -135,13 +207,9 @@ def _group_sums_block(XT, rows, starts, r0, r1, buf):
             g_first += 1
         ii = 0
         while ii < nr:
-            # Rows two at a time (the pairing is fixed by the block, never by the threads).
-            if ii + 1 < nr:
-                _squared_chunk2(XT, xi[ii], xi[ii + 1], c0, w, tmp[0], tmp[1])
-                n_pair = 2
-            else:
-                _squared_chunk(XT, xi[ii], c0, w, tmp[0])
-                n_pair = 1
+            # Rows four (or two, or one) at a time: fixed by the block, never by the threads.
+            n_pair = 4 if ii + 3 < nr else (2 if ii + 1 < nr else 1)
+            _squared_rows(XT, xi, ii, n_pair, c0, w, tmp)
             for q in range(n_pair):
                 t = tmp[q]
                 g = g_first
@@ -313,28 +381,21 @@ def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, rowdst, row_off, row_go
     d = XT.shape[0]
     n_groups = starts.shape[0] - 1
     w = j1 - j0
-    tmp = np.empty((2, w))
+    tmp = np.empty((4, w))
     col = np.zeros(w)
-    xi = np.empty(d)
-    yi = np.empty(d)
+    P = np.empty((4, d))
     g_first = 0
     while starts[g_first + 1] <= j0:
         g_first += 1
     run_cell = cell_of[i0]
     i = i0
     while i < i1:
-        # Rows two at a time (the pairing is fixed by the tile, never by the threads).
-        if i + 1 < i1:
+        # Rows four (or two, or one) at a time: fixed by the tile, never by the threads.
+        n_pair = 4 if i + 3 < i1 else (2 if i + 1 < i1 else 1)
+        for q in range(n_pair):
             for f in range(d):
-                xi[f] = XT[f, i]
-                yi[f] = XT[f, i + 1]
-            _squared_chunk2(XT, xi, yi, j0, w, tmp[0], tmp[1])
-            n_pair = 2
-        else:
-            for f in range(d):
-                xi[f] = XT[f, i]
-            _squared_chunk(XT, xi, j0, w, tmp[0])
-            n_pair = 1
+                P[q, f] = XT[f, i + q]
+        _squared_rows(XT, P, 0, n_pair, j0, w, tmp)
         for q in range(n_pair):
             r = i + q
             t = tmp[q]
