@@ -34,7 +34,14 @@ SPHERICAL = 3
 _BLOCK = config.BLOCK_ROWS
 # Rows per transposed tile inside a block: small enough for L1, long enough to vectorise.
 _SUB = 64
-_FM = set(config.FASTMATH)  # numba wants a set, config keeps it immutable
+# Floating-point flags. config.FASTMATH allows reassociation and FMA contraction, which LLVM
+# applies differently depending on where a function gets inlined (serial or parallel driver,
+# fresh compile or on-disk cache), so the last bits could depend on compilation history.
+# Everything here is strict IEEE except the row reductions of `_tile_stats`, plain
+# `t += a * b` loops that only vectorise with reassociation and whose form does not depend
+# on the caller.
+_FM = {"nsz"}
+_FM_REDUCE = set(config.FASTMATH)  # numba wants a set; config keeps it immutable
 
 
 def n_blocks(n_rows: int) -> int:
@@ -137,7 +144,7 @@ def _tile_maha(Xt, m, means, pc, cov_type, Dt, y, maha):
                 mk[r] *= p2
 
 
-@numba.njit(cache=True, fastmath=_FM)
+@numba.njit(cache=True, fastmath=_FM_REDUCE)
 def _tile_stats(m, cov_type, Dt, w, Wt, nk_b, s1_b, s2_b):
     n_comp, d, _ = Dt.shape
     for k in range(n_comp):
