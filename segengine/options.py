@@ -88,6 +88,15 @@ def _as_int(value: Any) -> int | None:
     return None
 
 
+def same_value(a: Any, b: Any) -> bool:
+    """Whether two values given under both spellings of a name agree; values that cannot be
+    compared (nested too deeply, arrays) count as different, never as a failure."""
+    try:
+        return bool(a == b)
+    except (RecursionError, ValueError, TypeError):
+        return False
+
+
 def parse_options(
     options: Any, *, language: str = "en", prefix: str = "options."
 ) -> SegmentationOptions:
@@ -133,7 +142,7 @@ def parse_options(
                 else error_text(language, "unknown_option", name=key)
             )
             continue
-        if name in values and values[name] != value:
+        if name in values and not same_value(values[name], value):
             details[path] = error_text(language, "unknown_option", name=key)
             continue
         problem = _check_one(name, value, language)

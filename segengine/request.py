@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from segengine.errors import InvalidRequestError, ValidationError
-from segengine.options import SegmentationOptions, parse_options
+from segengine.options import SegmentationOptions, parse_options, same_value
 from segengine.text.error_messages import error_text
 
 __all__ = ["Request", "parse_request", "load_json_body"]
@@ -114,7 +114,7 @@ def parse_request(payload: Any, language: str = "en") -> Request:
         name = _TOP_LEVEL.get(key) if isinstance(key, str) else None
         if name is None:
             details[str(key)] = error_text(language, "unknown_parameter", name=str(key))
-        elif name in seen and seen[name] != value:
+        elif name in seen and not same_value(seen[name], value):
             details[str(key)] = error_text(language, "unknown_parameter", name=str(key))
         else:
             seen[name] = value
