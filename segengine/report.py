@@ -65,7 +65,10 @@ def segment_silhouettes(seg: "Segmenter") -> tuple[float | None, list[float | No
 
     X, labels, k = seg.X_, seg.labels_, seg.n_clusters_
     n = X.shape[0]
-    if k < 2:
+    # Records scored with a fitted model may all fall in one segment, or be fewer than the
+    # segments: the silhouette is undefined then (it needs 2 <= segments present <= n - 1).
+    present = int(np.count_nonzero(np.bincount(labels, minlength=k))) if n else 0
+    if k < 2 or not 2 <= present <= n - 1:
         result = (None, [None] * k)
     else:
         if n <= config.SILHOUETTE_EXACT_MAX_N:

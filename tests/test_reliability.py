@@ -494,3 +494,18 @@ def test_payload_is_not_modified_by_concurrent_callers(payloads):
     with cf.ThreadPoolExecutor(4) as pool:
         list(pool.map(se.segmentation_report, [payloads[0]] * 4))
     assert payloads[0] == original
+
+
+@pytest.mark.parametrize("n_new", [1, 2, 3])
+def test_scoring_records_that_all_fall_in_one_segment(n_new):
+    """score_report on a few new records of one segment used to be a 500 (the silhouette of a
+    single present segment is undefined): it is reported as null."""
+    rng = np.random.default_rng(8)
+    X = np.concatenate([rng.normal(size=(40, 2)), rng.normal(size=(40, 2)) + 10.0])
+    seg = se.Segmenter(k_max=3).fit(_rows({"a": X[:, 0].tolist(), "b": X[:, 1].tolist()}, 80))
+    new = [{"id": f"n{i}", "a": 10.0 + 0.1 * i, "b": 10.0} for i in range(n_new)]
+    status, body = se.handle_request({"data": new}, model=seg)
+    assert status == 200, body
+    json.dumps(body, allow_nan=False)
+    assert len({r["segment"] for r in body["results"]}) == 1
+    assert body["summary"]["silhouette"] is None
