@@ -87,7 +87,8 @@ def test_silhouette_score_10k(benchmark, data_10k):
     assert silhouette_score(X, y) == pytest.approx(sk_silhouette_score(X, y), abs=1e-9)
     benchmark.pedantic(silhouette_score, args=(X, y), rounds=5, iterations=1)
     ratio = theirs / ours
-    print(f"\nsilhouette_score 10k x 10: segengine {ours * 1e3:.1f} ms, sklearn {theirs * 1e3:.1f} ms,"
+    print(f"\nsilhouette_score 10k x 10: segengine {ours * 1e3:.1f} ms,"
+          f" sklearn {theirs * 1e3:.1f} ms,"
           f" ratio {ratio:.1f}x")
     _record("score_10k", {"segengine_ms": ours * 1e3, "sklearn_ms": theirs * 1e3, "ratio": ratio})
 
@@ -159,7 +160,8 @@ def test_silhouette_sampled_250k(benchmark, data_10k):
     X = _blobs(250_000, 20, seed=2)
     labs = np.array([KMeans(k, n_init=1, max_iter=20, random_state=0).fit_predict(X) for k in KS])
     silhouette_sampled_multi(X[:500], labs[:, :500], sample_size=50)
-    ours = _median_time(lambda: silhouette_sampled_multi(X, labs, sample_size=2000, random_state=0), 3)
+    ours = _median_time(
+        lambda: silhouette_sampled_multi(X, labs, sample_size=2000, random_state=0), 3)
     means, errs = silhouette_sampled_multi(X, labs, sample_size=2000, random_state=0)
     benchmark.pedantic(silhouette_sampled_multi, args=(X, labs), kwargs={"sample_size": 2000},
                        rounds=2, iterations=1)
@@ -167,9 +169,11 @@ def test_silhouette_sampled_250k(benchmark, data_10k):
     theirs_one = _median_time(lambda: sk_silhouette_score(X, labs[4], sample_size=2000,
                                                            random_state=0), 3)
     print(f"\nsilhouette_sampled_multi 250k x 20, 9 labelings, s=2000: {ours * 1e3:.1f} ms"
-          f" (sklearn sample_size=2000, ONE labeling, both-sides sampling: {theirs_one * 1e3:.1f} ms)")
+          f" (sklearn sample_size=2000, ONE labeling, both-sides sampling:"
+          f" {theirs_one * 1e3:.1f} ms)")
     print(f"argmax agreement with exact at 10k over 5 seeds: {sum(agree)}/5;"
           f" 250k means {np.round(means, 4).tolist()} +- {np.round(errs, 4).tolist()}")
-    _record("sampled_250k", {"segengine_ms": ours * 1e3, "sklearn_one_labeling_ms": theirs_one * 1e3,
+    _record("sampled_250k", {"segengine_ms": ours * 1e3,
+                             "sklearn_one_labeling_ms": theirs_one * 1e3,
                              "argmax_agreement_10k": f"{sum(agree)}/5",
                              "means": means.tolist(), "stderrs": errs.tolist()})

@@ -373,8 +373,9 @@ def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, rowdst, row_off, row_go
 
     Row i's sums go to ``rowdst[g - row_goff, i - row_off]`` (g = cell of the column); off the
     diagonal each distance also serves column j, in ``coldst[cell(i) - col_goff, j - col_off]``.
-    (The offsets let a buffer cover only the cells and points one unit of work can touch.) On the diagonal
-    (i0 == j0) every ordered pair of the block is visited, so only the row side is added.
+    (The offsets let a buffer cover only the cells and points one unit of work can touch.)
+    On the diagonal (i0 == j0) every ordered pair of the block is visited, so only the row
+    side is added.
     Points are sorted by cell, so consecutive rows usually share a cell: column contributions
     are summed over a run of rows of one cell before being added.
     """

@@ -68,7 +68,9 @@ def _check_X(X: ArrayLike) -> NDArray[np.float64]:
     return arr
 
 
-def _encode_labels(labels: ArrayLike, n: int, name: str = "labels") -> tuple[NDArray[np.int64], int]:
+def _encode_labels(
+    labels: ArrayLike, n: int, name: str = "labels"
+) -> tuple[NDArray[np.int64], int]:
     """Remap any labels to 0..k-1; returns (codes, k)."""
     lab = np.asarray(labels)
     if lab.ndim != 1:
@@ -131,7 +133,9 @@ def _sample_rows(n: int, sample_size: int, rng: np.random.Generator) -> NDArray[
 # engine
 
 
-def _cells(codes: NDArray[np.int64], ks: NDArray[np.int64], max_cells: int) -> NDArray[np.int64] | None:
+def _cells(
+    codes: NDArray[np.int64], ks: NDArray[np.int64], max_cells: int
+) -> NDArray[np.int64] | None:
     """Cell id (0..G-1, in lexicographic order of the label tuples) of every point, or None
     when there would be more than ``max_cells`` cells."""
     m, n = codes.shape
@@ -527,8 +531,9 @@ def count_cells(labelings: ArrayLike) -> int:
     The cost of `silhouette_scores_multi` grows with it: the exact pass that uses each pair
     once needs a cells x n accumulator (``config.SILHOUETTE_SYMMETRIC_MAX_BYTES``); beyond,
     each pair is computed twice; beyond ``max(config.SILHOUETTE_MAX_CELLS, n / 4)`` cells,
-    each distance is also added once per labeling, several times slower again. Structureless data (no clear clusters) give thousands of cells, and a caller
-    choosing between the exact and the sampled silhouette can look at this first.
+    each distance is also added once per labeling, several times slower again. Structureless
+    data (no clear clusters) give thousands of cells, and a caller choosing between the exact
+    and the sampled silhouette can look at this first.
 
     Parameters
     ----------
