@@ -13,6 +13,10 @@ Cases (each on overlapping blobs and on uniform data):
   against a loop of ``sklearn.cluster.KMeans(n_init=1)`` fits (the pipeline's model search);
 * ``single_200k``: 200,000 x 20, k = 8, n_init=1.
 
+Each case runs twice: with the default thread pools of both libraries, and with one thread
+each (numba and scikit-learn's OpenMP/BLAS), which compares the algorithms without the
+scheduling stalls of a busy shared machine.
+
 Both sides are timed interleaved in this process (the machine is shared, so load hits both
 alike); the ratio is scikit-learn's median time over segengine's. Inertias are summed over
 the sweep; each repeat uses its own seed (the same for both libraries) and the medians over
@@ -27,9 +31,11 @@ import time
 import warnings
 from pathlib import Path
 
+import numba
 import numpy as np
 from sklearn.cluster import KMeans as SkKMeans
 from sklearn.datasets import make_blobs
+from threadpoolctl import threadpool_limits
 
 from segengine.engines.kmeans import kmeans_fit, kmeans_fit_many
 
@@ -70,8 +76,23 @@ CASES = {
 }
 
 
-def measure(case: str, kind: str, repeats: int) -> dict:
-    """Interleaved medians of both libraries on one case; returns the result record."""
+def measure(case: str, kind: str, repeats: int, one_thread: bool = False) -> dict:
+    """Interleaved medians of both libraries on one case; returns the result record.
+
+    ``one_thread`` pins numba to one thread and scikit-learn's OpenMP/BLAS pools to one
+    thread: the comparison of the algorithms without the scheduling noise of a busy machine.
+    """
+    if one_thread:
+        before = numba.get_num_threads()
+        try:
+            numba.set_num_threads(1)
+            with threadpool_limits(1):
+                rec = measure(case, kind, repeats)
+        finally:
+            numba.set_num_threads(before)
+        rec["threads"] = 1
+        print("    (above: one thread each)")
+        return rec
     n, d, ours, theirs = CASES[case]
     X = _data(kind, n, d)
     ours(X[:2000] if case == "sweep_10k" else X[:20_000])  # warm the JIT cache / compile
@@ -103,6 +124,7 @@ def measure(case: str, kind: str, repeats: int) -> dict:
         "inertias_segengine": [float(v) for v in i_ours],
         "inertias_sklearn": [float(v) for v in i_sk],
         "repeats": repeats,
+        "threads": "default",
     }
     print(
         f"{case:12s} {kind:8s} segengine {rec['segengine_s'] * 1e3:8.1f} ms   sklearn "
@@ -117,11 +139,13 @@ def _save(records: list[dict]) -> None:
     old = {}
     if RESULTS.exists():
         try:
-            old = {(r["case"], r["data"]): r for r in json.loads(RESULTS.read_text())["results"]}
+            old = {
+                (r["case"], r["data"], r.get("threads")): r for r in json.loads(RESULTS.read_text())["results"]
+            }
         except (ValueError, KeyError):
             old = {}
     for r in records:
-        old[(r["case"], r["data"])] = r
+        old[(r["case"], r["data"], r.get("threads"))] = r
     RESULTS.write_text(json.dumps({"results": list(old.values())}, indent=2))
 
 
@@ -132,10 +156,11 @@ def _save(records: list[dict]) -> None:
 import pytest  # noqa: E402
 
 
+@pytest.mark.parametrize("one_thread", [False, True], ids=["threads", "1thread"])
 @pytest.mark.parametrize("kind", ["blobs", "uniform"])
 @pytest.mark.parametrize("case, repeats", [("sweep_10k", 9), ("single_200k", 5)])
-def test_kmeans_vs_sklearn(benchmark, case, kind, repeats):
-    rec = measure(case, kind, repeats)
+def test_kmeans_vs_sklearn(benchmark, case, kind, repeats, one_thread):
+    rec = measure(case, kind, repeats, one_thread)
     _save([rec])
     n, d, ours, _ = CASES[case]
     X = _data(kind, n, d)
@@ -146,8 +171,9 @@ def test_kmeans_vs_sklearn(benchmark, case, kind, repeats):
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
     recs = [
-        measure(case, kind, (3 if quick else reps))
+        measure(case, kind, (3 if quick else reps), one)
         for case, reps in (("sweep_10k", 9), ("single_200k", 5))
         for kind in ("blobs", "uniform")
+        for one in (False, True)
     ]
     _save(recs)
