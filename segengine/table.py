@@ -383,6 +383,13 @@ def table_from_frame(frame: Any, *, id_field: str = "id", language: str = "en") 
     """
     import pandas as pd  # optional extra: only needed when the caller passes a DataFrame
 
+    duplicated = [str(c) for c in frame.columns[frame.columns.duplicated()]]
+    if duplicated:
+        # frame[name] would be a DataFrame, not a column: say which names clash.
+        raise ValidationError(
+            error_text(language, "validation_failed"),
+            {"X": f"Duplicate column names: {', '.join(sorted(set(duplicated)))}."},
+        )
     errors = _Errors(language)
     if id_field in frame.columns:
         ids, from_index = _ids_from_records(
@@ -445,6 +452,8 @@ def table_from_array(
             {"X": f"Expected a 2-D array, got {arr.ndim} dimensions."},
         )
     try:
+        if np.iscomplexobj(arr):  # astype would silently drop the imaginary part
+            raise TypeError("complex values")
         arr = arr.astype(np.float64)
     except (TypeError, ValueError):
         raise ValidationError(

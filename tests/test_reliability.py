@@ -544,3 +544,17 @@ _SUBPROCESS_ENGINES = textwrap.dedent(
 ])
 def test_public_estimators_from_threads_under_workqueue(engine):
     _run_subprocess(_SUBPROCESS_ENGINES, engine, env_extra={"NUMBA_THREADING_LAYER": "workqueue"})
+
+
+def test_estimator_rejects_duplicate_frame_columns_and_complex_arrays_with_a_422():
+    """A DataFrame with two columns of one name was an AttributeError; a complex array silently
+    lost its imaginary part."""
+    import pandas as pd
+
+    rng = np.random.default_rng(9)
+    frame = pd.DataFrame(rng.normal(size=(30, 3)), columns=["a", "a", "b"])
+    with pytest.raises(se.ValidationError) as info:
+        se.Segmenter(k_max=3).fit(frame)
+    assert "a" in info.value.details["X"]
+    with pytest.raises(se.ValidationError):
+        se.Segmenter(k_max=3).fit(rng.normal(size=(30, 2)) + 1j)
