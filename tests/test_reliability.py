@@ -215,6 +215,13 @@ def test_more_than_default_max_records_is_422_on_data():
     assert "250000" in body["details"]["data"] or "250,000" in body["details"]["data"]
 
 
+def test_exactly_the_default_max_records_is_accepted():
+    from segengine.request import parse_request
+
+    request = parse_request({"data": [{"x": 1.0}] * 250_000})
+    assert len(request.records) == 250_000 and request.options.max_records == 250_000
+
+
 def test_max_records_option_is_enforced_at_its_boundary():
     rows = [{"id": i, "x": float(i % 4), "y": float(i % 3)} for i in range(12)]
     status, body = se.handle_request({"data": rows, "options": {"max_records": 11}})
