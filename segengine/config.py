@@ -23,9 +23,14 @@ DEFAULT_MAX_RECORDS = 250_000
 MIN_RECORDS = 3
 DEFAULT_MAX_CATEGORIES = 20
 
-# Silhouette: exact while n is at most this many records ("auto" mode), sampled above.
-SILHOUETTE_EXACT_MAX_N = 12_000
-SILHOUETTE_SAMPLE_SIZE = 2_000
+# Silhouette under silhouette="auto": exact while n is at most this many records and the
+# candidate labelings form few cells (exact multi pass, 9 labelings, 2 cores: ~4 ms at 2k,
+# ~12 ms at 5k, ~45 ms at 10k, ~170 ms at 20k; benchmarks/bench_silhouette.py), sampled above.
+SILHOUETTE_EXACT_MAX_N = 5_000
+SILHOUETTE_EXACT_MAX_CELLS = 512
+# Records scored (each against all records) when sampled: one sample of 1,000 serves every k
+# and picked the exact k in every trial (4 blob sets x 20 seeds; SPEC section 6), ~7 ms at 10k.
+SILHOUETTE_SAMPLE_SIZE = 1_000
 
 # Skewness above which a non-negative numeric field is log1p-transformed (scaling="auto").
 SKEW_THRESHOLD = 2.0

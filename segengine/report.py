@@ -55,48 +55,43 @@ def field_columns(seg: "Segmenter") -> list:
 def segment_silhouettes(seg: "Segmenter") -> tuple[float | None, list[float | None]]:
     """Mean silhouette of the final labeling, overall and per segment (cached on the Segmenter).
 
-    Exact up to ``config.SILHOUETTE_EXACT_MAX_N`` records; above, the mean over the same random
-    sample that scored k (each sampled record against all records).
+    Reuses the per-record values of the k search when the final labels are that KMeans labeling
+    (the same records, exact or the same sample); otherwise scores the final labels the same way:
+    exactly up to ``config.SILHOUETTE_EXACT_MAX_N`` records, else on a seeded sample scored
+    against all records.
     """
     cached = getattr(seg, "_silhouette_cache", None)
     if cached is not None:
         return cached
-    from segengine.metrics.silhouette import silhouette_samples
+    from segengine.metrics.silhouette import silhouette_rows, silhouette_samples
 
     X, labels, k = seg.X_, seg.labels_, seg.n_clusters_
     n = X.shape[0]
-    # Records scored with a fitted model may all fall in one segment, or be fewer than the
-    # segments: the silhouette is undefined then (it needs 2 <= segments present <= n - 1).
-    present = int(np.count_nonzero(np.bincount(labels, minlength=k))) if n else 0
-    if k < 2 or not 2 <= present <= n - 1:
+    sel = getattr(seg, "selection_", None)
+    reuse = (
+        getattr(sel, "chosen_values", None) is not None
+        and seg.algorithm_ == "kmeans"
+        and labels is seg._fit_labels
+    )
+    if k < 2 or n <= k:
         result = (None, [None] * k)
+        seg._silhouette_cache = result
+        return result
+    if reuse:
+        rows, s = sel.rows, sel.chosen_values
+    elif n <= config.SILHOUETTE_EXACT_MAX_N:
+        rows, s = None, silhouette_samples(X, labels)
     else:
-        if n <= config.SILHOUETTE_EXACT_MAX_N:
-            rows = np.arange(n)
-            s = silhouette_samples(X, labels)
-        else:
-            rng = np.random.default_rng(seg.options_.random_state)
-            rows = np.sort(rng.choice(n, size=config.SILHOUETTE_SAMPLE_SIZE, replace=False))
-            s = _sampled_samples(X, labels, rows)
-        seg_labels = labels[rows]
-        sums = np.bincount(seg_labels, weights=s, minlength=k)
-        counts = np.bincount(seg_labels, minlength=k)
-        per = [(_r(sums[j] / counts[j]) if counts[j] else None) for j in range(k)]
-        result = (_r(float(s.mean())), per)
+        rng = np.random.default_rng(seg.options_.random_state)
+        rows = np.sort(rng.choice(n, size=config.SILHOUETTE_SAMPLE_SIZE, replace=False))
+        s = silhouette_rows(X, labels, rows)
+    seg_labels = labels if rows is None else labels[rows]
+    sums = np.bincount(seg_labels, weights=s, minlength=k)
+    counts = np.bincount(seg_labels, minlength=k)
+    per = [(_r(sums[j] / counts[j]) if counts[j] else None) for j in range(k)]
+    result = (_r(float(s.mean())), per)
     seg._silhouette_cache = result
     return result
-
-
-def _sampled_samples(X: np.ndarray, labels: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    from segengine.metrics.silhouette import silhouette_sampled_multi
-
-    # The sampled estimator returns means; per-point values come from scoring each sampled row
-    # against all rows: use the exact kernel on the subset of rows via the public helper.
-    from segengine.metrics import silhouette as _sil
-
-    return _sil.silhouette_rows(X, labels, rows) if hasattr(_sil, "silhouette_rows") else np.full(
-        rows.size, silhouette_sampled_multi(X, labels[None, :], sample_size=rows.size)[0][0]
-    )
 
 
 def build_report(seg: "Segmenter", language: str, *, include_metadata: bool) -> dict[str, Any]:

@@ -316,6 +316,7 @@ class Segmenter:
         if algorithm == "gmm":
             labels = np.argmax(resp, axis=1)
             self.labels_ = labels
+        self._fit_labels = self.labels_
         self.prediction_ = resp[np.arange(n), labels]
         self.confidence_ = _confidence(Xm, centers, labels)
         self.notices_ = notices

@@ -22,7 +22,7 @@ import numpy as np
 
 from segengine import config
 from segengine.engines.kmeans import KMeansResult, kmeans_fit
-from segengine.metrics.silhouette import silhouette_sampled_multi, silhouette_scores_multi
+from segengine.metrics.silhouette import count_cells, silhouette_rows_multi
 
 __all__ = ["KSelection", "select_k", "kmeans_mixture_loglik", "n_distinct_rows"]
 
@@ -62,6 +62,8 @@ class KSelection:
     near_ties: list[tuple[int, int, float]] = field(default_factory=list)
     stopped_early_after: int | None = None
     distinct_cap: int | None = None
+    rows: np.ndarray | None = field(default=None, repr=False)
+    chosen_values: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready evidence for ``metadata.k_selection``."""
@@ -168,17 +170,26 @@ def select_k(
     ks = sorted(fits)
     _repair_nonconvex(X, fits, ks, random_state, x_sq)
     labelings = np.stack([fits[k].labels for k in ks])
-    exact = silhouette == "exact" or (silhouette == "auto" and n <= config.SILHOUETTE_EXACT_MAX_N)
-    if exact:
-        means = silhouette_scores_multi(X, labelings)
-        errs = np.zeros_like(means)
+    exact = silhouette == "exact" or (
+        silhouette == "auto"
+        and n <= config.SILHOUETTE_EXACT_MAX_N
+        and count_cells(labelings) <= config.SILHOUETTE_EXACT_MAX_CELLS
+    )
+    if exact or sample_size >= n:
+        rows = None
         used_sample = None
     else:
-        s = min(sample_size, n)
-        means, errs = silhouette_sampled_multi(
-            X, labelings, sample_size=s, random_state=random_state
-        )
-        used_sample = s
+        rng = np.random.default_rng(0 if random_state is None else random_state)
+        rows = np.sort(rng.choice(n, size=sample_size, replace=False)).astype(np.int64)
+        used_sample = int(sample_size)
+    per_point = silhouette_rows_multi(X, labelings, rows)
+    exact = rows is None
+    means = per_point.mean(axis=1)
+    if exact:
+        errs = np.zeros_like(means)
+    else:
+        fpc = math.sqrt(max(0.0, 1.0 - sample_size / n))
+        errs = per_point.std(axis=1, ddof=1) / math.sqrt(sample_size) * fpc
     scores = {k: float(m) for k, m in zip(ks, means) if math.isfinite(m)}
     errors = {k: float(e) for k, e, m in zip(ks, errs, means) if math.isfinite(m)}
     if not scores:
@@ -193,7 +204,9 @@ def select_k(
         for k in sorted(scores)
         if k != chosen and abs(scores[chosen] - scores[k]) < max(NEAR_TIE, errors[chosen] + errors[k])
     ]
-    return KSelection(chosen, scores, errors, exact, used_sample, fits, ties, stopped, distinct_cap)
+    values = per_point[ks.index(chosen)]
+    return KSelection(chosen, scores, errors, exact, used_sample, fits, ties, stopped, distinct_cap,
+                      rows, values)
 
 
 def _repair_nonconvex(X, fits, ks, random_state, x_sq) -> None:

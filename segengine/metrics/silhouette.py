@@ -500,6 +500,35 @@ def silhouette_sampled_multi(
     return means, stderrs
 
 
+def silhouette_rows_multi(
+    X: ArrayLike, labelings: ArrayLike, rows: ArrayLike | None = None
+) -> NDArray[np.float64]:
+    """Exact per-point silhouettes of some points under several labelings, in one pass.
+
+    What `silhouette_scores_multi` and `silhouette_sampled_multi` average, kept per point so
+    that a caller can reuse the values of the labeling it chooses (e.g. per-segment means).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    labelings : array-like of shape (m, n_samples)
+    rows : array-like of int, optional
+        The points to score (against all points); None scores every point, each pair once.
+
+    Returns
+    -------
+    ndarray of shape (m, len(rows)) (or (m, n_samples))
+        NaN rows for labelings with fewer than 2 or more than n - 1 clusters.
+    """
+    Xc, codes, ks, valid = _valid_labelings(X, labelings)
+    n = Xc.shape[0]
+    idx = None if rows is None else np.ascontiguousarray(np.asarray(rows, dtype=np.int64))
+    out = np.full((codes.shape[0], n if idx is None else idx.shape[0]), np.nan)
+    if valid.any():
+        out[valid] = _silhouette_rows(Xc, codes[valid], ks[valid], idx)
+    return out
+
+
 def simplified_silhouette(d1: ArrayLike, d2: ArrayLike) -> NDArray[np.float64]:
     """Simplified (centroid) silhouette of every point.
 
