@@ -336,8 +336,8 @@ def test_serial_and_parallel_kernels_bit_identical(algorithm):
     w = np.random.default_rng(0).random(9000)
     xsq = kk.row_sq_norms(X)
     u = np.random.default_rng(1).random(1 + 5 * 3)
-    c_ser = kk.kmeans_plusplus(X, w, 6, 3, u, config.BLOCK_ROWS, False)
-    c_par = kk.kmeans_plusplus(X, w, 6, 3, u, config.BLOCK_ROWS, True)
+    c_ser = kk.kmeans_plusplus(X, xsq, w, 6, 3, u, config.BLOCK_ROWS, False)
+    c_par = kk.kmeans_plusplus(X, xsq, w, 6, 3, u, config.BLOCK_ROWS, True)
     np.testing.assert_array_equal(c_ser, c_par)
     if algorithm == "lloyd":
         ser = kk.lloyd(X, w, c_ser, 100, 0.0, config.BLOCK_ROWS, False)

@@ -274,38 +274,42 @@ def inertia(X, centers, w, labels, block, parallel):
 
 
 @numba.njit(cache=True, fastmath=_FM)
-def _trials_block(X, w, closest, cand, trial_d, ppot_b, start, stop):
-    d = X.shape[1]
-    T = cand.shape[0]
+def _trials_block(X, xsq, w, closest, candT, csq, trial_d, ppot_b, start, stop, G):
+    # Distances to the T candidates of the block by one gemm (||x||^2 + ||c||^2 - 2 x.c),
+    # like scikit-learn; the data are centred by the caller, so the cancellation is mild.
+    T = candT.shape[1]
+    m = stop - start
+    np.dot(X[start:stop], candT, G[:m])
     for t in range(T):
-        c = cand[t]
-        s = 0.0
-        for i in range(start, stop):
-            v = 0.0
-            for f in range(d):
-                u = np.float64(X[i, f]) - np.float64(X[c, f])
-                v += u * u
-            m = min(v, closest[i])
-            trial_d[t, i] = m
-            s += w[i] * m
-        ppot_b[t] = s
+        ppot_b[t] = 0.0
+    for r in range(m):
+        i = start + r
+        ci = closest[i]
+        wi = w[i]
+        for t in range(T):
+            v = max(xsq[i] + csq[t] - 2.0 * np.float64(G[r, t]), 0.0)
+            v = min(v, ci)
+            trial_d[t, i] = v
+            ppot_b[t] += wi * v
 
 
 @numba.njit(cache=True, fastmath=_FM, parallel=True)
-def _trials_par(X, w, closest, cand, trial_d, ppot, block):
+def _trials_par(X, xsq, w, closest, candT, csq, trial_d, ppot, block):
     n = X.shape[0]
+    T = candT.shape[1]
     for b in prange(ppot.shape[0]):
-        _trials_block(X, w, closest, cand, trial_d, ppot[b], b * block, min(n, b * block + block))
+        G = np.empty((block, T), dtype=X.dtype)
+        _trials_block(X, xsq, w, closest, candT, csq, trial_d, ppot[b], b * block, min(n, b * block + block), G)
 
 
 @numba.njit(cache=True, fastmath=_FM)
-def kmeans_plusplus(X, w, k, n_trials, uniforms, block, parallel):
+def kmeans_plusplus(X, xsq, w, k, n_trials, uniforms, block, parallel):
     """Greedy k-means++ seeding.
 
     ``uniforms`` holds ``1 + (k - 1) * n_trials`` numbers in [0, 1): one for the first
     centre (drawn with probability proportional to ``w``), then ``n_trials`` candidates per
     further centre (drawn proportional to ``w * D^2``); the candidate that lowers the
-    weighted potential most is kept.
+    weighted potential most is kept. ``xsq`` are the squared row norms of ``X``.
     """
     n, d = X.shape
     centers = np.empty((k, d), X.dtype)
@@ -327,9 +331,12 @@ def kmeans_plusplus(X, w, k, n_trials, uniforms, block, parallel):
         closest[i] = _sq_dist_row(X, i, centers, 0)
     cum = np.empty(n, np.float64)
     cand = np.empty(n_trials, np.int64)
+    candT = np.empty((d, n_trials), X.dtype)
+    csq = np.empty(n_trials, np.float64)
     trial_d = np.empty((n_trials, n), np.float64)
     ppot = np.empty((nb, n_trials), np.float64)
     pots = np.empty(n_trials, np.float64)
+    G = np.empty((block, n_trials), X.dtype)
     for c in range(1, k):
         s = 0.0
         for i in range(n):
@@ -337,12 +344,16 @@ def kmeans_plusplus(X, w, k, n_trials, uniforms, block, parallel):
             cum[i] = s
         for t in range(n_trials):
             v = uniforms[1 + (c - 1) * n_trials + t] * s
-            cand[t] = min(np.searchsorted(cum, v, side="right"), n - 1)
+            ct = min(np.searchsorted(cum, v, side="right"), n - 1)
+            cand[t] = ct
+            csq[t] = xsq[ct]
+            for f in range(d):
+                candT[f, t] = X[ct, f]
         if parallel:
-            _trials_par(X, w, closest, cand, trial_d, ppot, block)
+            _trials_par(X, xsq, w, closest, candT, csq, trial_d, ppot, block)
         else:
             for b in range(nb):
-                _trials_block(X, w, closest, cand, trial_d, ppot[b], b * block, min(n, b * block + block))
+                _trials_block(X, xsq, w, closest, candT, csq, trial_d, ppot[b], b * block, min(n, b * block + block), G)
         pots[:] = 0.0
         for b in range(nb):
             for t in range(n_trials):
@@ -356,6 +367,39 @@ def kmeans_plusplus(X, w, k, n_trials, uniforms, block, parallel):
         for i in range(n):
             closest[i] = trial_d[best, i]
     return centers
+
+
+@numba.njit(cache=True, fastmath=_FM)
+def center_data(X):
+    """Centred copy of ``X`` (in its dtype), the mean subtracted (in the dtype of ``X``),
+    squared row norms of the copy and the mean per-feature variance (float64), in two passes.
+    """
+    n, d = X.shape
+    mean64 = np.zeros(d, np.float64)
+    for i in range(n):
+        for f in range(d):
+            mean64[f] += X[i, f]
+    for f in range(d):
+        mean64[f] /= max(n, 1)
+    mean = np.empty(d, X.dtype)
+    for f in range(d):
+        mean[f] = mean64[f]
+    Xc = np.empty_like(X)
+    xsq = np.empty(n, np.float64)
+    dev = np.zeros(d, np.float64)
+    for i in range(n):
+        s = 0.0
+        for f in range(d):
+            v = X[i, f] - mean[f]
+            Xc[i, f] = v
+            s += np.float64(v) * np.float64(v)
+            u = np.float64(X[i, f]) - mean64[f]
+            dev[f] += u * u
+        xsq[i] = s
+    tot = 0.0
+    for f in range(d):
+        tot += dev[f]
+    return Xc, mean, xsq, tot / (max(n, 1) * d)
 
 
 # ---------------------------------------------------------------------------------------

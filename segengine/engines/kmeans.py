@@ -46,8 +46,11 @@ RandomStateLike = None | int | np.integer | np.random.Generator | np.random.Rand
 _HAMERLY_MIN_K = 16
 _HAMERLY_MIN_WORK = 10_000_000
 
-# Rows x features x clusters of one pass below which the serial kernels are used.
-_PARALLEL_MIN_WORK = 16_000_000
+# Rows x features x clusters of one pass below which the serial kernels are used. On the
+# shared 2-core machine the threads stalled behind other processes: 200k x 20, k=8 ran 2x
+# slower in parallel than serially under load (1.8x faster on idle cores), so threads are
+# kept for passes long enough to amortise a descheduled worker.
+_PARALLEL_MIN_WORK = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -138,22 +141,21 @@ class _Prepared:
 
 def _prepare(X: np.ndarray, sample_weight, x_sq_norms) -> _Prepared:
     n = X.shape[0]
-    mean_var = float(np.mean(np.var(X, axis=0, dtype=np.float64)))
     if x_sq_norms is None:
         # Centring (like scikit-learn) keeps ||c||^2 - 2 x.c well conditioned for data far
-        # from the origin; the mean is added back to the centres at the end.
-        mean = X.mean(axis=0, dtype=np.float64).astype(X.dtype)
-        Xc = np.ascontiguousarray(X - mean)
-        xsq = _k.row_sq_norms(Xc)
+        # from the origin; the mean is added back to the centres at the end. One fused
+        # kernel: centred copy, row norms and the variance for the scaled tol.
+        Xc, mean, xsq, mean_var = _k.center_data(X)
     else:
         mean = None
         Xc = X
         xsq = np.ascontiguousarray(x_sq_norms, dtype=np.float64)
+        mean_var = float(np.mean(np.var(X, axis=0, dtype=np.float64)))
     if sample_weight is None:
         w = np.ones(n, dtype=np.float64)
     else:
         w = np.ascontiguousarray(sample_weight, dtype=np.float64)
-    return _Prepared(Xc, mean, xsq, w, mean_var)
+    return _Prepared(Xc, mean, xsq, w, float(mean_var))
 
 
 def _resolve_algorithm(algorithm: str, n: int, d: int, k: int) -> str:
@@ -170,7 +172,7 @@ def _initial_centers(P: _Prepared, k: int, init, rng: np.random.Generator, paral
     if isinstance(init, str) and init == "k-means++":
         n_trials = 2 + int(np.log(k))
         uniforms = rng.random(1 + (k - 1) * n_trials)
-        return _k.kmeans_plusplus(X, P.w, k, n_trials, uniforms, config.BLOCK_ROWS, parallel)
+        return _k.kmeans_plusplus(X, P.xsq, P.w, k, n_trials, uniforms, config.BLOCK_ROWS, parallel)
     if isinstance(init, str) and init == "random":
         positive = P.w > 0
         if np.count_nonzero(positive) >= k:
@@ -185,7 +187,8 @@ def _initial_centers(P: _Prepared, k: int, init, rng: np.random.Generator, paral
 
 
 def _fit_prepared(
-    P: _Prepared, k: int, *, init, n_init: int, max_iter: int, tol: float, base: int, algorithm: str
+    P: _Prepared, k: int, *, init, n_init: int, max_iter: int, tol: float, base: int, algorithm: str,
+    add_mean: bool = True,
 ) -> KMeansResult:
     rng = _rng_for_k(base, k)
     scaled_tol = tol * P.mean_var
@@ -203,7 +206,7 @@ def _fit_prepared(
         if best is None or out[2] < best[2]:
             best = out
     centers, labels, inertia, n_iter = best
-    if P.mean is not None:
+    if add_mean and P.mean is not None:
         centers = np.ascontiguousarray(centers + P.mean, dtype=P.X.dtype)
     return KMeansResult(centers=centers, labels=labels, inertia=float(inertia), n_iter=int(n_iter))
 
@@ -522,16 +525,15 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                     stacklevel=2,
                 )
                 n_init = 1
-        # Centre here rather than inside kmeans_fit so that predict can apply the very same
-        # shift: predict(X_train) then reproduces labels_ bit for bit.
-        mean = X.mean(axis=0, dtype=np.float64).astype(X.dtype)
-        Xc = np.ascontiguousarray(X - mean)
-        if not isinstance(init, str):
-            init = np.ascontiguousarray(init - mean)
-        res = kmeans_fit(
-            Xc, k, sample_weight=w, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
-            random_state=self.random_state, x_sq_norms=_k.row_sq_norms(Xc), algorithm=algorithm,
-        )
+        with _one_blas_thread():
+            P = _prepare(X, w, None)  # an init array is shifted by _initial_centers
+            # Centred centres are kept so that predict applies the very same shift to X:
+            # predict(X_train) then reproduces labels_ bit for bit.
+            res = _fit_prepared(
+                P, k, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
+                base=_base_seed(self.random_state), algorithm=algorithm, add_mean=False,
+            )
+        mean = P.mean
         n_distinct = np.unique(res.labels).size
         if n_distinct < k:
             warnings.warn(
