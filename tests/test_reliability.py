@@ -474,9 +474,7 @@ def _digest_payloads():
 
 
 def test_reports_identical_across_processes_and_threads():
-    first = _run_subprocess(_SUBPROCESS_DIGEST)["digests"]
-    second = _run_subprocess(_SUBPROCESS_DIGEST)["digests"]
-    assert first == second
+    first = _run_subprocess(_SUBPROCESS_DIGEST)["digests"]  # a fresh process (its own JIT load)
     local = _digest_payloads()
     assert [_digest(se.segmentation_report(p)) for p in local] == first
     with cf.ThreadPoolExecutor(len(local)) as pool:
