@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -122,9 +123,16 @@ def _kind_name(v: Any, language: str) -> str:
 
 
 def _ids_from_records(
-    records: Sequence[dict], id_field: str, errors: _Errors
+    records: Sequence[dict], id_field: str, errors: _Errors, raw: Sequence | None = None
 ) -> tuple[list[str], bool]:
-    raw = [r.get(id_field) for r in records]
+    if raw is None:
+        raw = [r.get(id_field) for r in records]
+    # Fast path: all strings (or all plain ints) and no duplicate.
+    types = set(map(type, raw))
+    if types == {str} or types == {int}:
+        ids = list(raw) if types == {str} else list(map(str, raw))
+        if len(set(ids)) == len(ids):
+            return ids, False
     present = [v is not None for v in raw]
     if not any(present):
         return [str(i) for i in range(len(records))], True
@@ -184,6 +192,16 @@ def _parse_dates(values: list) -> tuple[np.ndarray, str] | None:
     present = [v for v in values if v is not None]
     if not present or not all(_ISO_DATE.match(v) for v in present):
         return None
+    if all(len(v) == 10 for v in present):
+        # Plain dates (the common case): numpy parses them in C.
+        try:
+            days = np.array([v if v is not None else "NaT" for v in values], dtype="datetime64[D]")
+        except ValueError:
+            return None
+        stamps = days.astype(np.float64)
+        stamps[np.isnat(days)] = np.nan
+        latest = np.nanmax(stamps)
+        return latest - stamps, str(days[np.nanargmax(stamps)]) + "T00:00:00"
     stamps = np.full(len(values), np.nan)
     latest_dt = None
     try:
@@ -301,6 +319,19 @@ def _expected_column(
     return RawColumn(name, kind, days, int(np.isnan(days).sum()), date_reference)
 
 
+def _field_names(records: Sequence[dict]) -> list:
+    """Field names in order of first appearance across all records."""
+    first = records[0]
+    keys = first.keys()
+    if all(r.keys() == keys for r in records):
+        return list(first)
+    names: dict = {}
+    for r in records:
+        if len(r) != len(names) or not names.keys() >= r.keys():
+            names.update(dict.fromkeys(r))
+    return list(names)
+
+
 def table_from_records(
     records: Sequence[Any],
     *,
@@ -343,18 +374,27 @@ def table_from_records(
             extra={"expected_format": "Array of objects with required fields"},
         )
     errors = _Errors(language)
-    ids, from_index = _ids_from_records(records, id_field, errors)
-    names: dict[str, None] = {}
-    for r in records:
-        if len(r) != len(names) or not names.keys() >= r.keys():
-            names.update(dict.fromkeys(r))
+    # Fast path: every record has exactly the fields of the first one (same count, and an
+    # itemgetter that finds them all), so one C-level pass gives every column.
+    names = list(records[0])
+    by_name: dict[str, Sequence] | None = None
+    if len(names) > 1 and set(map(len, records)) == {len(names)}:
+        try:
+            by_name = dict(zip(names, zip(*map(operator.itemgetter(*names), records))))
+        except KeyError:
+            by_name = None
+    if by_name is None:
+        names = _field_names(records)
+    ids, from_index = _ids_from_records(
+        records, id_field, errors, None if by_name is None else by_name.get(id_field)
+    )
     columns = []
     for name in names:
         if name == id_field:
             continue
         if not isinstance(name, str):
             continue
-        col = [r.get(name) for r in records]
+        col = by_name[name] if by_name is not None else [r.get(name) for r in records]
         if schema is None:
             columns.append(_typed_column(name, col, errors))
         elif name in schema:
