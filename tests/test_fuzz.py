@@ -296,11 +296,30 @@ def test_duplicate_aliases_holding_deep_values_are_not_a_500():
 
 @pytest.fixture(scope="module")
 def fitted_model():
-    return se.Segmenter(k_max=3).fit(_base_rows(30))
+    rows = _base_rows(30)
+    for i, row in enumerate(rows):  # every field kind the schema of a fitted model can hold
+        row["d"] = f"2024-01-{i % 28 + 1:02d}"
+        row["b"] = i % 3 == 0
+    return se.Segmenter(k_max=3).fit(rows)
+
+
+_MODEL_FIELDS = st.sampled_from(["x", "y", "c", "d", "b", "other"])
+
+
+@st.composite
+def model_records(draw):
+    """New records for the fitted model: its own field names holding values of any kind."""
+    n = draw(st.integers(0, 6))
+    return [
+        {name: draw(st.one_of(values, st.sampled_from(["2024-02-30", "9999-12-31T23:59:59-14:00", "zz"])))
+         for name in draw(st.lists(_MODEL_FIELDS, max_size=4, unique=True))}
+        if draw(st.integers(0, 9)) else draw(values)
+        for _ in range(n)
+    ]
 
 
 @settings(max_examples=60, **_SETTINGS)
-@given(rows=records())
+@given(rows=st.one_of(records(), model_records()))
 def test_scoring_hostile_records_with_a_fitted_model(fitted_model, rows):
     """The same guarantees when new records are scored with a fitted model (no refit)."""
     status, _ = _check_response(se.handle_request({"data": rows}, model=fitted_model))
