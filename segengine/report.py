@@ -73,7 +73,10 @@ def segment_silhouettes(seg: "Segmenter") -> tuple[float | None, list[float | No
         and seg.algorithm_ == "kmeans"
         and labels is seg._fit_labels
     )
-    if k < 2 or n <= k:
+    present = int(np.count_nonzero(np.bincount(labels, minlength=k)))
+    if present < 2 or present >= n:
+        # Silhouette is undefined with one cluster (e.g. new records that all fall in one
+        # segment) or with one record per cluster.
         result = (None, [None] * k)
         seg._silhouette_cache = result
         return result
