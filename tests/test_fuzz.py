@@ -294,13 +294,18 @@ def test_duplicate_aliases_holding_deep_values_are_not_a_500():
         assert status == 422
 
 
-@pytest.fixture(scope="module")
-def fitted_model():
+@pytest.fixture(scope="module", params=["fitted", "loaded"])
+def fitted_model(request, tmp_path_factory):
     rows = _base_rows(30)
     for i, row in enumerate(rows):  # every field kind the schema of a fitted model can hold
         row["d"] = f"2024-01-{i % 28 + 1:02d}"
         row["b"] = i % 3 == 0
-    return se.Segmenter(k_max=3).fit(rows)
+    model = se.Segmenter(k_max=3).fit(rows)
+    if request.param == "loaded":  # a model read back from its JSON file scores the same way
+        path = tmp_path_factory.mktemp("model") / "model.json"
+        model.save(path)
+        model = se.Segmenter.load(path)
+    return model
 
 
 _MODEL_FIELDS = st.sampled_from(["x", "y", "c", "d", "b", "other"])
