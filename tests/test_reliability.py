@@ -155,6 +155,8 @@ def test_active_threading_layer_after_a_parallel_call():
     se.segmentation_report(_demo_payloads()[-1])  # 5000 records: parallel kernels ran
     layer = concurrency.active_threading_layer()
     assert layer in ("omp", "tbb", "workqueue")
+    # On a thread-safe layer the guard costs nothing: sections run concurrently.
+    assert concurrency.needs_serialising() is (layer == "workqueue" or concurrency._configured_layer() == "workqueue")
 
 
 _SUBPROCESS_THREADS = textwrap.dedent(
