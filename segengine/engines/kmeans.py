@@ -116,6 +116,9 @@ def _one_blas_thread():
     """
     global _BLAS_CONTROLLER
     if _BLAS_CONTROLLER is None:
+        # numba's np.dot calls the BLAS that scipy.linalg.cython_blas loads: load it before
+        # the controller takes its inventory of the BLAS libraries in the process.
+        import scipy.linalg.cython_blas  # noqa: F401
         from threadpoolctl import ThreadpoolController
 
         _BLAS_CONTROLLER = ThreadpoolController()
