@@ -373,7 +373,11 @@ def test_thread_count_does_not_change_bits(cov_type):
     assert a.lower_bound_ == b.lower_bound_
 
 
-def test_serial_and_parallel_kernels_agree_bitwise():
+def test_serial_and_parallel_kernels_agree():
+    # The two drivers run the same blocks in the same order, but they are separately compiled:
+    # the row reductions of the M-step statistics may be vectorised differently in each (they
+    # are the only kernels compiled with reassociation), so they agree to rounding, not bits.
+    # Thread-count invariance, which is bitwise, is tested above on one compiled driver.
     from segengine.engines.gmm import _COV_CODES, _kernel_prec, _log_norm
 
     X, _ = _blobs(5000, 4, 3, std=2.0, seed=14)
@@ -391,7 +395,7 @@ def test_serial_and_parallel_kernels_agree_bitwise():
                 kern(*args)
                 outs.append(args[6:])
             for a, b in zip(*outs):
-                np.testing.assert_array_equal(a, b)
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 def test_warm_start_continues():

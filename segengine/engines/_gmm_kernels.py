@@ -36,10 +36,12 @@ _BLOCK = config.BLOCK_ROWS
 _SUB = 64
 # Floating-point flags. config.FASTMATH allows reassociation and FMA contraction, which LLVM
 # applies differently depending on where a function gets inlined (serial or parallel driver,
-# fresh compile or on-disk cache), so the last bits could depend on compilation history.
-# Everything here is strict IEEE except the row reductions of `_tile_stats`, plain
-# `t += a * b` loops that only vectorise with reassociation and whose form does not depend
-# on the caller.
+# fresh compile or linked from the on-disk cache), so the last bits can depend on the
+# compilation history (observed: block log-likelihood sums, 1 ulp). Everything here is
+# strict IEEE except the row reductions of the M-step statistics (`_tile_stats`), plain
+# `t += a * b` loops that vectorise only with reassociation (strict: 2.5x slower E/M pass).
+# Those can still differ in the last bits between the serial and the parallel driver, never
+# between thread counts of one driver (same compiled code, same blocks, same merge order).
 _FM = {"nsz"}
 _FM_REDUCE = set(config.FASTMATH)  # numba wants a set; config keeps it immutable
 
@@ -104,8 +106,45 @@ def _ordered_sum(a, start, m):
     return t
 
 
+@numba.njit(cache=True, fastmath=_FM, inline="always")
+def _maha_full(Dk, m, pc, kk, y, mk):
+    # || (x - c)^T U ||^2 with U = pc[kk] upper triangular: column j of the product needs
+    # coordinates 0..j only. Used by "full" (kk = k) and "tied" (kk = 0).
+    d = Dk.shape[0]
+    for j in range(d):
+        u = pc[kk, j]
+        for r in range(m):
+            y[r] = Dk[0, r] * u
+        for i in range(1, j + 1):
+            u = pc[kk, i * d + j]
+            for r in range(m):
+                y[r] += Dk[i, r] * u
+        for r in range(m):
+            mk[r] += y[r] * y[r]
+
+
+@numba.njit(cache=True, fastmath=_FM, inline="always")
+def _maha_diag(Dk, m, pc, k, mk):
+    for i in range(Dk.shape[0]):
+        u = pc[k, i]
+        for r in range(m):
+            t = Dk[i, r] * u
+            mk[r] += t * t
+
+
+@numba.njit(cache=True, fastmath=_FM, inline="always")
+def _maha_spherical(Dk, m, pc, k, mk):
+    for i in range(Dk.shape[0]):
+        for r in range(m):
+            mk[r] += Dk[i, r] * Dk[i, r]
+    p2 = pc[k, 0] * pc[k, 0]
+    for r in range(m):
+        mk[r] *= p2
+
+
 @numba.njit(cache=True, fastmath=_FM)
 def _tile_maha(Xt, m, means, pc, cov_type, Dt, y, maha):
+    # Differences to every centre (kept for the statistics) and squared Mahalanobis distances.
     n_comp, d = means.shape
     for k in range(n_comp):
         Dk = Dt[k]
@@ -116,36 +155,41 @@ def _tile_maha(Xt, m, means, pc, cov_type, Dt, y, maha):
         mk = maha[k]
         for r in range(m):
             mk[r] = 0.0
-        if cov_type == FULL or cov_type == TIED:
-            kk = k if cov_type == FULL else 0
-            # U upper triangular: column j of (x - c)^T U needs coordinates 0..j only.
-            for j in range(d):
-                u = pc[kk, j]
-                for r in range(m):
-                    y[r] = Dk[0, r] * u
-                for i in range(1, j + 1):
-                    u = pc[kk, i * d + j]
-                    for r in range(m):
-                        y[r] += Dk[i, r] * u
-                for r in range(m):
-                    mk[r] += y[r] * y[r]
+        if cov_type == FULL:
+            _maha_full(Dk, m, pc, k, y, mk)
+        elif cov_type == TIED:
+            _maha_full(Dk, m, pc, 0, y, mk)
         elif cov_type == DIAG:
-            for i in range(d):
-                u = pc[k, i]
-                for r in range(m):
-                    t = Dk[i, r] * u
-                    mk[r] += t * t
+            _maha_diag(Dk, m, pc, k, mk)
         else:
-            for i in range(d):
-                for r in range(m):
-                    mk[r] += Dk[i, r] * Dk[i, r]
-            p2 = pc[k, 0] * pc[k, 0]
+            _maha_spherical(Dk, m, pc, k, mk)
+
+
+@numba.njit(cache=True, fastmath=_FM_REDUCE, inline="always")
+def _moments_full(Wt, Dk, m, s2k):
+    # upper triangle of sum_r w_r (x_r - c)(x_r - c)^T
+    d = Dk.shape[0]
+    for i in range(d):
+        for j in range(i, d):
+            t = 0.0
             for r in range(m):
-                mk[r] *= p2
+                t += Wt[i, r] * Dk[j, r]
+            s2k[i * d + j] += t
+
+
+@numba.njit(cache=True, fastmath=_FM_REDUCE, inline="always")
+def _moments_diag(Wt, Dk, m, s2k):
+    # per-feature sum_r w_r (x_r - c)^2 (diag and spherical)
+    for i in range(Dk.shape[0]):
+        t = 0.0
+        for r in range(m):
+            t += Wt[i, r] * Dk[i, r]
+        s2k[i] += t
 
 
 @numba.njit(cache=True, fastmath=_FM_REDUCE)
 def _tile_stats(m, cov_type, Dt, w, Wt, nk_b, s1_b, s2_b):
+    # N_k and sum_r w (x - c_k) for every type; tied needs nothing more (see gmm._m_step).
     n_comp, d, _ = Dt.shape
     for k in range(n_comp):
         wk = w[k]
@@ -162,18 +206,9 @@ def _tile_stats(m, cov_type, Dt, w, Wt, nk_b, s1_b, s2_b):
                 t += v
             s1_b[k, i] += t
         if cov_type == FULL:
-            for i in range(d):
-                for j in range(i, d):
-                    t = 0.0
-                    for r in range(m):
-                        t += Wt[i, r] * Dk[j, r]
-                    s2_b[k, i * d + j] += t
-        elif cov_type != TIED:  # diag and spherical need the per-feature second moment
-            for i in range(d):
-                t = 0.0
-                for r in range(m):
-                    t += Wt[i, r] * Dk[i, r]
-                s2_b[k, i] += t
+            _moments_full(Wt, Dk, m, s2_b[k])
+        elif cov_type != TIED:
+            _moments_diag(Wt, Dk, m, s2_b[k])
 
 
 @numba.njit(cache=True, fastmath=_FM)
@@ -256,7 +291,7 @@ def em_pass_parallel(X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, 
 @numba.njit(cache=True, fastmath=_FM)
 def em_pass_serial(X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_part, s1_part,
                    s2_part, lpn_part):
-    """Serial twin of ``em_pass_parallel``: same blocks, hence the same bits."""
+    """Serial twin of ``em_pass_parallel`` (same blocks and merge order; see ``_FM``)."""
     for b in range(lpn_part.shape[0]):
         _em_block(b, X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_part,
                   s1_part, s2_part, lpn_part)
@@ -341,7 +376,7 @@ def scatter_parallel(X, resp, means, full, acc_part):
 
 @numba.njit(cache=True, fastmath=_FM)
 def scatter_serial(X, resp, means, full, acc_part):
-    """Serial twin of ``scatter_parallel`` (same blocks, same bits)."""
+    """Serial twin of ``scatter_parallel`` (same blocks and merge order)."""
     for b in range(acc_part.shape[0]):
         _scatter_block(b, X, resp, means, full, acc_part)
 

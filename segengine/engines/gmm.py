@@ -227,33 +227,51 @@ def _params_from_resp(X, resp, cov_type, reg_covar, tied_stats=None):
     return weights, means, covariances, prec_chol
 
 
+def _cov_full(nk_raw, nk, delta, s2, reg_covar):
+    n_comp, d = delta.shape
+    S2 = s2.reshape(n_comp, d, d)
+    S2 = np.triu(S2) + np.transpose(np.triu(S2, 1), (0, 2, 1))
+    S2 -= nk_raw[:, None, None] * delta[:, :, None] * delta[:, None, :]
+    cov = S2 / nk[:, None, None]
+    idx = np.arange(d)
+    cov[:, idx, idx] += reg_covar
+    return cov
+
+
+def _cov_tied(nk_raw, nk, means, reg_covar, tied_stats):
+    # within = total scatter - between-component scatter (rows of resp sum to 1)
+    center, S = tied_stats
+    dm = means - center
+    cov = (S - (nk_raw[:, None] * dm).T @ dm) / nk.sum()
+    cov.flat[:: cov.shape[0] + 1] += reg_covar
+    return cov
+
+
+def _cov_diag(nk_raw, nk, delta, s2, reg_covar):
+    return (s2 - nk_raw[:, None] * delta * delta) / nk[:, None] + reg_covar
+
+
+def _cov_spherical(nk_raw, nk, delta, s2, reg_covar):
+    return _cov_diag(nk_raw, nk, delta, s2, reg_covar).mean(axis=1)
+
+
 def _m_step(centers, nk_raw, s1, s2, cov_type, reg_covar, tied_stats):
     """New parameters from the statistics of the fused E-step (taken about ``centers``).
 
     With delta_k = s1_k / N_k the new mean is c_k + delta_k, and the scatter about it is
     S2_k - N_k delta_k delta_k^T, with S2_k small-offset moments (no cancellation).
     """
-    n_comp, d = centers.shape
     nk = nk_raw + _WEIGHT_FLOOR
     delta = s1 / nk[:, None]
     means = centers + delta
-    if cov_type == "tied":
-        center, S = tied_stats
-        dm = means - center
-        between = (nk_raw[:, None] * dm).T @ dm
-        covariances = (S - between) / nk.sum()
-        covariances.flat[:: d + 1] += reg_covar
-    elif cov_type == "full":
-        S2 = s2.reshape(n_comp, d, d)
-        S2 = np.triu(S2) + np.transpose(np.triu(S2, 1), (0, 2, 1))
-        S2 -= nk_raw[:, None, None] * delta[:, :, None] * delta[:, None, :]
-        covariances = S2 / nk[:, None, None]
-        idx = np.arange(d)
-        covariances[:, idx, idx] += reg_covar
+    if cov_type == "full":
+        covariances = _cov_full(nk_raw, nk, delta, s2, reg_covar)
+    elif cov_type == "tied":
+        covariances = _cov_tied(nk_raw, nk, means, reg_covar, tied_stats)
+    elif cov_type == "diag":
+        covariances = _cov_diag(nk_raw, nk, delta, s2, reg_covar)
     else:
-        covariances = (s2 - nk_raw[:, None] * delta * delta) / nk[:, None] + reg_covar
-        if cov_type == "spherical":
-            covariances = covariances.mean(axis=1)
+        covariances = _cov_spherical(nk_raw, nk, delta, s2, reg_covar)
     weights = nk / nk.sum()
     return weights, means, covariances, _precision_cholesky(covariances, cov_type, reg_covar)
 
