@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from segengine.concurrency import parallel_section
 from segengine.errors import SegEngineError, ServiceError
 from segengine.request import parse_request
-from segengine.table import table_from_records
+from segengine.table import check_records_are_objects, table_from_records
 from segengine.text.error_messages import error_text
 from segengine.text.language import normalize_language, parse_accept_language
 
@@ -50,6 +50,9 @@ def segmentation_report(payload: Any, language: str = "en", *, model: Any = None
     request = parse_request(payload, lang)
     options = request.options
     if model is not None:
+        # Scoring must reject a record that is not an object like fitting does (a 400 naming it),
+        # not hand a mixed list to the array reader.
+        check_records_are_objects(request.records, lang)
         with parallel_section():
             return model.score_report(
                 request.records, language=lang, include_metadata=request.include_metadata,

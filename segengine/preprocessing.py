@@ -190,7 +190,9 @@ class Preprocessor:
         if kind == "binary":
             ft.impute = float(observed.mean())
         else:
-            ft.impute = float(np.median(observed))
+            # In power-of-two units: the median of two values near 1.7e308 averages them (overflow).
+            unit = _magnitude_unit(observed)
+            ft.impute = float(np.median(observed / unit) * unit)
         if ft.used and col.n_missing:
             self.notices_.append(("warn_missing", {
                 "field": col.name, "n": col.n_missing,

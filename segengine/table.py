@@ -267,8 +267,9 @@ def _typed_column(name: str, col: list, errors: _Errors) -> RawColumn:
         if c in ("number", "bool", "str") and c != expected:
             errors.add(f"data.{i}.{name}", message[expected], field=name)
     if expected == "number":
-        clean = [float(v) if c == "number" else None for v, c in zip(col, classes)]
-        arr, n_missing = _numeric_from_list(name, clean, {float, none_t}, errors)
+        # Raw numbers: _numeric_from_list reports an int beyond float range (10**400) by its path.
+        clean = [v if c == "number" else None for v, c in zip(col, classes)]
+        arr, n_missing = _numeric_from_list(name, clean, {none_t}, errors)
         return RawColumn(name, "numeric", arr, n_missing)
     if expected == "bool":
         arr = np.array([float(v) if c == "bool" else np.nan for v, c in zip(col, classes)])
@@ -292,8 +293,7 @@ def _expected_column(
             errors.add(f"data.{i}.{name}", message, field=name)
     clean = [v if c == wanted else None for v, c in zip(col, classes)]
     if kind == "numeric":
-        arr, n_missing = _numeric_from_list(name, [None if v is None else float(v) for v in clean],
-                                            {float, type(None)}, errors)
+        arr, n_missing = _numeric_from_list(name, clean, {type(None)}, errors)  # 10**400: a path error
         return RawColumn(name, kind, arr, n_missing)
     if kind == "binary":
         arr = np.array([np.nan if v is None else float(v) for v in clean], dtype=np.float64)
@@ -332,6 +332,31 @@ def _field_names(records: Sequence[dict]) -> list:
     return list(names)
 
 
+def check_records_are_objects(records: Sequence[Any], language: str = "en") -> None:
+    """Raise the contract's 400 naming every record (``data.3``) that is not an object.
+
+    Parameters
+    ----------
+    records : sequence
+        The request's ``data`` array.
+    language : str
+        Language of the error sentences.
+
+    Raises
+    ------
+    InvalidRequestError
+        Some record is not a mapping (at most ``MAX_DETAILS`` are listed).
+    """
+    bad = [i for i, r in enumerate(records) if not isinstance(r, dict)]
+    if bad:
+        details = {f"data.{i}": error_text(language, "record_not_object") for i in bad[:MAX_DETAILS]}
+        raise InvalidRequestError(
+            error_text(language, "format_mismatch"),
+            details,
+            extra={"expected_format": "Array of objects with required fields"},
+        )
+
+
 def table_from_records(
     records: Sequence[Any],
     *,
@@ -365,14 +390,7 @@ def table_from_records(
     ValidationError
         A value of the wrong type, an infinite number, a nested value, a bad or duplicate id (422).
     """
-    bad = [i for i, r in enumerate(records) if not isinstance(r, dict)]
-    if bad:
-        details = {f"data.{i}": error_text(language, "record_not_object") for i in bad[:MAX_DETAILS]}
-        raise InvalidRequestError(
-            error_text(language, "format_mismatch"),
-            details,
-            extra={"expected_format": "Array of objects with required fields"},
-        )
+    check_records_are_objects(records, language)
     errors = _Errors(language)
     # Fast path: every record has exactly the fields of the first one (same count, and an
     # itemgetter that finds them all), so one C-level pass gives every column.

@@ -565,3 +565,42 @@ def test_estimator_rejects_duplicate_frame_columns_and_complex_arrays_with_a_422
     assert "a" in info.value.details["X"]
     with pytest.raises(se.ValidationError):
         se.Segmenter(k_max=3).fit(rng.normal(size=(30, 2)) + 1j)
+
+
+def test_huge_int_in_a_mixed_or_scored_column_is_a_422_at_its_path():
+    """float(10**400) raised OverflowError (a 500) in the mixed-type path and when scoring."""
+    rows = [{"id": i, "x": float(i % 5), "y": float(i % 3)} for i in range(20)]
+    mixed = copy.deepcopy(rows)
+    mixed[0]["x"], mixed[1]["x"] = 10**400, "text"
+    status, body = se.handle_request({"data": mixed})
+    assert status == 422 and {"data.0.x", "data.1.x"} <= set(body["details"])
+    seg = se.Segmenter(k_max=3).fit(rows)
+    status, body = se.handle_request({"data": [{"id": "a", "x": 10**400, "y": 1.0}]}, model=seg)
+    assert status == 422 and set(body["details"]) == {"data.0.x"}
+
+
+def test_scoring_a_record_that_is_not_an_object_is_400_at_its_path():
+    """With a model, a list whose first record is not an object went to the array reader (a 500)."""
+    rows = [{"id": i, "x": float(i % 5), "y": float(i % 3)} for i in range(20)]
+    seg = se.Segmenter(k_max=3).fit(rows)
+    for data in ([[1, 2], {"x": 1.0}], [5, {"x": 1.0}], [{"x": 1.0}, "s"]):
+        status, body = se.handle_request({"data": data}, model=seg)
+        assert status == 400 and body["error"] == "Invalid format", body
+        bad = {f"data.{i}" for i, r in enumerate(data) if not isinstance(r, dict)}
+        assert set(body["details"]) == bad
+
+
+def test_median_imputation_of_values_near_the_float_limit():
+    """np.median averages the two middle values: 1.7e308 + 1.7e308 overflowed to an infinite
+    imputation value (and a RuntimeWarning, an error for services running with -W error)."""
+    import warnings
+
+    rng = np.random.default_rng(12)
+    x = [None if i % 7 == 0 else (1.7e308 if i % 3 else -1.7e308) for i in range(40)]
+    rows = _rows({"x": x, "y": rng.normal(size=40).tolist()}, 40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        status, body = se.handle_request({"data": rows, "include_metadata": True})
+    assert status == 200, body
+    _assert_valid_report(body, 40)
+    assert "x" in body["summary"]["features_used"]
