@@ -359,7 +359,8 @@ def test_hamerly_equals_lloyd():
 
 
 def test_fit_many_equals_individual_fits():
-    X, _ = make_blobs(3000, 5, centers=5, cluster_std=2.0, random_state=9)
+    # 5000 x 5 is above the size from which the fits of a sweep run in worker threads
+    X, _ = make_blobs(5000, 5, centers=5, cluster_std=2.0, random_state=9)
     many = kmeans_fit_many(X, range(2, 9), random_state=13, n_init=2)
     assert sorted(many) == list(range(2, 9))
     for k, res in many.items():
@@ -370,8 +371,17 @@ def test_fit_many_equals_individual_fits():
     # a Generator is consumed once per call, like kmeans_fit
     g = kmeans_fit_many(X, [4, 5], random_state=np.random.default_rng(1))
     _same(g[5], kmeans_fit(X, 5, random_state=np.random.default_rng(1)))
-    w = np.random.default_rng(2).random(3000)
+    w = np.random.default_rng(2).random(5000)
     _same(kmeans_fit_many(X, [4], random_state=1, sample_weight=w)[4], kmeans_fit(X, 4, random_state=1, sample_weight=w))
+    # the fits of a sweep run in worker threads: their number must not matter
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        serial = kmeans_fit_many(X, range(2, 9), random_state=13, n_init=2)
+    finally:
+        numba.set_num_threads(before)
+    for k in serial:
+        _same(serial[k], many[k])
 
 
 # ----------------------------------------------------------------------------------------

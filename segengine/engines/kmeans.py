@@ -14,10 +14,13 @@ change a single bit.
 from __future__ import annotations
 
 import numbers
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
@@ -51,6 +54,10 @@ _HAMERLY_MIN_WORK = 10_000_000
 # slower in parallel than serially under load (1.8x faster on idle cores), so threads are
 # kept for passes long enough to amortise a descheduled worker.
 _PARALLEL_MIN_WORK = 50_000_000
+
+# kmeans_fit_many runs the fits of different k in worker threads from this many
+# rows x features (below, thread start-up outweighs the fits).
+_FIT_MANY_THREAD_MIN_WORK = 20_000
 
 
 @dataclass(frozen=True)
@@ -299,17 +306,32 @@ def kmeans_fit_many(
         same arguments (for an int ``random_state``), whatever the other k in ``ks``.
     """
     base = _base_seed(random_state)
-    out: dict[int, KMeansResult] = {}
+    distinct = list(dict.fromkeys(int(k) for k in ks))
+    n, d = X.shape
+
+    def fit_one(P: _Prepared, k: int) -> KMeansResult:
+        return _fit_prepared(
+            P, k, init="k-means++", n_init=int(n_init), max_iter=int(max_iter), tol=float(tol),
+            base=base, algorithm="auto",
+        )
+
+    # Fits of different k are independent (own seed, own buffers), so when each runs the
+    # serial kernels they can run side by side in threads (the kernels release the GIL).
+    # Unlike the block-parallel kernels this has no per-iteration barrier, so a busy machine
+    # slows it down gracefully. Results do not depend on the number of workers.
+    workers = min(numba.get_num_threads(), os.cpu_count() or 1, len(distinct))
+    if n * d < _FIT_MANY_THREAD_MIN_WORK or any(_use_parallel(n, d, k) for k in distinct):
+        workers = 1
     with _one_blas_thread():
         P = _prepare(X, sample_weight, None)
-        for k in ks:
-            k = int(k)
-            if k not in out:
-                out[k] = _fit_prepared(
-                    P, k, init="k-means++", n_init=int(n_init), max_iter=int(max_iter), tol=float(tol),
-                    base=base, algorithm="auto",
-                )
-    return out
+        if workers <= 1:
+            done = {k: fit_one(P, k) for k in distinct}
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                # Largest k first: the longest fits start early, the pool stays balanced.
+                futures = {k: pool.submit(fit_one, P, k) for k in sorted(distinct, reverse=True)}
+                done = {k: futures[k].result() for k in distinct}
+    return {k: done[k] for k in distinct}
 
 
 def nearest_two(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
