@@ -58,3 +58,10 @@ SILHOUETTE_SYMMETRIC_BLOCKS = 4
 # Extra KMeans restarts for a k whose inertia breaks the convexity of the inertia curve
 # (a poor local optimum; see selection._repair_nonconvex).
 KMEANS_REPAIR_RESTARTS = 3
+
+# Gaussian mixture (segengine.engines.gmm): an E/M pass runs on several threads only above
+# this much work, counted as rows x components x (per-row cost: d(d+1)/2 for full/tied, d for
+# diag/spherical, + 20 for the log-sum-exp). 10M units is about 3 ms on one thread; below
+# it a parallel region saves under 1.5 ms on an idle 2-core machine and stalls for 4-12 ms
+# (scheduler ticks) whenever the cores are shared with another process.
+GMM_PARALLEL_MIN_WORK = 10_000_000

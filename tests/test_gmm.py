@@ -354,8 +354,14 @@ def test_constant_column_and_extreme_magnitudes():
 
 
 @pytest.mark.parametrize("cov_type", COV_TYPES)
-def test_thread_count_does_not_change_bits(cov_type):
-    n = 3 * 4096 + 17  # above PARALLEL_MIN_ROWS: the parallel kernels run
+def test_thread_count_does_not_change_bits(cov_type, monkeypatch):
+    from segengine import config
+
+    monkeypatch.setattr(config, "GMM_PARALLEL_MIN_WORK", 0)  # force the parallel kernels
+    n = 3 * 4096 + 17  # above PARALLEL_MIN_ROWS and not a multiple of the block size
+    from segengine.engines.gmm import _parallel_pays
+
+    assert _parallel_pays(n, 4, 5, cov_type)
     X, _ = _blobs(n, 5, 4, std=3.0, seed=13)
     old = numba.get_num_threads()
     try:

@@ -97,7 +97,7 @@ def _em_pass(X, weights, means, prec_chol, cov_type, fit_mode):
         s1_part = s2_part = np.zeros((1, 1, 1))
     lpn = np.empty(n)
     lpn_part = np.zeros(nb)
-    kernel = K.em_pass_parallel if n >= config.PARALLEL_MIN_ROWS else K.em_pass_serial
+    kernel = K.em_pass_parallel if _parallel_pays(n, n_comp, d, cov_type) else K.em_pass_serial
     kernel(
         X,
         np.ascontiguousarray(means, dtype=np.float64),
@@ -177,8 +177,15 @@ def _tied_scatter(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return center, np.triu(S) + np.triu(S, 1).T
 
 
+def _parallel_pays(n: int, n_comp: int, d: int, cov_type: str) -> bool:
+    per_row = (d * (d + 1) // 2 if cov_type in ("full", "tied") else d) + 20
+    return n >= config.PARALLEL_MIN_ROWS and n * n_comp * per_row >= config.GMM_PARALLEL_MIN_WORK
+
+
 def _scatter(X, resp, means, full, acc):
-    kernel = K.scatter_parallel if X.shape[0] >= config.PARALLEL_MIN_ROWS else K.scatter_serial
+    n, d = X.shape
+    big = _parallel_pays(n, resp.shape[1], d, "full" if full else "diag")
+    kernel = K.scatter_parallel if big else K.scatter_serial
     kernel(X, resp, np.ascontiguousarray(means), full, acc)
 
 
