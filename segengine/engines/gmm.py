@@ -1,10 +1,13 @@
 """Gaussian mixture engine: a functional EM core and a scikit-learn compatible estimator.
 
 The EM loop is a plain Python driver around numba kernels (``_gmm_kernels``): one fused pass per
-iteration computes the responsibilities, the per-sample log-likelihood and the weighted sums the
-M-step needs; a second pass accumulates the scatter around the new means. Covariances are never
-inverted: the model keeps upper Cholesky factors ``U_k`` of the precisions (``U_k U_k^T = P_k``),
-obtained from the Cholesky factor of the covariance by triangular substitution.
+iteration reads the data once and computes the responsibilities, the log-likelihood and the
+M-step statistics (N_k and the first and second moments about the means of that E-step, which
+are close to the new means, so no cancellation). The covariances then come from small per-type
+functions. Covariances are never inverted: the model keeps upper Cholesky factors ``U_k`` of
+the precisions (``U_k U_k^T = P_k``), obtained from the Cholesky factor of the covariance by
+triangular substitution; a failed factorisation raises a ValueError that says what to change.
+Per-block partial sums are merged in block order, so results do not depend on the thread count.
 """
 
 from __future__ import annotations
