@@ -298,11 +298,12 @@ class Preprocessor:
             else:
                 if f.log1p:
                     values = np.log1p(np.maximum(values, 0.0))
-                with np.errstate(over="ignore"):
+                with np.errstate(over="ignore", invalid="ignore"):
                     z = (values - f.center) / f.scale
-                if not np.isfinite(z).all():
-                    # values - center overflowed (values near +-1.8e308): divide first.
-                    z = values / f.scale - f.center / f.scale
+                    if not np.isfinite(z).all():
+                        # values - center overflowed (values near +-1.8e308): divide first; what
+                        # still overflows (a far new record over a small scale) is clipped below.
+                        z = np.nan_to_num(values / f.scale - f.center / f.scale, nan=0.0)
                 # A far outlier (robust scaling, or a new record at predict time) must not make
                 # squared distances overflow in the engines.
                 X[:, j] = np.clip(z, -_MAX_SCALED, _MAX_SCALED)

@@ -604,3 +604,17 @@ def test_median_imputation_of_values_near_the_float_limit():
     assert status == 200, body
     _assert_valid_report(body, 40)
     assert "x" in body["summary"]["features_used"]
+
+
+def test_robust_scaling_with_a_tiny_spread_and_a_value_near_the_float_limit():
+    """(x - centre) / IQR overflowed (a RuntimeWarning, an error under -W error) when the IQR is
+    tiny and one value is near 1.7e308: the scaled value is clipped instead."""
+    import warnings
+
+    rng = np.random.default_rng(13)
+    rows = _rows({"x": [i * 1e-6 for i in range(59)] + [1.7e308], "y": rng.normal(size=60).tolist()}, 60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        status, body = se.handle_request({"data": rows, "options": {"scaling": "robust"}})
+    assert status == 200, body
+    _assert_valid_report(body, 60)
