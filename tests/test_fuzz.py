@@ -19,6 +19,9 @@ from hypothesis import strategies as st
 import segengine as se
 from segengine.options import OPTION_NAMES, camel_case
 
+# Any RuntimeWarning (numpy's included) is an error: a service run with -W error must not 500.
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
+
 _SETTINGS = dict(derandomize=True, deadline=None, database=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 

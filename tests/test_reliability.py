@@ -323,6 +323,7 @@ _OPTION_SETS = [
 ]
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's too: services may run with -W error
 @pytest.mark.parametrize("options", _OPTION_SETS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "defaults")
 @pytest.mark.parametrize("case", sorted(_CASES))
 def test_numerical_edge_cases_give_a_valid_report_or_a_clear_422(case, options):
