@@ -304,6 +304,11 @@ def kmeans_fit_many(
     dict of int to KMeansResult
         One result per distinct k. ``result[k]`` equals ``kmeans_fit(X, k, ...)`` with the
         same arguments (for an int ``random_state``), whatever the other k in ``ks``.
+
+    Notes
+    -----
+    The fits of different k run side by side in up to ``numba.get_num_threads()`` worker
+    threads (serial kernels, GIL released); the results do not depend on the worker count.
     """
     base = _base_seed(random_state)
     distinct = list(dict.fromkeys(int(k) for k in ks))
