@@ -527,11 +527,12 @@ _SUBPROCESS_ENGINES = textwrap.dedent(
     import numpy as np
     import segengine as se
 
-    X = np.random.default_rng(0).normal(size=(10_000, 8))
+    X = np.random.default_rng(0).normal(size=(100_000, 8))  # above the GMM's parallel threshold
 
     def work(i):
         if sys.argv[1] == "gmm":
-            return float(se.GaussianMixture(n_components=3, random_state=i).fit(X).lower_bound_)
+            gmm = se.GaussianMixture(n_components=4, max_iter=5, random_state=i)
+            return float(gmm.fit(X).lower_bound_)
         return float(se.silhouette_score(X[:5000], np.arange(5000) % 3))
 
     with cf.ThreadPoolExecutor(8) as pool:
