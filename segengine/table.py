@@ -22,7 +22,7 @@ import numpy as np
 from segengine.errors import InvalidRequestError, ValidationError
 from segengine.text.error_messages import KIND_NAMES, error_text
 
-__all__ = ["RawColumn", "Table", "table_from_records", "table_from_frame", "table_from_array"]
+__all__ = ["RawColumn", "Table", "check_records_are_objects", "table_from_records", "table_from_frame", "table_from_array"]
 
 # Cap on listed value errors: a 250k-record payload with one bad column must not produce a
 # 250k-entry error body.
