@@ -59,9 +59,10 @@ def _assert_valid_report(body: dict, n: int) -> None:
 
 
 def _demo_payloads() -> list[dict]:
-    """Eight different payloads: sizes on both sides of the parallel thresholds, both algorithms."""
+    """Eight different payloads: sizes on both sides of the parallel and exact-silhouette
+    thresholds (6000 records: sampled silhouette), both algorithms."""
     payloads = []
-    for i, n in enumerate((300, 450, 600, 800, 1000, 1500, 2500, 5000)):
+    for i, n in enumerate((300, 450, 600, 800, 1000, 1500, 2500, 6000)):
         records, _ = load_demo_customers(n=n, random_state=100 + i)
         options = {"k_max": 6, "random_state": i}
         if i % 3 == 1:
@@ -152,7 +153,7 @@ def test_parallel_section_is_reentrant_and_serialises_under_workqueue(monkeypatc
 
 
 def test_active_threading_layer_after_a_parallel_call():
-    se.segmentation_report(_demo_payloads()[-1])  # 5000 records: parallel kernels ran
+    se.segmentation_report(_demo_payloads()[-1])  # 6000 records: parallel kernels ran
     layer = concurrency.active_threading_layer()
     assert layer in ("omp", "tbb", "workqueue")
     # On a thread-safe layer the guard costs nothing: sections run concurrently.
@@ -454,7 +455,7 @@ _SUBPROCESS_DIGEST = textwrap.dedent(
     from segengine.datasets import load_demo_customers
 
     out = []
-    for i, n in enumerate((600, 5000)):
+    for i, n in enumerate((600, 6000)):
         records, _ = load_demo_customers(n=n, random_state=100 + i)
         for algorithm in ("auto", "gmm"):
             body = se.segmentation_report({"data": records, "include_metadata": True,
@@ -468,7 +469,7 @@ _SUBPROCESS_DIGEST = textwrap.dedent(
 
 def _digest_payloads():
     out = []
-    for i, n in enumerate((600, 5000)):
+    for i, n in enumerate((600, 6000)):
         records, _ = load_demo_customers(n=n, random_state=100 + i)
         for algorithm in ("auto", "gmm"):
             out.append({"data": records, "include_metadata": True,
@@ -487,7 +488,7 @@ def test_reports_identical_across_processes_and_threads():
 def test_report_identical_with_one_or_two_numba_threads():
     import numba
 
-    local = _digest_payloads()[2:]  # 5000 records: above PARALLEL_MIN_ROWS, kmeans and gmm
+    local = _digest_payloads()[2:]  # 6000 records: parallel kernels, sampled silhouette, kmeans and gmm
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
