@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from segengine import config
-from segengine.engines.kmeans import KMeansResult, kmeans_fit
+from segengine.engines.kmeans import KMeansResult, kmeans_fit, kmeans_fit_many, nearest_two
 from segengine.metrics.silhouette import count_cells, silhouette_rows_multi
 
 __all__ = ["KSelection", "select_k", "kmeans_mixture_loglik", "n_distinct_rows"]
@@ -157,19 +157,33 @@ def select_k(
         raise ValueError(f"no k >= 2 can be fitted to {n} records with {distinct} distinct rows")
     k_min = min(k_min, k_max)
     started = time.perf_counter() if started_at is None else started_at
-    x_sq = np.einsum("ij,ij->i", X, X)
+    # Large inputs: the k search runs on a seeded subsample (centres barely move with more
+    # records), every record is then assigned to each k's centres, and only the chosen k is
+    # refined on all records.
+    if n > config.SEARCH_MAX_N:
+        pick = np.random.default_rng([0 if random_state is None else int(random_state), 7])
+        sub = np.sort(pick.choice(n, size=config.SEARCH_MAX_N, replace=False))
+        Xs = np.ascontiguousarray(X[sub])
+    else:
+        sub, Xs = None, X
+    xs_sq = np.einsum("ij,ij->i", Xs, Xs)
     fits: dict[int, KMeansResult] = {}
     stopped = None
+    if time_budget_ms is None:
+        # All k at once: the engine shares the norms and runs the k side by side on the cores.
+        fits = kmeans_fit_many(Xs, range(k_min, k_max + 1), n_init=n_init, random_state=random_state)
     for k in range(k_min, k_max + 1):
-        fits[k] = kmeans_fit(
-            X, k, n_init=n_init, random_state=_seed_for(random_state, k), x_sq_norms=x_sq
-        )
+        if k in fits:
+            continue
+        fits[k] = kmeans_fit(Xs, k, n_init=n_init, random_state=random_state, x_sq_norms=xs_sq)
         if time_budget_ms is not None and k < k_max:
-            if (time.perf_counter() - started) * 1000.0 > time_budget_ms and len(fits) >= 1:
+            if (time.perf_counter() - started) * 1000.0 > time_budget_ms:
                 stopped = k
                 break
     ks = sorted(fits)
-    _repair_nonconvex(X, fits, ks, random_state, x_sq)
+    _repair_nonconvex(Xs, fits, ks, random_state, xs_sq)
+    if sub is not None:
+        fits = {k: _assign_all(X, f) for k, f in fits.items()}
     labelings = np.stack([fits[k].labels for k in ks])
     exact = silhouette == "exact" or (
         silhouette == "auto"
@@ -206,8 +220,19 @@ def select_k(
         if k != chosen and abs(scores[chosen] - scores[k]) < max(NEAR_TIE, errors[chosen] + errors[k])
     ]
     values = per_point[ks.index(chosen)]
+    if sub is not None:
+        refined = kmeans_fit(X, chosen, init=fits[chosen].centers, n_init=1, random_state=random_state)
+        if not np.array_equal(refined.labels, fits[chosen].labels):
+            values = None  # the report scores the refined labels itself
+        fits[chosen] = refined
     return KSelection(chosen, scores, errors, exact, used_sample, fits, ties, stopped, distinct_cap,
                       rows, values)
+
+
+def _assign_all(X: np.ndarray, fit: KMeansResult) -> KMeansResult:
+    """Every record's nearest centre of a fit made on a subsample."""
+    labels, d1, _ = nearest_two(X, fit.centers)
+    return KMeansResult(centers=fit.centers, labels=labels, inertia=float(d1.sum()), n_iter=fit.n_iter)
 
 
 def _repair_nonconvex(X, fits, ks, random_state, x_sq) -> None:
