@@ -124,7 +124,8 @@ def parse_request(payload: Any, language: str = "en") -> Request:
         details["data"] = error_text(language, "data_required")
         raise ValidationError(error_text(language, "required_missing"), details)
     try:
-        options = parse_options(seen.get("options") or {}, language=language)
+        # null means defaults; any other non-object ([], 0, "", false) is a 422 on options.
+        options = parse_options(seen.get("options"), language=language)
     except ValidationError as exc:
         details.update(exc.details)
     if details:

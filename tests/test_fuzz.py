@@ -332,3 +332,15 @@ def test_scoring_hostile_records_with_a_fitted_model(fitted_model, rows):
     """The same guarantees when new records are scored with a fitted model (no refit)."""
     status, _ = _check_response(se.handle_request({"data": rows}, model=fitted_model))
     event(f"status {status}")
+
+
+@pytest.mark.parametrize("value", [[], 0, "", False, [1], "x", 3.5])
+def test_options_that_are_not_an_object_are_a_422_on_options(value):
+    """Falsy non-objects ([], 0, "", false) used to pass silently as "no options"."""
+    status, out = _check_response(se.handle_request({"data": _base_rows(8), "options": value}))
+    assert status == 422 and set(out["details"]) == {"options"}
+
+
+def test_null_options_mean_defaults():
+    status, _ = _check_response(se.handle_request({"data": _base_rows(8), "options": None}))
+    assert status == 200
