@@ -133,6 +133,8 @@ class Preprocessor:
         for key in ("features", "exclude"):
             wanted = getattr(opts, key) or ()
             for i, name in enumerate(wanted):
+                if key == "exclude" and name == opts.id_field:
+                    continue  # the id is never a feature: excluding it is a harmless no-op
                 if name not in names:
                     details[f"options.{key}.{i}"] = error_text(language, "unknown_field", name=name)
         if details:

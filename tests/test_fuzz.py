@@ -344,3 +344,10 @@ def test_options_that_are_not_an_object_are_a_422_on_options(value):
 def test_null_options_mean_defaults():
     status, _ = _check_response(se.handle_request({"data": _base_rows(8), "options": None}))
     assert status == 200
+
+
+def test_excluding_the_id_field_is_a_no_op():
+    """``exclude: ["id"]`` was a 422 claiming no record has the field."""
+    status, out = _check_response(se.handle_request({"data": _base_rows(8), "options": {"exclude": ["id"]}}))
+    assert status == 200
+    assert "id" not in out["summary"]["features_used"]
