@@ -36,7 +36,7 @@ class SegmentationOptions:
     silhouette: str = "auto"
     max_records: int = config.DEFAULT_MAX_RECORDS
     time_budget_ms: int | None = None
-    n_init: int = 1
+    n_init: int | None = None  # None: restarts by data size (selection.auto_n_init)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the options as a JSON-ready dict (snake_case keys)."""
@@ -170,8 +170,10 @@ def _check_one(name: str, value: Any, language: str) -> str | None:
         if value is None or value == "auto":
             return None
         return _check_int(name, value, language)
-    if name == "time_budget_ms":
-        return None if value is None else _check_int(name, value, language)
+    if name in ("time_budget_ms", "n_init"):
+        if value is None or (name == "n_init" and value == "auto"):
+            return None
+        return _check_int(name, value, language)
     if name in _CHOICES:
         if isinstance(value, str) and value.lower() in _CHOICES[name]:
             return None
@@ -208,8 +210,8 @@ def _check_int(name: str, value: Any, language: str) -> str | None:
 def _coerce(name: str, value: Any) -> Any:
     if name == "n_clusters":
         return None if value is None or value == "auto" else _as_int(value)
-    if name == "time_budget_ms":
-        return None if value is None else _as_int(value)
+    if name in ("time_budget_ms", "n_init"):
+        return None if value is None or value == "auto" else _as_int(value)
     if name in _CHOICES:
         return value.lower()
     if name in _INT_RANGES:

@@ -80,7 +80,8 @@ class Segmenter:
         Largest accepted input.
     time_budget_ms : int or None
         Stop the k search early past this budget (said in the report's warnings).
-    n_init : int
+    n_init : int or "auto"
+        KMeans restarts per k; "auto" gives small inputs more restarts (they are cheap there).
         KMeans restarts per k.
 
     Attributes
@@ -113,7 +114,7 @@ class Segmenter:
         silhouette: str = "auto",
         max_records: int = config.DEFAULT_MAX_RECORDS,
         time_budget_ms: int | None = None,
-        n_init: int = 1,
+        n_init: int | str | None = "auto",
     ) -> None:
         self.n_clusters = n_clusters
         self.k_min = k_min

@@ -113,7 +113,7 @@ def select_k(
     *,
     silhouette: str = "auto",
     random_state: int | None = 0,
-    n_init: int = 1,
+    n_init: int | None = None,
     sample_size: int = config.SILHOUETTE_SAMPLE_SIZE,
     time_budget_ms: float | None = None,
     started_at: float | None = None,
@@ -130,8 +130,8 @@ def select_k(
         "auto" is exact up to ``config.SILHOUETTE_EXACT_MAX_N`` records, sampled above.
     random_state : int or None
         Seed of KMeans and of the silhouette sample.
-    n_init : int
-        KMeans restarts per k.
+    n_init : int or None
+        KMeans restarts per k; None chooses by size (:func:`auto_n_init`).
     sample_size : int
         Records in the silhouette sample when sampled.
     time_budget_ms : float or None
@@ -157,6 +157,8 @@ def select_k(
         raise ValueError(f"no k >= 2 can be fitted to {n} records with {distinct} distinct rows")
     k_min = min(k_min, k_max)
     started = time.perf_counter() if started_at is None else started_at
+    if n_init is None:
+        n_init = auto_n_init(min(n, config.SEARCH_MAX_N))
     # Large inputs: the k search runs on a seeded subsample (centres barely move with more
     # records), every record is then assigned to each k's centres, and only the chosen k is
     # refined on all records.
@@ -227,6 +229,16 @@ def select_k(
         fits[chosen] = refined
     return KSelection(chosen, scores, errors, exact, used_sample, fits, ties, stopped, distinct_cap,
                       rows, values)
+
+
+def auto_n_init(n: int) -> int:
+    """KMeans restarts per k for ``n`` records: many where a fit costs next to nothing.
+
+    One restart lands in a poor local optimum now and then (standardized wine, k = 3: ARI 0.846
+    with one restart, 0.897 at the optimum); below a few thousand records restarts are cheap
+    enough to make that rare. Returns ``clip(4000 // n, 1, 10)``.
+    """
+    return int(min(10, max(1, 4000 // max(n, 1))))
 
 
 def _assign_all(X: np.ndarray, fit: KMeansResult) -> KMeansResult:
