@@ -59,9 +59,11 @@ SILHOUETTE_SYMMETRIC_BLOCKS = 4
 # (a poor local optimum; see selection._repair_nonconvex).
 KMEANS_REPAIR_RESTARTS = 2
 
-# Above this many records the k search fits KMeans on a seeded subsample of this size, assigns
-# every record to each k's centres, and refines only the chosen k on all records.
-SEARCH_MAX_N = 5_000
+# Above this many records the k search fits KMeans (with restarts and repairs) on a seeded
+# subsample of this size, then refines every k on all records with at most REFINE_MAX_ITER
+# Lloyd passes from the subsample centres.
+SEARCH_MAX_N = 20_000
+REFINE_MAX_ITER = 30
 
 # Gaussian mixture (segengine.engines.gmm): an E/M pass runs on several threads only above
 # this much work, counted as rows x components x (per-row cost: d(d+1)/2 for full/tied, d for

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from segengine import config
-from segengine.engines.kmeans import KMeansResult, kmeans_fit, kmeans_fit_many, nearest_two
+from segengine.engines.kmeans import KMeansResult, kmeans_fit, kmeans_fit_many
 from segengine.metrics.silhouette import count_cells, silhouette_rows_multi
 
 __all__ = ["KSelection", "select_k", "kmeans_mixture_loglik", "n_distinct_rows"]
@@ -160,8 +160,7 @@ def select_k(
     if n_init is None:
         n_init = auto_n_init(min(n, config.SEARCH_MAX_N))
     # Large inputs: the k search runs on a seeded subsample (centres barely move with more
-    # records), every record is then assigned to each k's centres, and only the chosen k is
-    # refined on all records.
+    # records), then every k is refined on all records from its subsample centres.
     if n > config.SEARCH_MAX_N:
         pick = np.random.default_rng([0 if random_state is None else int(random_state), 7])
         sub = np.sort(pick.choice(n, size=config.SEARCH_MAX_N, replace=False))
@@ -185,7 +184,13 @@ def select_k(
     ks = sorted(fits)
     _repair_nonconvex(Xs, fits, ks, random_state, xs_sq)
     if sub is not None:
-        fits = {k: _assign_all(X, f) for k, f in fits.items()}
+        # Refine every k on all records from its subsample centres (a few Lloyd passes), so
+        # the scored labelings are the final ones and the report reuses their silhouettes.
+        fits = {
+            k: kmeans_fit(X, k, init=f.centers, n_init=1, max_iter=config.REFINE_MAX_ITER,
+                          random_state=random_state)
+            for k, f in fits.items()
+        }
     labelings = np.stack([fits[k].labels for k in ks])
     exact = silhouette == "exact" or (
         silhouette == "auto"
@@ -222,11 +227,6 @@ def select_k(
         if k != chosen and abs(scores[chosen] - scores[k]) < max(NEAR_TIE, errors[chosen] + errors[k])
     ]
     values = per_point[ks.index(chosen)]
-    if sub is not None:
-        refined = kmeans_fit(X, chosen, init=fits[chosen].centers, n_init=1, random_state=random_state)
-        if not np.array_equal(refined.labels, fits[chosen].labels):
-            values = None  # the report scores the refined labels itself
-        fits[chosen] = refined
     return KSelection(chosen, scores, errors, exact, used_sample, fits, ties, stopped, distinct_cap,
                       rows, values)
 
@@ -239,12 +239,6 @@ def auto_n_init(n: int) -> int:
     enough to make that rare. Returns ``clip(4000 // n, 1, 10)``.
     """
     return int(min(10, max(1, 4000 // max(n, 1))))
-
-
-def _assign_all(X: np.ndarray, fit: KMeansResult) -> KMeansResult:
-    """Every record's nearest centre of a fit made on a subsample."""
-    labels, d1, _ = nearest_two(X, fit.centers)
-    return KMeansResult(centers=fit.centers, labels=labels, inertia=float(d1.sum()), n_iter=fit.n_iter)
 
 
 def _repair_nonconvex(X, fits, ks, random_state, x_sq) -> None:

@@ -106,8 +106,8 @@ def test_demo_customers_recover_their_five_segments():
     assert adjusted_rand_score(truth, seg.labels_) >= 0.9
 
 
-def test_large_inputs_search_on_a_subsample_and_refine_the_chosen_k():
-    X, y = make_blobs(n_samples=3 * config.SEARCH_MAX_N, centers=4, cluster_std=1.0, random_state=8)
+def test_large_inputs_search_on_a_subsample_and_refine_every_k():
+    X, y = make_blobs(n_samples=config.SEARCH_MAX_N + 5000, centers=4, cluster_std=1.0, random_state=8)
     sel = se.select_k(X, 2, 6, random_state=0)
     assert sel.k == 4
     fit = sel.fits[4]
