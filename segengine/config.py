@@ -58,6 +58,9 @@ SILHOUETTE_SYMMETRIC_BLOCKS = 4
 # Extra KMeans restarts for a k whose inertia breaks the convexity of the inertia curve
 # (a poor local optimum; see selection._repair_nonconvex).
 KMEANS_REPAIR_RESTARTS = 2
+# A k is refitted when its inertia step is below this fraction of the next step (demo data,
+# k = 5 with a poor optimum: 0.38; ordinary wiggles on good fits: 0.75-0.9).
+KMEANS_REPAIR_RATIO = 0.6
 
 # Above this many records the k search fits KMeans (with restarts and repairs) on a seeded
 # subsample of this size, then refines every k on all records with at most REFINE_MAX_ITER
