@@ -62,11 +62,14 @@ KMEANS_REPAIR_RESTARTS = 2
 # k = 5 with a poor optimum: 0.38; ordinary wiggles on good fits: 0.75-0.9).
 KMEANS_REPAIR_RATIO = 0.6
 
-# Above this many records the k search fits KMeans (with restarts and repairs) on a seeded
-# subsample of this size, then refines every k on all records with at most REFINE_MAX_ITER
-# Lloyd passes from the subsample centres.
+# Above this many records the k search (KMeans with restarts and repairs, silhouettes) runs on
+# a seeded subsample of this size; the chosen k is then refined on all records with at most
+# REFINE_MAX_ITER Lloyd passes from the subsample centres.
 SEARCH_MAX_N = 20_000
-REFINE_MAX_ITER = 30
+REFINE_MAX_ITER = 100
+# Silhouettes of the final labels above this many records: the sampled records are scored
+# against a seeded reference subsample of this size instead of all records.
+SILHOUETTE_REFERENCE_MAX_N = 50_000
 
 # Gaussian mixture (segengine.engines.gmm): an E/M pass runs on several threads only above
 # this much work, counted as rows x components x (per-row cost: d(d+1)/2 for full/tied, d for

@@ -58,7 +58,8 @@ def segment_silhouettes(seg: "Segmenter") -> tuple[float | None, list[float | No
     Reuses the per-record values of the k search when the final labels are that KMeans labeling
     (the same records, exact or the same sample); otherwise scores the final labels the same way:
     exactly up to ``config.SILHOUETTE_EXACT_MAX_N`` records, else on a seeded sample scored
-    against all records.
+    against all records (against a seeded reference subsample above
+    ``config.SILHOUETTE_REFERENCE_MAX_N`` records).
     """
     cached = getattr(seg, "_silhouette_cache", None)
     if cached is not None:
@@ -86,7 +87,14 @@ def segment_silhouettes(seg: "Segmenter") -> tuple[float | None, list[float | No
         rows, s = None, silhouette_samples(X, labels)
     else:
         rng = np.random.default_rng(seg.options_.random_state)
+        if n > config.SILHOUETTE_REFERENCE_MAX_N:
+            ref = np.sort(rng.choice(n, size=config.SILHOUETTE_REFERENCE_MAX_N, replace=False))
+            X, labels, n = np.ascontiguousarray(X[ref]), labels[ref], ref.size
         rows = np.sort(rng.choice(n, size=config.SILHOUETTE_SAMPLE_SIZE, replace=False))
+        if np.count_nonzero(np.bincount(labels, minlength=k)) < 2:
+            result = (None, [None] * k)
+            seg._silhouette_cache = result
+            return result
         s = silhouette_rows(X, labels, rows)
     seg_labels = labels if rows is None else labels[rows]
     sums = np.bincount(seg_labels, weights=s, minlength=k)

@@ -46,7 +46,8 @@ class KSelection:
     sample_size : int or None
         Records in the silhouette sample when not exact.
     fits : dict[int, KMeansResult]
-        The KMeans fit of every k that was tried.
+        The KMeans fit of every k that was tried (above ``config.SEARCH_MAX_N`` records, on the
+        search subsample; the chosen k refined on all records).
     near_ties : list of (int, int, float)
         Pairs (chosen k, other k, gap) closer than the error or 0.003.
     stopped_early_after : int or None
@@ -159,14 +160,16 @@ def select_k(
     started = time.perf_counter() if started_at is None else started_at
     if n_init is None:
         n_init = auto_n_init(min(n, config.SEARCH_MAX_N))
-    # Large inputs: the k search runs on a seeded subsample (centres barely move with more
-    # records), then every k is refined on all records from its subsample centres.
+    # Large inputs: the whole k search (fits, restarts, silhouettes) runs on a seeded
+    # subsample -- centres and silhouettes barely move with more records -- and only the
+    # chosen k is refined on all records, from its subsample centres.
     if n > config.SEARCH_MAX_N:
         pick = np.random.default_rng([0 if random_state is None else int(random_state), 7])
         sub = np.sort(pick.choice(n, size=config.SEARCH_MAX_N, replace=False))
         Xs = np.ascontiguousarray(X[sub])
     else:
         sub, Xs = None, X
+    ns = Xs.shape[0]
     xs_sq = np.einsum("ij,ij->i", Xs, Xs)
     fits: dict[int, KMeansResult] = {}
     stopped = None
@@ -183,34 +186,26 @@ def select_k(
                 break
     ks = sorted(fits)
     _repair_nonconvex(Xs, fits, ks, random_state)
-    if sub is not None:
-        # Refine every k on all records from its subsample centres (a few Lloyd passes), so
-        # the scored labelings are the final ones and the report reuses their silhouettes.
-        fits = {
-            k: kmeans_fit(X, k, init=f.centers, n_init=1, max_iter=config.REFINE_MAX_ITER,
-                          random_state=random_state)
-            for k, f in fits.items()
-        }
     labelings = np.stack([fits[k].labels for k in ks])
     exact = silhouette == "exact" or (
         silhouette == "auto"
-        and n <= config.SILHOUETTE_EXACT_MAX_N
+        and ns <= config.SILHOUETTE_EXACT_MAX_N
         and count_cells(labelings) <= config.SILHOUETTE_EXACT_MAX_CELLS
     )
-    if exact or sample_size >= n:
+    if exact or sample_size >= ns:
         rows = None
         used_sample = None
     else:
         rng = np.random.default_rng(0 if random_state is None else random_state)
-        rows = np.sort(rng.choice(n, size=sample_size, replace=False)).astype(np.int64)
+        rows = np.sort(rng.choice(ns, size=sample_size, replace=False)).astype(np.int64)
         used_sample = int(sample_size)
-    per_point = silhouette_rows_multi(X, labelings, rows)
-    exact = rows is None
+    per_point = silhouette_rows_multi(Xs, labelings, rows)
+    exact = rows is None and sub is None
     means = per_point.mean(axis=1)
-    if exact:
+    if rows is None:
         errs = np.zeros_like(means)
     else:
-        fpc = math.sqrt(max(0.0, 1.0 - sample_size / n))
+        fpc = math.sqrt(max(0.0, 1.0 - sample_size / ns))
         errs = per_point.std(axis=1, ddof=1) / math.sqrt(sample_size) * fpc
     scores = {k: float(m) for k, m in zip(ks, means) if math.isfinite(m)}
     errors = {k: float(e) for k, e, m in zip(ks, errs, means) if math.isfinite(m)}
@@ -227,6 +222,12 @@ def select_k(
         if k != chosen and abs(scores[chosen] - scores[k]) < max(NEAR_TIE, errors[chosen] + errors[k])
     ]
     values = per_point[ks.index(chosen)]
+    if sub is not None:
+        fits[chosen] = kmeans_fit(
+            X, chosen, init=fits[chosen].centers, n_init=1, max_iter=config.REFINE_MAX_ITER,
+            random_state=random_state, x_sq_norms=np.einsum("ij,ij->i", X, X),
+        )
+        rows = values = None  # the report scores the refined labels on all records itself
     return KSelection(chosen, scores, errors, exact, used_sample, fits, ties, stopped, distinct_cap,
                       rows, values)
 
