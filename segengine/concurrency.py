@@ -17,11 +17,15 @@ lazily). On TBB / OpenMP it costs a dictionary look-up and the sections run conc
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
-from typing import Iterator
+from typing import Callable, Iterator, ParamSpec, TypeVar
 
-__all__ = ["parallel_section", "needs_serialising", "active_threading_layer"]
+__all__ = ["parallel_section", "guarded", "needs_serialising", "active_threading_layer"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # Re-entrant: a guarded section may call another (Segmenter.fit inside segmentation_report).
 _LOCK = threading.RLock()
@@ -88,3 +92,25 @@ def parallel_section() -> Iterator[None]:
             yield
     else:
         yield
+
+
+def guarded(func: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a public numeric entry point so that it runs inside :func:`parallel_section`.
+
+    Parameters
+    ----------
+    func : callable
+        A function or method that may launch numba-parallel kernels.
+
+    Returns
+    -------
+    callable
+        The same function, serialised only where the threading layer requires it.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with parallel_section():
+            return func(*args, **kwargs)
+
+    return wrapper

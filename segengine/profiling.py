@@ -159,6 +159,12 @@ def _numeric_field(
     k = sizes.shape[0]
     nan = np.isnan(sorted_values)
     n = sorted_values.shape[0]
+    # Values near the float64 limit (1e308) overflow sums and spreads: work in a power-of-two
+    # unit (exact rescaling) and scale the location/spread statistics back at the end.
+    peak = float(np.max(np.abs(sorted_values[~nan]))) if n and not nan.all() else 0.0
+    unit = 2.0 ** math.floor(math.log2(peak)) if peak > 1e150 and math.isfinite(peak) else 1.0
+    if unit != 1.0:
+        sorted_values = sorted_values / unit
     n_valid = n - int(np.count_nonzero(nan))
     has_nan = n_valid < n
     stats = np.full((k, 9), np.nan)
@@ -197,6 +203,9 @@ def _numeric_field(
         # A segment equal to the population (k = 1) differs by rounding noise only: say 0.
         eff[np.abs(eff) < 1e-9] = 0.0
         stats[:, 8] = eff
+    if unit != 1.0:
+        stats[:, :7] *= unit  # mean, median, std, p25, p75, min, max; lift and effect are ratios
+        pmean, pstd, pmin, pmax = pmean * unit, pstd * unit, pmin * unit, pmax * unit
     overall: dict[str, Any] = {
         "kind": kind, "missing_rate": _num((n - n_valid) / n) if n else None,
         "mean": _num(pmean), "std": _num(pstd), "min": _num(pmin), "max": _num(pmax),

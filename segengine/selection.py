@@ -23,6 +23,7 @@ import numpy as np
 from segengine import config
 from segengine.engines.kmeans import KMeansResult, kmeans_fit, kmeans_fit_many
 from segengine.metrics.silhouette import count_cells, silhouette_rows_multi
+from segengine.concurrency import guarded
 
 __all__ = ["KSelection", "select_k", "kmeans_mixture_loglik", "n_distinct_rows"]
 
@@ -107,6 +108,7 @@ def n_distinct_rows(X: np.ndarray, limit: int) -> int:
     return int(min(keys, limit))
 
 
+@guarded
 def select_k(
     X: np.ndarray,
     k_min: int = 2,

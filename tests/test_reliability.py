@@ -432,8 +432,6 @@ def test_malformed_headers_are_ignored_not_a_500(headers):
     assert status == 400 and body["error"] == "Invalid parameters"
 
 
-@pytest.mark.xfail(strict=True, reason="profiling.py: the mean/std of a segment whose values are all "
-                   "1e308 overflow (the sum exceeds float64) and are reported as null instead of 1e308/0")
 def test_profile_of_huge_values_keeps_its_mean():
     rows = _rows({"x": [1e308 * (i % 2) for i in range(40)]}, 40)
     body = se.segmentation_report({"data": rows})
@@ -537,26 +535,21 @@ _SUBPROCESS_ENGINES = textwrap.dedent(
         if sys.argv[1] == "gmm":
             gmm = se.GaussianMixture(n_components=4, max_iter=5, random_state=i)
             return float(gmm.fit(X).lower_bound_)
+        if sys.argv[1] == "kmeans":
+            return float(se.KMeans(n_clusters=8, random_state=i).fit(X).inertia_)
         return float(se.silhouette_score(X[:5000], np.arange(5000) % 3))
 
     with cf.ThreadPoolExecutor(8) as pool:
-        print(json.dumps({"values": list(pool.map(work, range(8)))}))
+        threaded = list(pool.map(work, range(8)))
+    print(json.dumps({"values": threaded, "serial": [work(i) for i in range(8)]}))
     """
 )
 
 
-@pytest.mark.parametrize("engine", [
-    pytest.param("gmm", marks=pytest.mark.xfail(strict=True, reason=(
-        "engines/gmm.py: GaussianMixture.fit launches numba-parallel kernels without "
-        "segengine.concurrency.parallel_section, so 8 threads abort the process (SIGABRT) under "
-        "NUMBA_THREADING_LAYER=workqueue; the pipeline entry points are guarded, the estimator is not"))),
-    pytest.param("silhouette", marks=pytest.mark.xfail(strict=True, reason=(
-        "metrics/silhouette.py: silhouette_score launches numba-parallel kernels without "
-        "segengine.concurrency.parallel_section, so 8 threads abort the process (SIGABRT) under "
-        "NUMBA_THREADING_LAYER=workqueue"))),
-])
+@pytest.mark.parametrize("engine", ["gmm", "kmeans", "silhouette"])
 def test_public_estimators_from_threads_under_workqueue(engine):
-    _run_subprocess(_SUBPROCESS_ENGINES, engine, env_extra={"NUMBA_THREADING_LAYER": "workqueue"})
+    out = _run_subprocess(_SUBPROCESS_ENGINES, engine, env_extra={"NUMBA_THREADING_LAYER": "workqueue"})
+    assert out["values"] == out["serial"]
 
 
 def test_estimator_rejects_duplicate_frame_columns_and_complex_arrays_with_a_422():

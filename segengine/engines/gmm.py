@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_array, validate_data
 from segengine import config
 from segengine.engines import _gmm_kernels as K
 from segengine.errors import NotFittedError
+from segengine.concurrency import guarded
 
 __all__ = ["GaussianMixture", "gmm_fit_from_labels"]
 
@@ -314,6 +315,7 @@ def _em(X, params, cov_type, reg_covar, tol, max_iter, lower_bound, tied_stats, 
     return params, lower_bound, n_iter, converged, history
 
 
+@guarded
 def gmm_fit_from_labels(
     X: np.ndarray,
     labels: np.ndarray,
@@ -562,6 +564,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return _as_float64(X)
 
     # ---------------------------------------------------------------- fitting
+    @guarded
     def fit(self, X: Any, y: Any = None) -> GaussianMixture:
         """Estimate the mixture parameters by EM (``n_init`` runs, the best one kept).
 
@@ -577,6 +580,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.fit_predict(X, y)
         return self
 
+    @guarded
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
         """Fit, then label every row by its most probable component.
 
@@ -664,6 +668,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return _estimate_log_prob_resp(X, self.weights_, self.means_,
                                        self.precisions_cholesky_, self.covariance_type)
 
+    @guarded
     def score_samples(self, X: Any) -> np.ndarray:
         """Log-likelihood ``log p(x)`` of every row.
 
@@ -691,6 +696,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         return float(self.score_samples(X).mean())
 
+    @guarded
     def predict(self, X: Any) -> np.ndarray:
         """Most probable component of every row.
 
@@ -704,6 +710,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         return self._log_prob_resp(X)[1].argmax(axis=1)
 
+    @guarded
     def predict_proba(self, X: Any) -> np.ndarray:
         """Posterior probability of every component for every row (rows sum to 1).
 
@@ -723,6 +730,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                "spherical": k}[self.covariance_type]
         return int(cov + k * d + k - 1)
 
+    @guarded
     def bic(self, X: Any) -> float:
         """Bayesian information criterion on X (lower is better).
 
@@ -738,6 +746,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ll = self.score_samples(X)
         return float(-2.0 * ll.sum() + self._n_parameters() * np.log(ll.shape[0]))
 
+    @guarded
     def aic(self, X: Any) -> float:
         """Akaike information criterion on X (lower is better).
 

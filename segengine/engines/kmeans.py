@@ -29,6 +29,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from segengine import config
 from segengine.engines import _kmeans_kernels as _k
 from segengine.errors import NotFittedError, ValidationError
+from segengine.concurrency import guarded
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate_data
@@ -221,6 +222,7 @@ def _fit_prepared(
     return KMeansResult(centers=centers, labels=labels, inertia=float(inertia), n_iter=int(n_iter))
 
 
+@guarded
 def kmeans_fit(
     X: np.ndarray,
     n_clusters: int,
@@ -278,6 +280,7 @@ def kmeans_fit(
         )
 
 
+@guarded
 def kmeans_fit_many(
     X: np.ndarray,
     ks,
@@ -339,6 +342,7 @@ def kmeans_fit_many(
     return {k: done[k] for k in distinct}
 
 
+@guarded
 def nearest_two(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nearest and second-nearest centre of every row.
 
@@ -524,6 +528,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     # -- API -----------------------------------------------------------------------------
 
+    @guarded
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "KMeans":
         """Compute the clustering.
 
@@ -580,6 +585,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_iter_ = res.n_iter
         return self
 
+    @guarded
     def predict(self, X: Any) -> np.ndarray:
         """Index of the nearest centre of every sample.
 
@@ -611,6 +617,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         return self.fit(X, sample_weight=sample_weight).labels_
 
+    @guarded
     def transform(self, X: Any) -> np.ndarray:
         """Euclidean distance of every sample to every centre.
 
@@ -642,6 +649,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         return self.fit(X, sample_weight=sample_weight).transform(X)
 
+    @guarded
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Opposite of the (weighted) inertia of ``X`` under the fitted centres.
 

@@ -36,6 +36,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from segengine import config
 from segengine.metrics import _silhouette_kernels as _k
+from segengine.concurrency import guarded
 
 __all__ = [
     "silhouette_samples",
@@ -262,6 +263,7 @@ def _silhouette_rows(
 # public API
 
 
+@guarded
 def silhouette_samples(X: ArrayLike, labels: ArrayLike) -> NDArray[np.float64]:
     """Silhouette coefficient of every sample (Euclidean distance).
 
@@ -298,6 +300,7 @@ def silhouette_samples(X: ArrayLike, labels: ArrayLike) -> NDArray[np.float64]:
     return _silhouette_rows(Xc, codes[None, :], np.array([k], dtype=np.int64), None)[0]
 
 
+@guarded
 def silhouette_rows(X: ArrayLike, labels: ArrayLike, rows: ArrayLike) -> NDArray[np.float64]:
     """Silhouette coefficient of some points, each scored exactly against all points.
 
@@ -340,6 +343,7 @@ def silhouette_rows(X: ArrayLike, labels: ArrayLike, rows: ArrayLike) -> NDArray
     return _silhouette_rows(Xc, codes[None, :], np.array([k], dtype=np.int64), idx)[0]
 
 
+@guarded
 def silhouette_score(
     X: ArrayLike,
     labels: ArrayLike,
@@ -401,6 +405,7 @@ def _valid_labelings(
     return Xc, codes, ks, valid
 
 
+@guarded
 def silhouette_scores_multi(
     X: ArrayLike, labelings: ArrayLike, *, max_cells: int | None = None
 ) -> NDArray[np.float64]:
@@ -442,6 +447,7 @@ def silhouette_scores_multi(
     return means
 
 
+@guarded
 def silhouette_sampled_multi(
     X: ArrayLike,
     labelings: ArrayLike,
@@ -500,6 +506,7 @@ def silhouette_sampled_multi(
     return means, stderrs
 
 
+@guarded
 def silhouette_rows_multi(
     X: ArrayLike, labelings: ArrayLike, rows: ArrayLike | None = None
 ) -> NDArray[np.float64]:
