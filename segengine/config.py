@@ -47,6 +47,8 @@ SILHOUETTE_PARALLEL_MIN_PAIRS = 8_000_000
 # Algorithm choice under algorithm="auto": the Gaussian mixture must beat the equal-variance
 # spherical mixture implied by KMeans by this many nats of BIC per record (BIC / 2n scale).
 GMM_BIC_MARGIN = 0.05
+# ...and it is only tried when there are at least this many records per mixture parameter.
+GMM_MIN_RECORDS_PER_PARAMETER = 10
 # Largest cells x points accumulator (bytes) for the exact silhouette scheme that uses every
 # pair of points once (half the work); larger problems visit each pair twice in O(rows x cells).
 SILHOUETTE_SYMMETRIC_MAX_BYTES = 64 * 2**20

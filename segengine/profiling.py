@@ -162,7 +162,7 @@ def _numeric_field(
     # Values near the float64 limit (1e308) overflow sums and spreads: work in a power-of-two
     # unit (exact rescaling) and scale the location/spread statistics back at the end.
     peak = float(np.max(np.abs(sorted_values[~nan]))) if n and not nan.all() else 0.0
-    unit = 2.0 ** math.floor(math.log2(peak)) if peak > 1e150 and math.isfinite(peak) else 1.0
+    unit = math.ldexp(1.0, math.frexp(peak)[1] - 1) if peak > 1e150 and math.isfinite(peak) else 1.0
     if unit != 1.0:
         sorted_values = sorted_values / unit
     n_valid = n - int(np.count_nonzero(nan))

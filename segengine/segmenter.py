@@ -257,7 +257,12 @@ class Segmenter:
         # mixture only when every column is continuous.
         continuous = all(f.kind in ("numeric", "date") for f in pre.fields_ if f.used)
         evidence["continuous"] = continuous
-        if options.algorithm == "gmm" or (options.algorithm == "auto" and continuous):
+        # Too few records per mixture parameter (wide data) make its BIC meaningless and its fit
+        # slow; "auto" then keeps KMeans without trying.
+        n_params = _gmm_n_params(sel.k, Xm.shape[1], options.covariance_type)
+        evidence["records_per_parameter"] = n / n_params
+        enough = n >= config.GMM_MIN_RECORDS_PER_PARAMETER * n_params
+        if options.algorithm == "gmm" or (options.algorithm == "auto" and continuous and enough):
             gmm, reason = _fit_gmm(Xm, km.labels, sel.k, options)
             if gmm is None:
                 notices.append(("warn_gmm_failed", {"reason": reason}))
@@ -636,6 +641,12 @@ def _fit_gmm(X: np.ndarray, labels: np.ndarray, k: int, options: SegmentationOpt
     if not np.all(np.isfinite(gmm.means_)) or not np.isfinite(gmm.lower_bound_):
         return None, "non-finite parameters"
     return gmm, ""
+
+
+def _gmm_n_params(k: int, d: int, covariance_type: str) -> int:
+    """Free parameters of a k-component Gaussian mixture in d dimensions."""
+    cov = {"full": k * d * (d + 1) // 2, "diag": k * d, "tied": d * (d + 1) // 2, "spherical": k}
+    return k * d + cov[covariance_type] + k - 1
 
 
 def _confidence(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -313,7 +313,7 @@ def _expected_column(
             if dt.tzinfo is not None:
                 dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
         except (ValueError, OverflowError):
-            errors.add(f"data.{i}.{name}", "must_be_string", field=name)
+            errors.add(f"data.{i}.{name}", "must_be_date", field=name)
             continue
         days[i] = (ref - dt).total_seconds() / 86400.0 if ref is not None else np.nan
     return RawColumn(name, kind, days, int(np.isnan(days).sum()), date_reference)

@@ -156,3 +156,14 @@ def test_auto_keeps_kmeans_when_the_mixture_does_not_win_clearly():
     ev = seg.algorithm_evidence_
     assert ev["delta_bic_per_record"] <= config.GMM_BIC_MARGIN
     assert seg.algorithm_ == "kmeans"
+
+
+def test_auto_skips_the_mixture_on_wide_data():
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(size=(60, 40)), rng.normal(size=(60, 40)) + 4.0])
+    seg = se.Segmenter().fit(X)
+    ev = seg.algorithm_evidence_
+    assert ev["records_per_parameter"] < config.GMM_MIN_RECORDS_PER_PARAMETER
+    assert "gmm_bic" not in ev and seg.algorithm_ == "kmeans"
+    # Asked for explicitly, the mixture is still fitted.
+    assert se.Segmenter(algorithm="gmm", n_clusters=2).fit(X).algorithm_ == "gmm"
