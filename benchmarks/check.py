@@ -33,6 +33,7 @@ BARS_MS = {"1k": 30.0, "10k": 100.0, "250k": 3000.0}
 GOALS_MS = {"1k": 15.0, "10k": 50.0, "250k": 1500.0}
 RATIO_BAR, RATIO_GOAL = 50.0, 150.0
 COLD_BAR_S, COLD_GOAL_S = 2.0, 1.0
+RSS_BAR_MB, RSS_GOAL_MB = 1500.0, 1000.0
 
 
 def _median_ms(fn, rounds: int) -> tuple[float, list[float]]:
@@ -89,6 +90,25 @@ def cold_start_seconds() -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def peak_rss_250k_mb() -> tuple[float, float]:
+    """Peak RSS of a fresh process that builds the 250k x 20 payload and reports on it.
+
+    Returns (peak with the report, peak of the payload alone), in MB: the difference is what
+    segengine adds on top of the caller's own records.
+    """
+    code = (
+        "import resource, sys, segengine as se;"
+        "from segengine.datasets import make_numeric_customers;"
+        "r,_=make_numeric_customers(n=250000, n_features=20, random_state=1);"
+        "base=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+        "se.segmentation_report({'data': r});"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024, base/1024)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    peak, base = out.stdout.split()
+    return float(peak), float(base)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="CI mode: 1k and 10k only, fewer rounds")
@@ -108,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["sklearn_10k"] = sklearn_pipeline_time(10_000, 10, 1)
         figures["ratio_10k"] = figures["sklearn_10k"] / figures["10k"]
         figures["cold_start_s"] = cold_start_seconds()
+        figures["rss_250k_mb"], figures["rss_250k_payload_mb"] = peak_rss_250k_mb()
 
     failures = []
     print(f"{'work':<44}{'median':>12}{'bar':>12}{'goal':>12}")
@@ -128,6 +149,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{COLD_BAR_S:>11.1f}s{COLD_GOAL_S:>11.1f}s")
         if figures["cold_start_s"] > COLD_BAR_S:
             failures.append(f"cold start {figures['cold_start_s']:.2f} s > bar {COLD_BAR_S} s")
+    if "rss_250k_mb" in figures:
+        print(f"{'peak RSS, 250k x 20 report (payload alone)':<44}{figures['rss_250k_mb']:>10.0f}MB"
+              f"{RSS_BAR_MB:>10.0f}MB{RSS_GOAL_MB:>10.0f}MB   ({figures['rss_250k_payload_mb']:.0f} MB)")
+        if figures["rss_250k_mb"] > RSS_BAR_MB:
+            failures.append(f"peak RSS {figures['rss_250k_mb']:.0f} MB > bar {RSS_BAR_MB:.0f} MB")
     if figures["10k"] > SEED_CEILING_MS:
         failures.append(f"10k: {figures['10k']:.1f} ms > the seed's {SEED_CEILING_MS:.0f} ms ceiling")
 
