@@ -274,8 +274,8 @@ class Segmenter:
         evidence["margin"] = config.GMM_BIC_MARGIN
         evidence["chosen"] = algorithm
         if algorithm == "gmm":
-            raw_labels = gmm.predict(Xm)
-            centers = np.asarray(gmm.means_, dtype=np.float64)
+            raw_labels = gmm.log_prob_resp(Xm)[1].argmax(axis=1)
+            centers = np.asarray(gmm.means, dtype=np.float64)
         else:
             raw_labels = km.labels
             centers = km.centers
@@ -309,11 +309,11 @@ class Segmenter:
         if algorithm == "gmm":
             self.gmm_params_ = {
                 "covariance_type": options.covariance_type,
-                "weights": np.ascontiguousarray(np.asarray(gmm.weights_, dtype=np.float64)[order]),
-                "means": np.ascontiguousarray(np.asarray(gmm.means_, dtype=np.float64)[order]),
+                "weights": np.ascontiguousarray(np.asarray(gmm.weights, dtype=np.float64)[order]),
+                "means": np.ascontiguousarray(np.asarray(gmm.means, dtype=np.float64)[order]),
                 "precisions_cholesky": np.ascontiguousarray(
-                    np.asarray(gmm.precisions_cholesky_, dtype=np.float64)[order]
-                    if options.covariance_type != "tied" else gmm.precisions_cholesky_),
+                    np.asarray(gmm.precisions_cholesky, dtype=np.float64)[order]
+                    if options.covariance_type != "tied" else gmm.precisions_cholesky),
             }
             self.weights_ = self.gmm_params_["weights"]
         else:
@@ -630,15 +630,15 @@ def _fit_gmm(X: np.ndarray, labels: np.ndarray, k: int, options: SegmentationOpt
     """Gaussian mixture initialised from the KMeans labels; (None, reason) when it cannot be fitted."""
     import warnings
 
-    from segengine.engines.gmm import gmm_fit_from_labels
+    from segengine.engines.gmm import gmm_em_from_labels
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            gmm = gmm_fit_from_labels(X, labels, k, covariance_type=options.covariance_type)
+            gmm = gmm_em_from_labels(X, labels, k, covariance_type=options.covariance_type)
     except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
         return None, str(exc).split("\n")[0][:200]
-    if not np.all(np.isfinite(gmm.means_)) or not np.isfinite(gmm.lower_bound_):
+    if not np.all(np.isfinite(gmm.means)) or not np.isfinite(gmm.lower_bound):
         return None, "non-finite parameters"
     return gmm, ""
 

@@ -280,7 +280,7 @@ def test_convergence_warning_and_chosen_run_flag():
 def test_chosen_run_convergence_is_reported_not_any_run(monkeypatch):
     # Run 0 converges with a worse likelihood, run 1 does not converge but is better and kept:
     # converged_ must be run 1's flag (scikit-learn reports "any run converged").
-    import segengine.engines.gmm as gmm_mod
+    import segengine.engines.gmm_estimator as gmm_mod
 
     X, _ = _blobs(200, 2, 2, std=1.0, seed=8)
     real_em = gmm_mod._em

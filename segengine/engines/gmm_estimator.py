@@ -1,0 +1,459 @@
+"""The scikit-learn-compatible GaussianMixture estimator over segengine's numba EM core.
+
+Kept apart from `segengine.engines.gmm` (the functions the pipeline calls) so that only code
+that wants the estimator pays for importing scikit-learn.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import sklearn.exceptions
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, validate_data
+
+from segengine.concurrency import guarded
+from segengine.engines import _gmm_kernels as K
+from segengine.engines.gmm import (
+    _as_float64,
+    _em,
+    _estimate_log_prob_resp,
+    _params_from_resp,
+    _tied_scatter,
+)
+from segengine.errors import NotFittedError
+
+__all__ = ["GaussianMixture"]
+
+
+class _GMMNotFittedError(NotFittedError, sklearn.exceptions.NotFittedError):
+    """segengine's NotFittedError that scikit-learn's ``except NotFittedError`` also catches."""
+
+
+# --------------------------------------------------------------------------------------------
+# Estimator
+# --------------------------------------------------------------------------------------------
+
+
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """Gaussian mixture fitted by EM, a drop-in for ``sklearn.mixture.GaussianMixture``.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+        Form of the component covariances.
+    tol : float, default=1e-3
+        EM stops when the mean log-likelihood changes by less than this.
+    reg_covar : float, default=1e-6
+        Non-negative value added to the diagonal of every covariance.
+    max_iter : int, default=100
+        Maximum EM iterations per initialisation.
+    n_init : int, default=1
+        Number of initialisations; the one with the largest final likelihood is kept.
+    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
+        How the initial responsibilities are drawn.
+    weights_init, means_init, precisions_init : array-like, optional
+        User-supplied initial parameters (override the corresponding part of ``init_params``).
+    random_state : int, RandomState instance or None, default=None
+    warm_start : bool, default=False
+        Continue from the previous fit (one initialisation).
+    verbose : int, default=0
+        1 prints one line per initialisation, 2 one line per iteration.
+
+    Attributes
+    ----------
+    weights_, means_, covariances_, precisions_, precisions_cholesky_ : ndarray
+        Parameters of the chosen run (same shapes and conventions as scikit-learn).
+    converged_ : bool
+        Whether the *chosen* run converged.
+    n_iter_ : int
+        EM iterations of the chosen run.
+    lower_bound_ : float
+        Mean log-likelihood of the chosen run at its last iteration.
+    lower_bounds_ : list of float
+        Mean log-likelihood of every iteration of the chosen run.
+    n_features_in_ : int
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init_params": [StrOptions({"kmeans", "random", "random_from_data", "k-means++"})],
+        "weights_init": ["array-like", None],
+        "means_init": ["array-like", None],
+        "precisions_init": ["array-like", None],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        *,
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        weights_init: Any = None,
+        means_init: Any = None,
+        precisions_init: Any = None,
+        random_state: Any = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+    ) -> None:
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    # ---------------------------------------------------------------- validation helpers
+    def _check_inits(self, n_features: int) -> tuple:
+        k = self.n_components
+        w = m = p = None
+        if self.weights_init is not None:
+            w = check_array(self.weights_init, dtype=np.float64, ensure_2d=False)
+            if w.shape != (k,):
+                raise ValueError(f"weights_init should have shape ({k},), got {w.shape}.")
+            if np.any(w < 0) or np.any(w > 1):
+                raise ValueError("weights_init should lie in [0, 1].")
+            if not np.isclose(w.sum(), 1.0, rtol=0, atol=1e-6):
+                raise ValueError(f"weights_init should sum to 1, got sum {w.sum():.6f}.")
+        if self.means_init is not None:
+            m = check_array(self.means_init, dtype=np.float64)
+            if m.shape != (k, n_features):
+                raise ValueError(
+                    f"means_init should have shape ({k}, {n_features}), got {m.shape}.")
+        if self.precisions_init is not None:
+            ct = self.covariance_type
+            p = check_array(self.precisions_init, dtype=np.float64, ensure_2d=False,
+                            allow_nd=True)
+            expected = {"full": (k, n_features, n_features), "tied": (n_features, n_features),
+                        "diag": (k, n_features), "spherical": (k,)}[ct]
+            if p.shape != expected:
+                raise ValueError(
+                    f"precisions_init for covariance_type={ct!r} should have shape "
+                    f"{expected}, got {p.shape}.")
+            if ct in ("full", "tied"):
+                p3 = p if ct == "full" else p[None]
+                if not np.allclose(p3, np.transpose(p3, (0, 2, 1))):
+                    raise ValueError("precisions_init should be symmetric.")
+            elif np.any(p <= 0):
+                raise ValueError("precisions_init should be positive.")
+        return w, m, p
+
+    def _prec_chol_from_precisions(self, p: np.ndarray) -> np.ndarray:
+        ct = self.covariance_type
+        if ct in ("full", "tied"):
+            p3 = np.ascontiguousarray(p if ct == "full" else p[None])
+            out = np.empty_like(p3)
+            if K.upper_factor_of_spd(p3, out) >= 0:
+                raise ValueError("precisions_init should be positive definite.")
+            return out if ct == "full" else out[0]
+        return np.sqrt(p)
+
+    def _initial_resp(self, X: np.ndarray, rs: np.random.RandomState) -> np.ndarray:
+        n = X.shape[0]
+        k = self.n_components
+        if self.init_params == "random":
+            resp = rs.uniform(size=(n, k))
+            return resp / resp.sum(axis=1)[:, None]
+        resp = np.zeros((n, k))
+        if self.init_params == "kmeans":
+            from segengine.engines.kmeans import kmeans_fit  # lazy: engines import each other
+
+            seed = int(rs.randint(np.iinfo(np.int32).max))
+            labels = kmeans_fit(X, k, n_init=1, random_state=seed).labels
+            resp[np.arange(n), labels] = 1.0
+        elif self.init_params == "random_from_data":
+            resp[rs.choice(n, size=k, replace=False), np.arange(k)] = 1.0
+        else:  # k-means++ seeds: one responsible point per component
+            from sklearn.cluster import kmeans_plusplus
+
+            _, idx = kmeans_plusplus(X, k, random_state=rs)
+            resp[idx, np.arange(k)] = 1.0
+        return resp
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "means_"):
+            raise _GMMNotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call 'fit' first.")
+
+    def _set_fitted(self, params, n_features, lower_bound, n_iter, converged, history) -> None:
+        weights, means, covariances, prec_chol = params
+        self.weights_ = weights
+        self.means_ = means
+        self.covariances_ = covariances
+        self.precisions_cholesky_ = prec_chol
+        ct = self.covariance_type
+        if ct == "full":
+            self.precisions_ = prec_chol @ np.transpose(prec_chol, (0, 2, 1))
+        elif ct == "tied":
+            self.precisions_ = prec_chol @ prec_chol.T
+        else:
+            self.precisions_ = prec_chol**2
+        self.n_features_in_ = n_features
+        self.lower_bound_ = lower_bound
+        self.lower_bounds_ = list(history)
+        self.n_iter_ = n_iter
+        self.converged_ = bool(converged)
+
+    def _validate_X(self, X, reset: bool) -> np.ndarray:
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset,
+                          ensure_min_samples=2 if reset else 1)
+        return _as_float64(X)
+
+    # ---------------------------------------------------------------- fitting
+    @guarded
+    def fit(self, X: Any, y: Any = None) -> GaussianMixture:
+        """Estimate the mixture parameters by EM (``n_init`` runs, the best one kept).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        self.fit_predict(X, y)
+        return self
+
+    @guarded
+    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
+        """Fit, then label every row by its most probable component.
+
+        A final E-step with the chosen parameters guarantees ``fit_predict(X)`` equals
+        ``fit(X).predict(X)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        self._validate_params()
+        X = self._validate_X(X, reset=True)
+        n, d = X.shape
+        if n < self.n_components:
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = "
+                f"{self.n_components}, n_samples = {n}.")
+        w_init, m_init, p_init = self._check_inits(d)
+        ct = self.covariance_type
+        reg = float(self.reg_covar)
+        tied_stats = _tied_scatter(X) if ct == "tied" else None
+
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        n_init = self.n_init if do_init else 1
+        rs = check_random_state(self.random_state)
+        best = None
+        for init in range(n_init):
+            if do_init and w_init is not None and m_init is not None and p_init is not None:
+                # Everything is given: no initial partition to compute (as scikit-learn).
+                prec_chol = self._prec_chol_from_precisions(p_init)
+                covariances = (np.linalg.inv(p_init) if ct in ("full", "tied")
+                               else 1.0 / p_init)  # only reported when max_iter == 0
+                params = (w_init.copy(), m_init.copy(), covariances, prec_chol)
+                lb0 = -np.inf
+            elif do_init:
+                resp = self._initial_resp(X, rs)
+                weights, means, covariances, prec_chol = _params_from_resp(X, resp, ct, reg)
+                del resp
+                if w_init is not None:
+                    weights = w_init.copy()
+                if m_init is not None:
+                    means = m_init.copy()
+                if p_init is not None:
+                    prec_chol = self._prec_chol_from_precisions(p_init)
+                params = (weights, means, covariances, prec_chol)
+                lb0 = -np.inf
+            else:
+                params = (self.weights_, self.means_, self.covariances_,
+                          self.precisions_cholesky_)
+                lb0 = self.lower_bound_
+            if self.max_iter == 0:
+                result = (params, lb0, 0, False, [])
+            else:
+                result = _em(X, params, ct, reg, float(self.tol), self.max_iter, lb0,
+                             tied_stats, self.verbose)
+            if self.verbose >= 1:
+                print(f"Initialization {init}: lower bound {result[1]:.6f}, "
+                      f"{result[2]} iterations, converged={result[3]}")
+            if best is None or result[1] > best[1]:
+                best = result
+        params, lb, n_iter, converged, history = best
+        self._set_fitted(params, d, lb, n_iter, converged, history)
+        if not converged and self.max_iter > 0:
+            warnings.warn(
+                f"The best EM run did not converge in max_iter={self.max_iter} iterations "
+                f"(tol={self.tol:g}). Increase max_iter or tol, try n_init > 1 or another "
+                "init_params, or check the data for duplicates and wildly different feature "
+                "scales.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        _, log_resp = _estimate_log_prob_resp(X, self.weights_, self.means_,
+                                              self.precisions_cholesky_, ct)
+        return log_resp.argmax(axis=1)
+
+    # ---------------------------------------------------------------- inference
+    def _log_prob_resp(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        X = self._validate_X(X, reset=False)
+        return _estimate_log_prob_resp(X, self.weights_, self.means_,
+                                       self.precisions_cholesky_, self.covariance_type)
+
+    @guarded
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Log-likelihood ``log p(x)`` of every row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self._log_prob_resp(X)[0]
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Mean log-likelihood per row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        float
+        """
+        return float(self.score_samples(X).mean())
+
+    @guarded
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable component of every row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), int64
+        """
+        return self._log_prob_resp(X)[1].argmax(axis=1)
+
+    @guarded
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Posterior probability of every component for every row (rows sum to 1).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+        """
+        return np.exp(self._log_prob_resp(X)[1])
+
+    def _n_parameters(self) -> int:
+        k, d = self.means_.shape
+        cov = {"full": k * d * (d + 1) / 2, "tied": d * (d + 1) / 2, "diag": k * d,
+               "spherical": k}[self.covariance_type]
+        return int(cov + k * d + k - 1)
+
+    @guarded
+    def bic(self, X: Any) -> float:
+        """Bayesian information criterion on X (lower is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        float
+            ``-2 * log L + n_parameters * log(n_samples)``.
+        """
+        ll = self.score_samples(X)
+        return float(-2.0 * ll.sum() + self._n_parameters() * np.log(ll.shape[0]))
+
+    @guarded
+    def aic(self, X: Any) -> float:
+        """Akaike information criterion on X (lower is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        float
+            ``-2 * log L + 2 * n_parameters``.
+        """
+        ll = self.score_samples(X)
+        return float(-2.0 * ll.sum() + 2 * self._n_parameters())
+
+    def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Draw samples from the fitted mixture.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+            Component of every sample (samples are grouped by component).
+        """
+        self._check_fitted()
+        if n_samples < 1:
+            raise ValueError(f"n_samples must be at least 1, got {n_samples}.")
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, self.weights_)
+        d = self.means_.shape[1]
+        ct = self.covariance_type
+        parts = []
+        for k, (mean, c) in enumerate(zip(self.means_, counts)):
+            if ct == "full":
+                parts.append(rng.multivariate_normal(mean, self.covariances_[k], c))
+            elif ct == "tied":
+                parts.append(rng.multivariate_normal(mean, self.covariances_, c))
+            else:
+                scale = np.sqrt(self.covariances_[k])
+                parts.append(mean + rng.standard_normal((c, d)) * scale)
+        X = np.vstack(parts)
+        y = np.repeat(np.arange(self.n_components), counts)
+        return X, y
