@@ -15,6 +15,7 @@ import numpy as np
 from segengine import config
 from segengine._version import __version__
 from segengine.concurrency import parallel_section
+from segengine.engines.gmm import n_mixture_parameters
 from segengine.errors import NotFittedError, ValidationError
 from segengine.options import SegmentationOptions, parse_options
 from segengine.preprocessing import Preprocessor
@@ -259,7 +260,7 @@ class Segmenter:
         evidence["continuous"] = continuous
         # Too few records per mixture parameter (wide data) make its BIC meaningless and its fit
         # slow; "auto" then keeps KMeans without trying.
-        n_params = _gmm_n_params(sel.k, Xm.shape[1], options.covariance_type)
+        n_params = n_mixture_parameters(sel.k, Xm.shape[1], options.covariance_type)
         evidence["records_per_parameter"] = n / n_params
         enough = n >= config.GMM_MIN_RECORDS_PER_PARAMETER * n_params
         if options.algorithm == "gmm" or (options.algorithm == "auto" and continuous and enough):
@@ -641,12 +642,6 @@ def _fit_gmm(X: np.ndarray, labels: np.ndarray, k: int, options: SegmentationOpt
     if not np.all(np.isfinite(gmm.means)) or not np.isfinite(gmm.lower_bound):
         return None, "non-finite parameters"
     return gmm, ""
-
-
-def _gmm_n_params(k: int, d: int, covariance_type: str) -> int:
-    """Free parameters of a k-component Gaussian mixture in d dimensions."""
-    cov = {"full": k * d * (d + 1) // 2, "diag": k * d, "tied": d * (d + 1) // 2, "spherical": k}
-    return k * d + cov[covariance_type] + k - 1
 
 
 def _confidence(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> np.ndarray:

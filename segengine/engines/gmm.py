@@ -22,7 +22,7 @@ from segengine import config
 from segengine.engines import _gmm_kernels as K
 from segengine.concurrency import guarded
 
-__all__ = ["GMMFit", "gmm_em_from_labels", "gmm_fit_from_labels", "GaussianMixture"]
+__all__ = ["GMMFit", "gmm_em_from_labels", "gmm_fit_from_labels", "n_mixture_parameters", "GaussianMixture"]
 
 _COV_CODES = {"full": K.FULL, "tied": K.TIED, "diag": K.DIAG, "spherical": K.SPHERICAL}
 _WEIGHT_FLOOR = 10.0 * np.finfo(np.float64).eps
@@ -303,6 +303,25 @@ def _em(X, params, cov_type, reg_covar, tol, max_iter, lower_bound, tied_stats, 
     return params, lower_bound, n_iter, converged, history
 
 
+def n_mixture_parameters(k: int, d: int, covariance_type: str) -> int:
+    """Free parameters of a k-component Gaussian mixture in d dimensions.
+
+    Parameters
+    ----------
+    k, d : int
+        Components and features.
+    covariance_type : {"full", "diag", "tied", "spherical"}
+
+    Returns
+    -------
+    int
+        k * d means, the covariance entries, and k - 1 weights.
+    """
+    cov = {"full": k * d * (d + 1) // 2, "diag": k * d, "tied": d * (d + 1) // 2,
+           "spherical": k}[covariance_type]
+    return k * d + cov + k - 1
+
+
 @dataclass(frozen=True)
 class GMMFit:
     """A fitted Gaussian mixture as plain arrays (what the pipeline needs, no estimator).
@@ -342,10 +361,7 @@ class GMMFit:
 
     def n_parameters(self) -> int:
         """Free parameters: means, covariances and k - 1 weights."""
-        k, d = self.means.shape
-        cov = {"full": k * d * (d + 1) // 2, "diag": k * d, "tied": d * (d + 1) // 2,
-               "spherical": k}[self.covariance_type]
-        return k * d + cov + k - 1
+        return n_mixture_parameters(*self.means.shape, self.covariance_type)
 
     def bic(self, X: np.ndarray) -> float:
         """Bayesian information criterion on ``X`` (lower is better)."""

@@ -26,6 +26,7 @@ from segengine.engines.gmm import (
     _estimate_log_prob_resp,
     _params_from_resp,
     _tied_scatter,
+    n_mixture_parameters,
 )
 from segengine.errors import NotFittedError
 
@@ -388,10 +389,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return np.exp(self._log_prob_resp(X)[1])
 
     def _n_parameters(self) -> int:
-        k, d = self.means_.shape
-        cov = {"full": k * d * (d + 1) / 2, "tied": d * (d + 1) / 2, "diag": k * d,
-               "spherical": k}[self.covariance_type]
-        return int(cov + k * d + k - 1)
+        return n_mixture_parameters(*self.means_.shape, self.covariance_type)
 
     @guarded
     def bic(self, X: Any) -> float:
