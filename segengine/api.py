@@ -7,7 +7,7 @@ import time
 from typing import Any, Mapping
 
 from segengine.concurrency import parallel_section
-from segengine.errors import SegEngineError, ServiceError
+from segengine.errors import SegEngineError, ServiceError, ValidationError
 from segengine.request import parse_request
 from segengine.table import check_records_are_objects, table_from_records
 from segengine.text.error_messages import error_text
@@ -53,6 +53,15 @@ def segmentation_report(payload: Any, language: str = "en", *, model: Any = None
         # Scoring must reject a record that is not an object like fitting does (a 400 naming it),
         # not hand a mixed list to the array reader.
         check_records_are_objects(request.records, lang)
+        # A fitted model fixes everything but how records are read: other options would be
+        # silently ignored, so they are errors.
+        unused = [path for name, path in request.option_paths.items()
+                  if name not in ("id_field", "max_records")]
+        if unused:
+            raise ValidationError(
+                error_text(lang, "options_invalid"),
+                {path: error_text(lang, "option_with_model") for path in unused},
+            )
         with parallel_section():
             return model.score_report(
                 request.records, language=lang, include_metadata=request.include_metadata,

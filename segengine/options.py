@@ -77,6 +77,11 @@ _ALIASES = {name: name for name in OPTION_NAMES}
 _ALIASES.update({camel_case(name): name for name in OPTION_NAMES})
 
 
+def canonical_option_name(key: str) -> str:
+    """The snake_case name of an option spelled either way (unknown names come back as given)."""
+    return _ALIASES.get(key, key)
+
+
 def _as_int(value: Any) -> int | None:
     """Integers, and floats with an integral value (JSON writers emit ``5.0``); never booleans."""
     if isinstance(value, bool):
@@ -143,7 +148,8 @@ def parse_options(
             )
             continue
         if name in values and not same_value(values[name], value):
-            details[path] = error_text(language, "unknown_option", name=key)
+            other = next(str(k) for k in options if _ALIASES.get(str(k)) == name and str(k) != key)
+            details[path] = error_text(language, "conflicting_spellings", a=other, b=key)
             continue
         problem = _check_one(name, value, language)
         if problem is not None:

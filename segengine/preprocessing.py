@@ -135,7 +135,9 @@ class Preprocessor:
             for i, name in enumerate(wanted):
                 if key == "exclude" and name == opts.id_field:
                     continue  # the id is never a feature: excluding it is a harmless no-op
-                if name not in names:
+                if name == opts.id_field:
+                    details[f"options.{key}.{i}"] = error_text(language, "id_field_in_features", name=name)
+                elif name not in names:
                     details[f"options.{key}.{i}"] = error_text(language, "unknown_field", name=name)
         if details:
             raise ValidationError(error_text(language, "options_invalid"), details)

@@ -7,7 +7,7 @@ name the exact input path.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from segengine.errors import InvalidRequestError, ValidationError
@@ -32,6 +32,7 @@ class Request:
     records: list
     options: SegmentationOptions
     include_metadata: bool
+    option_paths: dict = field(default_factory=dict)  # option name -> path as the caller wrote it
 
 
 def load_json_body(body: Any, language: str = "en") -> Any:
@@ -69,6 +70,8 @@ def load_json_body(body: Any, language: str = "en") -> Any:
             raise _invalid_json(language, f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
         except RecursionError:
             raise _invalid_json(language, "nested too deeply") from None
+        except ValueError as exc:  # e.g. an integer literal past Python's digit limit
+            raise _invalid_json(language, str(exc).split(";")[0][:200]) from None
     return body
 
 
@@ -115,7 +118,8 @@ def parse_request(payload: Any, language: str = "en") -> Request:
         if name is None:
             details[str(key)] = error_text(language, "unknown_parameter", name=str(key))
         elif name in seen and not same_value(seen[name], value):
-            details[str(key)] = error_text(language, "unknown_parameter", name=str(key))
+            other = next(k for k in body if _TOP_LEVEL.get(k) == name and k != key)
+            details[str(key)] = error_text(language, "conflicting_spellings", a=other, b=str(key))
         else:
             seen[name] = value
 
@@ -129,7 +133,10 @@ def parse_request(payload: Any, language: str = "en") -> Request:
     except ValidationError as exc:
         details.update(exc.details)
     if details:
-        raise ValidationError(error_text(language, "validation_failed"), details)
+        only_options = all(p.startswith("options") for p in details)
+        raise ValidationError(
+            error_text(language, "options_invalid" if only_options else "validation_failed"), details
+        )
     if not data:
         raise InvalidRequestError(
             error_text(language, "data_empty"), {"data": error_text(language, "data_empty")},
@@ -149,4 +156,12 @@ def parse_request(payload: Any, language: str = "en") -> Request:
             error_text(language, "validation_failed"),
             {"data": error_text(language, "too_many_records", n=len(data), max=options.max_records)},
         )
-    return Request(records=data, options=options, include_metadata=include)
+    raw_options = seen.get("options") or {}
+    paths = {_option_name(str(k)): f"options.{k}" for k in raw_options}
+    return Request(records=data, options=options, include_metadata=include, option_paths=paths)
+
+
+def _option_name(key: str) -> str:
+    from segengine.options import canonical_option_name
+
+    return canonical_option_name(key)

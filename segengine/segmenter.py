@@ -373,11 +373,28 @@ class Segmenter:
         }
 
     def _new_table(self, X: Any, language: str) -> Table:
+        id_field = self.options_.id_field
         if isinstance(X, (list, tuple)) and len(X) and isinstance(X[0], dict):
-            return table_from_records(
-                list(X), id_field=self.options_.id_field, language=language, schema=self._schema()
+            table = table_from_records(list(X), id_field=id_field, language=language,
+                                       schema=self._schema())
+        elif hasattr(X, "columns") and hasattr(X, "iloc"):
+            table = table_from_frame(X, id_field=id_field, language=language, schema=self._schema())
+        else:
+            table = to_table(X, id_field=id_field, language=language)
+            width = len(self.preprocessor_.fields_)
+            if table.columns and len(table.columns) != width:
+                raise ValidationError(
+                    error_text(language, "validation_failed"),
+                    {"X": error_text(language, "width_mismatch", expected=width, got=len(table.columns))},
+                )
+        present = {c.name for c in table.columns}
+        if table.n_rows and not present & set(self.preprocessor_.used_fields_):
+            raise ValidationError(
+                error_text(language, "validation_failed"),
+                {"data": error_text(language, "no_model_fields",
+                                    fields=", ".join(self.preprocessor_.used_fields_))},
             )
-        return to_table(X, id_field=self.options_.id_field, language=language)
+        return table
 
     def _proba_matrix(self, Xm: np.ndarray) -> np.ndarray:
         """Membership probabilities (n, k) in segment order."""

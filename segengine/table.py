@@ -24,6 +24,9 @@ from segengine.text.error_messages import KIND_NAMES, error_text
 
 __all__ = ["RawColumn", "Table", "check_records_are_objects", "table_from_records", "table_from_frame", "table_from_array"]
 
+# A string field is a date field when at least this share of its values look like ISO dates.
+DATE_SHARE = 0.9
+
 # Cap on listed value errors: a 250k-record payload with one bad column must not produce a
 # 250k-entry error body.
 MAX_DETAILS = 100
@@ -96,10 +99,6 @@ class _Errors:
         raise ValidationError(error_text(self.language, "validation_failed"), details)
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
-
-
 def _value_class(v: Any) -> str:
     """Classify one JSON-like value: number, bool, str, none or other."""
     if v is None:
@@ -130,8 +129,11 @@ def _ids_from_records(
     # Fast path: all strings (or all plain ints) and no duplicate.
     types = set(map(type, raw))
     if types == {str} or types == {int}:
-        ids = list(raw) if types == {str} else list(map(str, raw))
-        if len(set(ids)) == len(ids):
+        try:
+            ids = list(raw) if types == {str} else list(map(str, raw))
+        except ValueError:  # an integer past Python's digit limit: the slow path names it
+            ids = []
+        if ids and len(set(ids)) == len(ids):
             return ids, False
     present = [v is not None for v in raw]
     if not any(present):
@@ -146,7 +148,8 @@ def _ids_from_records(
             continue
         if isinstance(v, str):
             text = v
-        elif isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)):
+        elif (isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+              and abs(int(v)) < 10**30):
             text = str(int(v))
         elif isinstance(v, float) and math.isfinite(v) and v.is_integer():
             text = str(int(v))
@@ -187,39 +190,50 @@ def _numeric_from_list(
     return arr, n_missing
 
 
-def _parse_dates(values: list) -> tuple[np.ndarray, str] | None:
-    """Days before the latest date for ISO-8601 strings (None entries stay NaN), or None."""
-    present = [v for v in values if v is not None]
-    if not present or not all(_ISO_DATE.match(v) for v in present):
+def _parse_dates(values: Sequence) -> tuple[np.ndarray, str, list[int]] | None:
+    """Days before the latest date for a field of ISO-8601 strings, or None when it is not one.
+
+    A field is a date field when at least ``DATE_SHARE`` of its values look like ISO dates; the
+    others (and impossible dates such as 2024-02-30) come back as indices of bad values, so that
+    one typo is reported at its path instead of turning the field into a categorical one.
+    """
+    present = [i for i, v in enumerate(values) if v is not None]
+    if not present:
         return None
-    if all(len(v) == 10 for v in present):
+    looks = [i for i in present if _ISO_DATE.match(values[i])]
+    if len(looks) < DATE_SHARE * len(present):
+        return None
+    bad = sorted(set(present) - set(looks))
+    if not bad and all(len(values[i]) == 10 for i in looks):
         # Plain dates (the common case): numpy parses them in C.
         try:
             days = np.array([v if v is not None else "NaT" for v in values], dtype="datetime64[D]")
         except ValueError:
-            return None
-        stamps = days.astype(np.float64)
-        stamps[np.isnat(days)] = np.nan
-        latest = np.nanmax(stamps)
-        return latest - stamps, str(days[np.nanargmax(stamps)]) + "T00:00:00"
+            days = None
+        if days is not None:
+            stamps = days.astype(np.float64)
+            stamps[np.isnat(days)] = np.nan
+            latest = np.nanmax(stamps)
+            return latest - stamps, str(days[np.nanargmax(stamps)]) + "T00:00:00", []
     stamps = np.full(len(values), np.nan)
     latest_dt = None
-    try:
-        for i, v in enumerate(values):
-            if v is None:
-                continue
+    for i in looks:
+        v = values[i]
+        try:
             dt = datetime.fromisoformat(v.replace("Z", "+00:00") if v.endswith("Z") else v)
             if dt.tzinfo is not None:
                 dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
-            stamps[i] = (dt - datetime(1970, 1, 1)).total_seconds() / 86400.0
-            latest_dt = dt if latest_dt is None or dt > latest_dt else latest_dt
-    except (ValueError, OverflowError):  # overflow: "9999-12-31T23:00-05:00" is past year 9999 in UTC
+        except (ValueError, OverflowError):  # 2024-02-30; or past year 9999 once in UTC
+            bad.append(i)
+            continue
+        stamps[i] = (dt - datetime(1970, 1, 1)).total_seconds() / 86400.0
+        latest_dt = dt if latest_dt is None or dt > latest_dt else latest_dt
+    if latest_dt is None:
         return None
     latest = np.nanmax(stamps)
     # The reference is the latest date itself: rebuilding it from float days can step past year
     # 9999 ("9999-12-31T23:59:59.999999") and overflow.
-    reference = latest_dt.isoformat()
-    return latest - stamps, reference
+    return latest - stamps, latest_dt.isoformat(), sorted(bad)
 
 
 def _days(x: float):
@@ -241,7 +255,9 @@ def _typed_column(name: str, col: list, errors: _Errors) -> RawColumn:
     if types <= {str, none_t} and types != {none_t}:
         dates = _parse_dates(col)
         if dates is not None:
-            arr, reference = dates
+            arr, reference, bad = dates
+            for i in bad:
+                errors.add(f"data.{i}.{name}", "must_be_date", field=name)
             return RawColumn(name, "date", arr, int(np.isnan(arr).sum()), reference)
         arr = np.array(col, dtype=object)
         return RawColumn(name, "categorical", arr, int(sum(v is None for v in col)))
@@ -406,6 +422,12 @@ def table_from_records(
     ids, from_index = _ids_from_records(
         records, id_field, errors, None if by_name is None else by_name.get(id_field)
     )
+    if from_index and id_field != "id":
+        # A non-default id field that no record has is a typo, not "use the index".
+        raise ValidationError(
+            error_text(language, "options_invalid"),
+            {"options.id_field": error_text(language, "id_field_missing", name=id_field)},
+        )
     columns = []
     for name in names:
         if name == id_field:
@@ -422,7 +444,13 @@ def table_from_records(
     return Table(ids=ids, columns=columns, id_from_index=from_index)
 
 
-def table_from_frame(frame: Any, *, id_field: str = "id", language: str = "en") -> Table:
+def table_from_frame(
+    frame: Any,
+    *,
+    id_field: str = "id",
+    language: str = "en",
+    schema: dict[str, tuple[str, str | None]] | None = None,
+) -> Table:
     """Type the columns of a pandas DataFrame (numeric, bool, datetime, string/category).
 
     Parameters
@@ -434,12 +462,19 @@ def table_from_frame(frame: Any, *, id_field: str = "id", language: str = "en") 
         The id column.
     language : str
         Language of the error sentences.
+    schema : dict, optional
+        A fitted model's ``{field: (kind, date_reference)}``: the frame is then read like
+        records against that schema (see :func:`table_from_records`).
 
     Returns
     -------
     Table
     """
     import pandas as pd  # optional extra: only needed when the caller passes a DataFrame
+
+    if schema is not None:
+        return table_from_records(_frame_records(frame, pd, id_field), id_field=id_field,
+                                  language=language, schema=schema)
 
     duplicated = [str(c) for c in frame.columns[frame.columns.duplicated()]]
     if duplicated:
@@ -454,7 +489,11 @@ def table_from_frame(frame: Any, *, id_field: str = "id", language: str = "en") 
             [{id_field: v} for v in frame[id_field].tolist()], id_field, errors
         )
     else:
-        ids, from_index = [str(v) for v in frame.index.tolist()], True
+        ids = [str(v) for v in frame.index.tolist()]
+        from_index = isinstance(frame.index, pd.RangeIndex)
+        if not from_index:
+            # A named index is the caller's ids: the same duplicate rule as for records.
+            ids, _ = _ids_from_records([{"id": v} for v in frame.index.tolist()], "id", errors)
     columns = []
     for name in frame.columns:
         if name == id_field:
@@ -469,8 +508,9 @@ def table_from_frame(frame: Any, *, id_field: str = "id", language: str = "en") 
                 errors.add(f"data.{i}.{name}", "must_be_finite", field=str(name))
             columns.append(RawColumn(str(name), "numeric", arr, int(np.isnan(arr).sum())))
         elif pd.api.types.is_datetime64_any_dtype(series.dtype):
-            stamps = series.astype("int64").to_numpy().astype(np.float64) / 86400e9
-            stamps[series.isna().to_numpy()] = np.nan
+            # Days since the epoch whatever the unit (pandas 2+ keeps s/ms/us/ns) and time zone.
+            epoch = pd.Timestamp("1970-01-01", tz=getattr(series.dt, "tz", None))
+            stamps = ((series - epoch) / pd.Timedelta(days=1)).to_numpy(dtype=np.float64, na_value=np.nan)
             latest = np.nanmax(stamps) if np.isfinite(stamps).any() else np.nan
             reference = None if np.isnan(latest) else (datetime(1970, 1, 1) + _days(latest)).isoformat()
             arr = latest - stamps
@@ -481,6 +521,20 @@ def table_from_frame(frame: Any, *, id_field: str = "id", language: str = "en") 
             columns.append(_typed_column(str(name), col, errors))
     errors.raise_if_any()
     return Table(ids=ids, columns=columns, id_from_index=from_index)
+
+
+def _frame_records(frame: Any, pd: Any, id_field: str) -> list[dict]:
+    """A DataFrame as JSON-like records: NA -> None, timestamps -> ISO text, numpy -> Python."""
+    out = frame.copy()
+    for name in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[name].dtype):
+            out[name] = out[name].map(lambda t: None if pd.isna(t) else t.isoformat())
+    out = out.astype(object).where(out.notna(), None)
+    records = out.to_dict("records")
+    if not isinstance(frame.index, pd.RangeIndex):
+        for rec, idx in zip(records, frame.index.tolist()):
+            rec.setdefault(id_field, idx)
+    return records
 
 
 def table_from_array(
