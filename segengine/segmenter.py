@@ -83,7 +83,6 @@ class Segmenter:
         Stop the k search early past this budget (said in the report's warnings).
     n_init : int or "auto"
         KMeans restarts per k; "auto" gives small inputs more restarts (they are cheap there).
-        KMeans restarts per k.
 
     Attributes
     ----------
@@ -93,7 +92,9 @@ class Segmenter:
     algorithm_ : str
         "kmeans" or "gmm".
     silhouette_scores_ : dict[int, float]
-        Score of every k tried (empty when ``n_clusters`` was fixed... then the fixed k's score).
+        Mean silhouette of every k tried (only the fixed k when ``n_clusters`` is set).
+    algorithm_evidence_ : dict
+        The KMeans-versus-mixture evidence (BIC of both, the margin, the choice).
     prediction_, confidence_ : numpy.ndarray
         Per-record membership probability and separation (SPEC section 2).
     """

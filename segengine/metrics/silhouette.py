@@ -348,6 +348,7 @@ def silhouette_score(
     X: ArrayLike,
     labels: ArrayLike,
     *,
+    metric: str = "euclidean",
     sample_size: int | None = None,
     random_state: Any = None,
 ) -> float:
@@ -359,6 +360,8 @@ def silhouette_score(
         Points; see `silhouette_samples`.
     labels : array-like of shape (n_samples,)
         Cluster label of every point.
+    metric : {"euclidean"}
+        Accepted for drop-in compatibility with scikit-learn; only Euclidean is implemented.
     sample_size : int, optional
         None (default): the exact mean over all points, equal to
         :func:`sklearn.metrics.silhouette_score`. An int: the mean over a random sample of that
@@ -381,6 +384,8 @@ def silhouette_score(
         If the number of distinct labels is not in ``2..n_samples - 1`` (checked on all
         labels), ``sample_size < 1``, or the input is malformed.
     """
+    if metric != "euclidean":
+        raise ValueError(f"Only metric='euclidean' is supported, got {metric!r}.")
     Xc = _check_X(X)
     n = Xc.shape[0]
     codes, k = _encode_labels(labels, n)
