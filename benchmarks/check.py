@@ -96,13 +96,18 @@ def peak_rss_250k_mb() -> tuple[float, float]:
     Returns (peak with the report, peak of the payload alone), in MB: the difference is what
     segengine adds on top of the caller's own records.
     """
+    # VmHWM (the peak of this process image), not ru_maxrss: after fork+exec Linux keeps the
+    # parent's peak in ru_maxrss, which would report this benchmark's own size.
     code = (
-        "import resource, sys, segengine as se;"
-        "from segengine.datasets import make_numeric_customers;"
-        "r,_=make_numeric_customers(n=250000, n_features=20, random_state=1);"
-        "base=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
-        "se.segmentation_report({'data': r});"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024, base/1024)"
+        "import segengine as se\n"
+        "from segengine.datasets import make_numeric_customers\n"
+        "def hwm():\n"
+        "    line = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+        "    return int(line.split()[1]) / 1024\n"
+        "r, _ = make_numeric_customers(n=250000, n_features=20, random_state=1)\n"
+        "base = hwm()\n"
+        "se.segmentation_report({'data': r})\n"
+        "print(hwm(), base)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     peak, base = out.stdout.split()
