@@ -364,3 +364,16 @@ def test_date_names_and_extreme_magnitudes():
                 assert "e+" not in c["text"] and "e-" not in c["text"] and DIGIT.search(c["text"])
     assert format_number(3e12, "es") == "3.000.000.000.000"
     assert format_number(1.5e-12, "en") == "0.0000000000015"
+
+
+def test_a_one_customer_segment_is_spoken_of_in_the_singular():
+    import segengine as se
+
+    rows = [{"id": i, "a": float(i % 3), "b": float((i * 7) % 5)} for i in range(30)]
+    rows.append({"id": 99, "a": 100.0, "b": 100.0})
+    for lang, word in [("en", "single customer"), ("es", "único cliente"), ("pt", "único cliente")]:
+        report = se.segmentation_report({"data": rows, "options": {"n_clusters": 4}}, lang)
+        single = [s for s in report["segments"] if s["size"] == 1]
+        assert single and all(word in i["text"] for s in single for i in s["insights"])
+        text_all = " ".join(report["summary"]["insights"])
+        assert " 1 customers" not in text_all and " 1 clientes" not in text_all

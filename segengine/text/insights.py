@@ -204,6 +204,11 @@ def segment_texts(profiles: SegmentProfiles, columns: list[FieldColumn], languag
             common = {"size": format_int(size, language), "share": format_percent(size / n, language)}
             for priority, action, key, fields in plan:
                 evidence = _evidence(profiles, by_name, s, [f for f in fields if f], language)
+                if size == 1:
+                    # One customer is a case to look at, not a segment to run a campaign on.
+                    insights.append({"priority": "low", "action": "monitor",
+                                     "text": text(language, "ins.single", evidence=evidence)})
+                    break
                 insights.append({"priority": priority, "action": action, "text": text(language, key, evidence=evidence, **common)})
             cat = _target_category(profiles, columns, s)
             if cat is not None:
@@ -215,6 +220,11 @@ def segment_texts(profiles: SegmentProfiles, columns: list[FieldColumn], languag
                     value=format_percent(value, language), reference=format_percent(reference, language))})
         out.append({"name": name, "characteristics": chars, "insights": insights[:MAX_INSIGHTS]})
     return out
+
+
+def _one(key: str, count: int) -> str:
+    """The singular variant of a catalogue key when ``count`` is 1."""
+    return f"{key}.one" if count == 1 else key
 
 
 def summary_insights(profiles: SegmentProfiles, columns: list[FieldColumn], language: str) -> list[str]:
@@ -263,25 +273,26 @@ def summary_insights(profiles: SegmentProfiles, columns: list[FieldColumn], lang
     risky = [s for s in live if archetypes[s] == "at_risk"]
     if risky:
         s = max(risky, key=lambda t: (sizes[t], -t))
-        out.append(text(language, "sum.at_risk", name=names[s], size=format_int(sizes[s], language), share=share(s)))
+        out.append(text(language, _one("sum.at_risk", sizes[s]), name=names[s], size=format_int(sizes[s], language), share=share(s)))
     tops = [(abs(profiles.characteristics[s][0]["effect_size"]), -s) for s in live if profiles.characteristics[s]]
     if len(live) > 1 and tops:
         s = -max(tops)[1]
         c = profiles.characteristics[s][0]
         feature = f"{c['feature']} '{c['category']}'" if c["kind"] == "categorical" else c["feature"]
-        out.append(text(language, "sum.distinct", name=names[s], feature=feature,
-                        effect=format_ratio(abs(c["effect_size"]), language)))
+        effect = format_ratio(abs(c["effect_size"]), language)
+        out.append(text(language, "sum.distinct.one" if effect == "1" else "sum.distinct",
+                        name=names[s], feature=feature, effect=effect))
     # Size facts are said about segments not named yet, so the summary covers more of the report.
     mentioned = {names[s] for s in live if any(f"'{names[s]}'" in sentence for sentence in out)}
     if len(live) > 1:
         s = min(live, key=lambda t: (sizes[t], -t))
         if names[s] not in mentioned or len(out) < 2:
-            out.append(text(language, "sum.smallest", name=names[s], size=format_int(sizes[s], language), share=share(s)))
+            out.append(text(language, _one("sum.smallest", sizes[s]), name=names[s], size=format_int(sizes[s], language), share=share(s)))
             mentioned.add(names[s])
     if live and len(out) < 4:
         s = max(live, key=lambda t: (sizes[t], -t))
         if names[s] not in mentioned or len(out) < 2:
-            out.append(text(language, "sum.largest", name=names[s], size=format_int(sizes[s], language), share=share(s)))
+            out.append(text(language, _one("sum.largest", sizes[s]), name=names[s], size=format_int(sizes[s], language), share=share(s)))
     if len(out) < 2:
         out.append(text(language, "sum.count", n=format_int(n, language), k=format_int(k, language)))
     return out[:4]
