@@ -66,6 +66,7 @@ def segmentation_report(payload: Any, language: str = "en", *, model: Any = None
             return model.score_report(
                 request.records, language=lang, include_metadata=request.include_metadata,
                 started=started,
+                id_field=options.id_field if "id_field" in request.option_paths else None,
             )
     table = table_from_records(request.records, id_field=options.id_field, language=lang)
     from segengine.segmenter import Segmenter

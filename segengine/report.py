@@ -83,7 +83,9 @@ def segment_silhouettes(seg: "Segmenter") -> tuple[float | None, list[float | No
         return result
     if reuse:
         rows, s = sel.rows, sel.chosen_values
-    elif n <= config.SILHOUETTE_EXACT_MAX_N:
+    elif (seg.options_.silhouette == "exact"
+          or (seg.options_.silhouette == "auto" and n <= config.SILHOUETTE_EXACT_MAX_N)
+          or n <= config.SILHOUETTE_SAMPLE_SIZE):
         rows, s = None, silhouette_samples(X, labels)
     else:
         rng = np.random.default_rng(seg.options_.random_state)

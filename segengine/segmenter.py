@@ -16,7 +16,7 @@ from segengine import config
 from segengine._version import __version__
 from segengine.concurrency import parallel_section
 from segengine.engines.gmm import n_mixture_parameters
-from segengine.errors import NotFittedError, ValidationError
+from segengine.errors import InvalidRequestError, NotFittedError, ValidationError
 from segengine.options import SegmentationOptions, parse_options
 from segengine.preprocessing import Preprocessor
 from segengine.selection import KSelection, kmeans_bic, kmeans_mixture_loglik, select_k, _sq_distances
@@ -373,8 +373,13 @@ class Segmenter:
             if f.kind in ("numeric", "binary", "categorical", "date")
         }
 
-    def _new_table(self, X: Any, language: str) -> Table:
-        id_field = self.options_.id_field
+    def _new_table(self, X: Any, language: str, *, id_field: str | None = None) -> Table:
+        id_field = id_field or self.options_.id_field
+        if isinstance(X, (list, tuple)) and len(X) == 0:
+            raise InvalidRequestError(
+                error_text(language, "data_empty"), {"data": error_text(language, "data_empty")},
+                error="Invalid parameters",
+            )
         if isinstance(X, (list, tuple)) and len(X) and isinstance(X[0], dict):
             table = table_from_records(list(X), id_field=id_field, language=language,
                                        schema=self._schema())
@@ -482,7 +487,7 @@ class Segmenter:
 
     def score_report(
         self, X: Any, language: str = "en", *, include_metadata: bool = True,
-        started: float | None = None,
+        started: float | None = None, id_field: str | None = None,
     ) -> dict[str, Any]:
         """Report on new records scored with this fitted model (no refit).
 
@@ -496,6 +501,8 @@ class Segmenter:
         include_metadata : bool
         started : float, optional
             ``time.perf_counter()`` when the caller's work started.
+        id_field : str, optional
+            The id field of these records (default: the one the model was fitted with).
 
         Returns
         -------
@@ -510,7 +517,7 @@ class Segmenter:
         lang = normalize_language(language)
         started = time.perf_counter() if started is None else started
         t0 = time.perf_counter()
-        table = self._new_table(X, lang)
+        table = self._new_table(X, lang, id_field=id_field)
         if table.n_rows > self.options_.max_records:
             raise ValidationError(
                 error_text(lang, "validation_failed"),

@@ -211,19 +211,19 @@ def select_k(
         errs = per_point.std(axis=1, ddof=1) / math.sqrt(sample_size) * fpc
     scores = {k: float(m) for k, m in zip(ks, means) if math.isfinite(m)}
     errors = {k: float(e) for k, e, m in zip(ks, errs, means) if math.isfinite(m)}
-    if not scores:
-        # Every labeling degenerate (e.g. all points equal but a few): fall back to the smallest k.
-        chosen = ks[0]
-        return KSelection(chosen, {}, {}, exact, used_sample, fits, [], stopped, distinct_cap)
-    best = max(scores, key=lambda k: (scores[k], -k))
-    tolerance = errors[best]
-    chosen = min(k for k in scores if scores[k] >= scores[best] - tolerance - 1e-12)
-    ties = [
-        (chosen, k, abs(scores[chosen] - scores[k]))
-        for k in sorted(scores)
-        if k != chosen and abs(scores[chosen] - scores[k]) < max(NEAR_TIE, errors[chosen] + errors[k])
-    ]
-    values = per_point[ks.index(chosen)]
+    if scores:
+        best = max(scores, key=lambda k: (scores[k], -k))
+        tolerance = errors[best]
+        chosen = min(k for k in scores if scores[k] >= scores[best] - tolerance - 1e-12)
+        ties = [
+            (chosen, k, abs(scores[chosen] - scores[k]))
+            for k in sorted(scores)
+            if k != chosen and abs(scores[chosen] - scores[k]) < max(NEAR_TIE, errors[chosen] + errors[k])
+        ]
+        values = per_point[ks.index(chosen)]
+    else:
+        # Every labeling degenerate (e.g. all records equal but a few): the smallest k.
+        chosen, ties, values, rows = ks[0], [], None, None
     if sub is not None:
         fits[chosen] = kmeans_fit(
             X, chosen, init=fits[chosen].centers, n_init=1, max_iter=config.REFINE_MAX_ITER,

@@ -210,6 +210,8 @@ def _parse_dates(values: Sequence) -> tuple[np.ndarray, str, list[int]] | None:
             days = np.array([v if v is not None else "NaT" for v in values], dtype="datetime64[D]")
         except ValueError:
             days = None
+        if days is not None and days[~np.isnat(days)].min() < np.datetime64("0001-01-01"):
+            days = None  # year 0 and before: not ISO-8601 dates Python can represent
         if days is not None:
             stamps = days.astype(np.float64)
             stamps[np.isnat(days)] = np.nan
@@ -229,7 +231,8 @@ def _parse_dates(values: Sequence) -> tuple[np.ndarray, str, list[int]] | None:
         stamps[i] = (dt - datetime(1970, 1, 1)).total_seconds() / 86400.0
         latest_dt = dt if latest_dt is None or dt > latest_dt else latest_dt
     if latest_dt is None:
-        return None
+        # Looks like a date field but no value is a possible date: every value is reported.
+        return stamps, None, sorted(bad)
     latest = np.nanmax(stamps)
     # The reference is the latest date itself: rebuilding it from float days can step past year
     # 9999 ("9999-12-31T23:59:59.999999") and overflow.
@@ -412,7 +415,8 @@ def table_from_records(
     # itemgetter that finds them all), so one C-level pass gives every column.
     names = list(records[0])
     by_name: dict[str, Sequence] | None = None
-    if len(names) > 1 and set(map(len, records)) == {len(names)}:
+    # Plain dicts only: a dict subclass (defaultdict, Counter) would answer a missing key itself.
+    if len(names) > 1 and set(map(type, records)) == {dict} and set(map(len, records)) == {len(names)}:
         try:
             by_name = dict(zip(names, zip(*map(operator.itemgetter(*names), records))))
         except KeyError:
@@ -472,10 +476,6 @@ def table_from_frame(
     """
     import pandas as pd  # optional extra: only needed when the caller passes a DataFrame
 
-    if schema is not None:
-        return table_from_records(_frame_records(frame, pd, id_field), id_field=id_field,
-                                  language=language, schema=schema)
-
     duplicated = [str(c) for c in frame.columns[frame.columns.duplicated()]]
     if duplicated:
         # frame[name] would be a DataFrame, not a column: say which names clash.
@@ -483,17 +483,21 @@ def table_from_frame(
             error_text(language, "validation_failed"),
             {"X": f"Duplicate column names: {', '.join(sorted(set(duplicated)))}."},
         )
+    if schema is not None:
+        return table_from_records(_frame_records(frame, pd, id_field), id_field=id_field,
+                                  language=language, schema=schema)
     errors = _Errors(language)
+    if id_field not in frame.columns and id_field != "id" and frame.index.name != id_field:
+        raise ValidationError(
+            error_text(language, "options_invalid"),
+            {"options.id_field": error_text(language, "id_field_missing", name=id_field)},
+        )
     if id_field in frame.columns:
         ids, from_index = _ids_from_records(
             [{id_field: v} for v in frame[id_field].tolist()], id_field, errors
         )
     else:
-        ids = [str(v) for v in frame.index.tolist()]
-        from_index = isinstance(frame.index, pd.RangeIndex)
-        if not from_index:
-            # A named index is the caller's ids: the same duplicate rule as for records.
-            ids, _ = _ids_from_records([{"id": v} for v in frame.index.tolist()], "id", errors)
+        ids, from_index = _index_ids(frame, pd, errors)
     columns = []
     for name in frame.columns:
         if name == id_field:
@@ -523,17 +527,32 @@ def table_from_frame(
     return Table(ids=ids, columns=columns, id_from_index=from_index)
 
 
+def _index_ids(frame: Any, pd: Any, errors: _Errors) -> tuple[list[str], bool]:
+    """Ids from a DataFrame's index (any kind of labels, as text); duplicates are errors."""
+    ids = [str(v) for v in frame.index.tolist()]
+    if not isinstance(frame.index, pd.RangeIndex) and len(set(ids)) != len(ids):
+        seen: dict[str, int] = {}
+        for i, v in enumerate(ids):
+            if v in seen:
+                errors.add(f"data.{i}.id", "id_duplicate", value=v, first=f"data.{seen[v]}")
+            else:
+                seen[v] = i
+    return ids, isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1
+
+
 def _frame_records(frame: Any, pd: Any, id_field: str) -> list[dict]:
     """A DataFrame as JSON-like records: NA -> None, timestamps -> ISO text, numpy -> Python."""
     out = frame.copy()
+    out.columns = [str(c) for c in out.columns]
     for name in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[name].dtype):
             out[name] = out[name].map(lambda t: None if pd.isna(t) else t.isoformat())
     out = out.astype(object).where(out.notna(), None)
     records = out.to_dict("records")
-    if not isinstance(frame.index, pd.RangeIndex):
+    if id_field not in out.columns:
+        # The index gives the ids, exactly as at fit time (table_from_frame).
         for rec, idx in zip(records, frame.index.tolist()):
-            rec.setdefault(id_field, idx)
+            rec[id_field] = str(idx)
     return records
 
 

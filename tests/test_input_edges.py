@@ -123,3 +123,71 @@ def test_records_that_are_not_objects_with_a_model_are_a_400():
     seg = se.Segmenter(n_clusters=2).fit(_rows())
     with pytest.raises(InvalidRequestError):
         se.segmentation_report({"data": [1, 2, 3]}, model=seg)
+
+
+def test_nearly_identical_records_above_the_search_subsample_give_a_report():
+    rows = [{"id": i, "a": 0.0} for i in range(30_000)]
+    rows[-1]["a"], rows[-2]["a"] = 1.0, 2.0
+    status, body = se.handle_request({"data": rows})
+    assert status == 200 and len(body["results"]) == 30_000
+
+
+def test_id_field_is_honoured_when_scoring_with_a_model():
+    seg = se.Segmenter(n_clusters=2).fit(_rows())
+    body = {"data": [{"cid": "A", "a": 1.0}, {"cid": "B", "a": 9.0}], "options": {"id_field": "cid"}}
+    status, out = se.handle_request(body, model=seg)
+    assert status == 200 and [r["id"] for r in out["results"]] == ["A", "B"]
+    body["options"]["id_field"] = "nope"
+    status, out = se.handle_request(body, model=seg)
+    assert status == 422 and "options.id_field" in out["details"]
+
+
+def test_dataframes_with_integer_columns_datetime_or_sliced_index_score_like_they_fit():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(40, 2)))
+    seg = se.Segmenter(n_clusters=3).fit(df)
+    np.testing.assert_array_equal(seg.predict(df), seg.labels_)
+    dated = df.set_index(pd.date_range("2024-01-01", periods=40))
+    assert se.Segmenter(n_clusters=3).fit(dated).report()["results"][0]["id"].startswith("2024-01-01")
+    part = df.iloc[10:]
+    seg = se.Segmenter(n_clusters=3).fit(part)
+    assert [r["id"] for r in seg.score_report(part)["results"]] == [r["id"] for r in seg.report()["results"]]
+    with pytest.raises(ValidationError):
+        seg.predict(pd.concat([part, part[[0]]], axis=1))
+
+
+def test_exact_silhouette_option_is_honoured_in_the_report():
+    from sklearn.datasets import make_blobs
+    from sklearn.metrics import silhouette_score
+
+    X, _ = make_blobs(n_samples=6000, centers=3, cluster_std=[1.0, 2.0, 0.5], random_state=0)
+    seg = se.Segmenter(silhouette="exact", algorithm="gmm").fit(X)
+    # Silhouettes are measured where the model clusters: in the preprocessed space.
+    assert seg.report()["summary"]["silhouette"] == pytest.approx(silhouette_score(seg.X_, seg.labels_), abs=1e-4)
+
+
+def test_dict_subclass_records_are_not_modified():
+    from collections import defaultdict
+
+    rows = [defaultdict(lambda: 0.0, r) for r in _rows()]
+    rows[5] = defaultdict(lambda: 0.0, {"id": "r5", "a": 1.0, "zz": 2.0})
+    before = [dict(r) for r in rows]
+    se.segmentation_report({"data": rows})
+    assert [dict(r) for r in rows] == before
+
+
+def test_year_zero_and_all_impossible_dates_are_reported():
+    rows = _rows()
+    rows[2]["d"] = "0000-06-01"
+    assert list(pytest.raises(ValidationError, se.segmentation_report, {"data": rows}).value.details) == ["data.2.d"]
+    rows = [{"id": i, "a": float(i % 3), "d": "2024-02-30"} for i in range(10)]
+    assert len(pytest.raises(ValidationError, se.segmentation_report, {"data": rows}).value.details) == 10
+
+
+def test_empty_records_and_empty_id_field_say_what_is_wrong():
+    seg = se.Segmenter(n_clusters=2).fit(_rows())
+    with pytest.raises(InvalidRequestError):
+        seg.predict([])
+    with pytest.raises(ValidationError) as info:
+        se.segmentation_report({"data": _rows(), "options": {"id_field": ""}})
+    assert "non-empty" in info.value.details["options.id_field"]
