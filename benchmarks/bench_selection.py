@@ -11,7 +11,6 @@ takes minutes, so only segengine is timed there).
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
 

@@ -7,7 +7,6 @@ records for the same arguments on every machine.
 
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Any
 
 import numpy as np

@@ -6,20 +6,18 @@ scikit-learn's conventions (parameters stored by ``__init__``, fitted attributes
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any, Sequence
 
 import numpy as np
 
 from segengine import config
-from segengine._version import __version__
 from segengine.concurrency import parallel_section
 from segengine.engines.gmm import n_mixture_parameters
 from segengine.errors import InvalidRequestError, NotFittedError, ValidationError
 from segengine.options import SegmentationOptions, parse_options
 from segengine.preprocessing import Preprocessor
-from segengine.selection import KSelection, kmeans_bic, kmeans_mixture_loglik, select_k, _sq_distances
+from segengine.selection import kmeans_bic, kmeans_mixture_loglik, select_k, _sq_distances
 from segengine.table import Table, table_from_array, table_from_frame, table_from_records
 from segengine.text.error_messages import error_text
 
@@ -414,7 +412,6 @@ class Segmenter:
             )
             resp = np.exp(log_resp)
         else:
-            d = Xm.shape[1]
             sq = _sq_distances(Xm, self.centers_)
             log_p = np.log(np.maximum(self.weights_, 1e-300)) - sq / (2.0 * self.sigma2_)
             log_p -= log_p.max(axis=1, keepdims=True)

@@ -12,7 +12,6 @@ import concurrent.futures as cf
 import copy
 import hashlib
 import json
-import math
 import os
 import subprocess
 import sys

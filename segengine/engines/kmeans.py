@@ -24,7 +24,7 @@ import numpy as np
 
 from segengine import config
 from segengine.engines import _kmeans_kernels as _k
-from segengine.errors import NotFittedError, ValidationError
+from segengine.errors import ValidationError
 from segengine.concurrency import guarded
 
 __all__ = ["KMeansResult", "kmeans_fit", "kmeans_fit_many", "nearest_two", "KMeans"]

@@ -22,7 +22,6 @@ from segengine.engines.kmeans import (
     RandomStateLike,
     _base_seed,
     _fit_prepared,
-    _initial_centers,
     _one_blas_thread,
     _prepare,
     _use_parallel,
