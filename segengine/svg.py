@@ -12,7 +12,8 @@ import html
 import math
 from dataclasses import dataclass
 
-__all__ = ["esc", "num", "LinearScale", "nice_ticks", "segment_color", "diverging_color", "PALETTE"]
+__all__ = ["esc", "num", "LinearScale", "nice_ticks", "segment_color", "diverging_color", "text_color_on",
+           "PALETTE", "HEATMAP_COLORS"]
 
 # Ten colours that stay distinguishable for the common colour-vision deficiencies and in grey print.
 PALETTE = (
@@ -119,6 +120,8 @@ def segment_color(j: int) -> str:
 _NEGATIVE = (33, 102, 172)   # blue: below average
 _POSITIVE = (214, 96, 77)    # orange-red: above average
 _NEUTRAL = (247, 247, 247)
+# The same ramp for matplotlib (segengine.plots): below, neutral, above.
+HEATMAP_COLORS = ("#2166ac", "#f7f7f7", "#d6604d")
 
 
 def diverging_color(value: float | None, limit: float = 1.5) -> str:
