@@ -105,9 +105,10 @@ def _table(caption: str, head: list[str], rows: list[list[str]], *, row_headers:
     return "".join(out)
 
 
-def _figure(section_id: str, title: str, svg: str, note: str, table: str) -> str:
+def _figure(section_id: str, title: str, svg: str, note: str, table: str, *, stacked: bool = False) -> str:
     note_html = f'<p class="note">{esc(note)}</p>' if note else ""
-    return (f'<section id="{section_id}" class="chart-section"><h2>{esc(title)}</h2>'
+    cls = "chart-section stacked" if stacked else "chart-section"
+    return (f'<section id="{section_id}" class="{cls}"><h2>{esc(title)}</h2>'
             f'<figure>{svg}<figcaption>{note_html}</figcaption></figure>{table}</section>')
 
 
@@ -127,6 +128,10 @@ def _overview(report: dict[str, Any], t: Callable[..., str], language: str) -> s
     for label, value in facts:
         out.append(f"<div><dt>{esc(label)}</dt><dd>{esc(value)}</dd></div>")
     out.append("</dl>")
+    warnings = (report.get("metadata") or {}).get("warnings") or []
+    if warnings:
+        out.append(f'<p class="warning-link"><a href="#warnings">{esc(t("html.warnings_title"))} '
+                   f'({len(warnings)})</a></p>')
     insights = [_item_text(i) for i in summary.get("insights") or []]
     if insights:
         out.append(f'<h3>{esc(t("html.summary_insights"))}</h3><ul class="key-insights">')
@@ -168,7 +173,8 @@ def _heatmap_section(rows: list[chart_data.ProfileRow], bars: list[chart_data.Se
             cells.append(part)
         body.append(cells)
     table = _table(t("html.heatmap_table"), head, body)
-    return _figure("profile", t("html.heatmap_title"), heatmap_svg(rows, bars, t, language), "", table)
+    return _figure("profile", t("html.heatmap_title"), heatmap_svg(rows, bars, t, language), "", table,
+                   stacked=True)
 
 
 def _projection_section(proj: chart_data.Projection, bars: list[chart_data.SegmentBar],
@@ -179,9 +185,9 @@ def _projection_section(proj: chart_data.Projection, bars: list[chart_data.Segme
     rows = []
     for b in bars:
         c = proj.centers[b.segment] if b.segment < proj.centers.shape[0] else (None, None)
-        rows.append([str(b.segment), b.name, format_int(counts.get(b.segment, 0), language),
+        rows.append([f"{b.segment} · {b.name}", format_int(counts.get(b.segment, 0), language),
                      format_number(c[0], language), format_number(c[1], language)])
-    head = [t("html.col_segment"), t("html.col_name"), t("html.col_points"),
+    head = [t("html.col_segment"), t("html.col_points"),
             t("html.col_center", i=1), t("html.col_center", i=2)]
     table = _table(t("html.chart_table"), head, rows)
     return _figure("projection", t("html.projection_title"), projection_svg(proj, bars, t, language), "", table)
@@ -194,13 +200,14 @@ def _confidence_section(dist: chart_data.ConfidenceDistribution, report: dict[st
     for j, b in enumerate(bars):
         q = dist.quartiles[j] if j < len(dist.quartiles) else None
         sil = segments[j].get("silhouette") if j < len(segments) else None
-        rows.append([str(b.segment), b.name, format_number(sil, language),
+        rows.append([f"{b.segment} · {b.name}", format_number(sil, language),
                      format_number(dist.means[j], language) if j < len(dist.means) else "-",
                      *(format_number(v, language) for v in (q or (None, None, None)))])
-    head = [t("html.col_segment"), t("html.col_name"), t("html.silhouette"), t("html.col_mean_conf"),
+    head = [t("html.col_segment"), t("html.silhouette"), t("html.col_mean_conf"),
             t("html.col_p25"), t("html.col_median"), t("html.col_p75")]
     table = _table(t("html.chart_table"), head, rows)
-    return _figure("confidence", t("html.confidence_title"), confidence_svg(dist, bars, t, language), "", table)
+    return _figure("confidence", t("html.confidence_title"), confidence_svg(dist, bars, t, language), "", table,
+                   stacked=True)
 
 
 def _segments_section(report: dict[str, Any], t: Callable[..., str], language: str) -> str:
@@ -290,21 +297,23 @@ def render_html(report: dict[str, Any], segmenter: "Segmenter | None" = None, *,
     bars = chart_data.segment_bars(report)
     sections: list[tuple[str, str, str]] = [("overview", t("html.overview"), _overview(report, t, lang))]
     curve = chart_data.k_curve(report)
-    if curve is not None and curve.ks:
-        sections.append(("k-selection", t("html.k_title"), _k_section(curve, t, lang)))
     if bars:
+        # Marketers first (who the segments are, where they lie, how they differ), then the
+        # evidence behind the segmentation (confidence, the choice of k).
         sections.append(("sizes", t("html.sizes_title"), _sizes_section(bars, t, lang)))
-        rows = chart_data.profile_rows(report)
-        if rows:
-            sections.append(("profile", t("html.heatmap_title"), _heatmap_section(rows, bars, t, lang)))
         if segmenter is not None and getattr(segmenter, "X_", None) is not None \
                 and len(segmenter.labels_) == summary.get("n_records", len(segmenter.labels_)):
             proj = chart_data.projection(segmenter)
             sections.append(("projection", t("html.projection_title"), _projection_section(proj, bars, t, lang)))
+        rows = chart_data.profile_rows(report)
+        if rows:
+            sections.append(("profile", t("html.heatmap_title"), _heatmap_section(rows, bars, t, lang)))
+        sections.append(("segments", t("html.segments_title"), _segments_section(report, t, lang)))
         if report.get("results"):
             dist = chart_data.confidence_distribution(report)
             sections.append(("confidence", t("html.confidence_title"), _confidence_section(dist, report, bars, t, lang)))
-        sections.append(("segments", t("html.segments_title"), _segments_section(report, t, lang)))
+    if curve is not None and curve.ks:
+        sections.append(("k-selection", t("html.k_title"), _k_section(curve, t, lang)))
     if metadata:
         fields = _fields_section(metadata, t, lang)
         if fields:

@@ -30,10 +30,12 @@ figcaption .note{margin:4px 0 0;font-size:13px;color:var(--muted)}
 dt{font-size:12px;color:var(--muted)}
 dd{margin:0;font-weight:600}
 .key-insights li{margin:3px 0}
+.warning-link{margin:8px 0 0;font-size:13px}
+.warning-link a{color:#8a4a00}
 .table-wrap{overflow-x:auto;margin-top:10px}
 table{border-collapse:collapse;font-size:12.5px;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-size:12px;color:var(--muted);padding-bottom:4px}
-th,td{padding:3px 10px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
+th,td{padding:3px 8px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
 td.n{text-align:right}
 th[scope=col]{background:var(--panel);font-weight:600}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(290px,1fr));gap:14px}
@@ -71,11 +73,20 @@ footer{border-top:1px solid var(--line);padding:12px 32px;font-size:12px;color:v
 .chart .center-halo{stroke:#fff;stroke-width:7;fill:none;stroke-linecap:round}
 .chart .median{stroke:#1d2430;stroke-width:2}
 .chart rect.bar:hover,.chart rect.cell:hover,.chart rect.bin:hover{opacity:.8}
+th[scope=col]{white-space:normal;vertical-align:bottom}
+@media (min-width:1180px){
+  main{max-width:1240px}
+  .chart-section{display:grid;grid-template-columns:minmax(0,1fr) 450px;gap:4px 24px;align-items:start}
+  .chart-section>h2{grid-column:1/-1}
+  .chart-section.stacked{display:block}
+  .chart-section .table-wrap{margin-top:28px}
+}
 @media print{
   header,nav{background:none}
   nav{display:none}
   main{max-width:none;padding:0 8mm}
   section,figure,.segment,table{break-inside:avoid}
+  .chart-section{display:block}
   a{color:inherit;text-decoration:none}
 }
 """
