@@ -12,7 +12,7 @@ import html
 import math
 from dataclasses import dataclass
 
-__all__ = ["esc", "num", "LinearScale", "nice_ticks", "segment_color", "diverging_color", "text_color_on",
+__all__ = ["esc", "num", "nums", "LinearScale", "nice_ticks", "segment_color", "diverging_color", "text_color_on",
            "PALETTE", "HEATMAP_COLORS"]
 
 # Ten colours that stay distinguishable for the common colour-vision deficiencies and in grey print.
@@ -53,6 +53,23 @@ def num(x: float) -> str:
         return "0"
     s = f"{r:.1f}"
     return s[:-2] if s.endswith(".0") else s
+
+
+def nums(values) -> list[str]:
+    """:func:`num` for a whole array at once (the projection writes thousands of coordinates).
+
+    Parameters
+    ----------
+    values : array-like of float
+
+    Returns
+    -------
+    list of str
+    """
+    import numpy as np
+
+    rounded = np.round(np.asarray(values, dtype=np.float64), 1) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return [t[:-2] if t.endswith(".0") else t for t in np.char.mod("%.1f", rounded).tolist()]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import numpy as np
 
 from segengine.chart_data import ConfidenceDistribution, KCurve, ProfileRow, Projection, SegmentBar
 from segengine.svg import (
-    LinearScale, diverging_color, esc, nice_ticks, num, segment_color, text_color_on,
+    LinearScale, diverging_color, esc, nice_ticks, num, nums, segment_color, text_color_on,
 )
 from segengine.text.catalog import format_int, format_number, format_percent, format_ratio
 
@@ -287,8 +287,8 @@ def projection_svg(proj: Projection, bars: list[SegmentBar], t: Label, language:
     _y_axis(parts, y, y_ticks, left, right, language)
     parts.append(f'<line class="axis" x1="{num(left)}" x2="{num(right)}" y1="{num(bottom)}" y2="{num(bottom)}"/>')
     _x_ticks(parts, x, x_ticks, bottom, language)
-    xs = [num(v) for v in (x.start + (proj.xy[:, 0] - x.lo) * ((x.end - x.start) / ((x.hi - x.lo) or 1.0)))]
-    ys = [num(v) for v in (y.start + (proj.xy[:, 1] - y.lo) * ((y.end - y.start) / ((y.hi - y.lo) or 1.0)))]
+    xs = nums(x.start + (proj.xy[:, 0] - x.lo) * ((x.end - x.start) / ((x.hi - x.lo) or 1.0)))
+    ys = nums(y.start + (proj.xy[:, 1] - y.lo) * ((y.end - y.start) / ((y.hi - y.lo) or 1.0)))
     labels = proj.labels
     for b in bars:
         members = np.flatnonzero(labels == b.segment)
