@@ -453,7 +453,7 @@ def summary_html(seg: "Segmenter") -> str:
             for j, w in enumerate(seg.weights_.tolist()):
                 rows.append((j, f"segment {j}", None, float(w), "-", ""))
         cell = 'style="padding:2px 8px;text-align:left;border-bottom:1px solid #ddd"'
-        table = [f'<table style="border-collapse:collapse;font-size:12px"><thead><tr>'
+        table = ['<table style="border-collapse:collapse;font-size:12px"><thead><tr>'
                  + "".join(f"<th {cell}>{h}</th>" for h in ("", "segment", "records", "share", "silhouette", "top characteristic"))
                  + "</tr></thead><tbody>"]
         for j, name, size, share, sil, top in rows:

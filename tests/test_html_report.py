@@ -208,7 +208,7 @@ def test_heatmap_cells_match_profiles_and_a_naive_recount(fitted, dom):
 
 
 def test_confidence_histograms_add_up_and_mark_the_median(fitted, dom):
-    _, seg, report = fitted
+    _, _, report = fitted
     _, plot = _plot(dom, "confidence")
     conf = np.array([r["confidence"] for r in report["results"]])
     seg_of = np.array([r["segment"] for r in report["results"]])
@@ -282,7 +282,7 @@ def test_same_input_gives_the_same_bytes(fitted, page):
 
 @pytest.mark.parametrize("language", ["es", "pt"])
 def test_languages(fitted, language):
-    records, seg, _ = fitted
+    _, seg, _ = fitted
     dom = parse(render_html(seg.report(language), seg, language=language))
     assert dom.find("html").attrs["lang"] == language
     assert dom.find("h1").text() == MESSAGES[language]["html.title"]

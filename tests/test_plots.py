@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-import os
 
 import numpy as np
 import pytest
@@ -101,7 +101,7 @@ def test_projection(fitted):
 
 def test_confidence_boxes(fitted):
     seg, report = fitted
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     assert plots.plot_confidence(report, ax=ax) is ax
     dist = chart_data.confidence_distribution(report)
     assert len(ax.patches) == seg.n_clusters_
