@@ -450,6 +450,10 @@ def _run_report_html(payload: dict[str, Any], args: argparse.Namespace, progress
     start = time.perf_counter()
     report, segmenter = fit_and_report(payload, language=args.language)
     _write_atomic(args.html, render_html(report, segmenter, language=args.language))
+    summary = report.get("summary") or {}
+    # On stderr: stdout keeps the summary or the JSON body exactly as without --html.
+    print(msg["written"].format(path=args.html, n=_fmt_int(summary.get("n_records", n), args.language),
+                                k=summary.get("n_segments", "?")), file=sys.stderr)
     if progress:
         _progress(msg["done"].format(ms=_fmt_int(round(1000 * (time.perf_counter() - start)), "en")))
     return report

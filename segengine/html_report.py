@@ -32,6 +32,7 @@ __all__ = ["render_html", "segmenter_html", "write_html", "fit_and_report", "sum
 # Segment keys the page lays out itself; any other key a report carries (e.g. ``stability``) is
 # shown generically among the segment's facts.
 _KNOWN_SEGMENT_KEYS = {"segment", "name", "size", "share", "silhouette", "profile", "characteristics", "insights"}
+_KNOWN_SUMMARY_KEYS = {"n_records", "n_segments", "algorithm", "silhouette", "features_used", "insights"}
 
 
 def _labels(language: str) -> Callable[..., str]:
@@ -64,16 +65,26 @@ def _fact_label(key: str, language: str) -> str:
     return MESSAGES[language].get(f"html.{key}", key)
 
 
-def _extra_facts(segment: dict[str, Any], language: str) -> list[tuple[str, str]]:
+def _readable(value: Any) -> bool:
+    """Whether a value can be shown as one short fact (a scalar, or a list of scalars / texts)."""
+    if isinstance(value, (list, tuple)):
+        return all(not isinstance(v, (dict, list, tuple)) or (isinstance(v, dict) and "text" in v) for v in value)
+    return not isinstance(value, dict)
+
+
+def _extra_facts(entry: dict[str, Any], known: set[str], language: str) -> list[tuple[str, str]]:
+    """Facts for the keys of ``entry`` the page does not lay out itself (e.g. ``stability``)."""
     facts = []
-    for key, value in segment.items():
-        if key in _KNOWN_SEGMENT_KEYS:
+    for key, value in entry.items():
+        if key in known:
             continue
         if isinstance(value, dict):
             for sub, v in value.items():
-                if not isinstance(v, (dict, list)):
+                if _readable(v):
                     facts.append((f"{_fact_label(key, language)} · {sub}", _fact_value(v, language)))
-        else:
+        elif _readable(value):
+            if isinstance(value, (list, tuple)):
+                value = [_item_text(v) if isinstance(v, dict) else v for v in value]
             facts.append((_fact_label(key, language), _fact_value(value, language)))
     return facts
 
@@ -122,6 +133,7 @@ def _overview(report: dict[str, Any], t: Callable[..., str], language: str) -> s
         (t("html.segments"), str(summary.get("n_segments", len(report.get("segments") or [])))),
         (t("html.algorithm"), str(summary.get("algorithm", "-"))),
         (t("html.silhouette"), format_number(summary.get("silhouette"), language)),
+    ] + _extra_facts(summary, _KNOWN_SUMMARY_KEYS, language) + [
         (t("html.features_used"), ", ".join(str(f) for f in summary.get("features_used") or [])),
     ]
     out = [f'<section id="overview"><h2>{esc(t("html.overview"))}</h2><dl class="facts">']
@@ -221,7 +233,7 @@ def _segments_section(report: dict[str, Any], t: Callable[..., str], language: s
             (t("html.col_size"), format_int(seg.get("size", 0), language)),
             (t("html.col_share"), format_percent(seg.get("share"), language)),
             (t("html.silhouette"), format_number(seg.get("silhouette"), language)),
-        ] + _extra_facts(seg, language)
+        ] + _extra_facts(seg, _KNOWN_SEGMENT_KEYS, language)
         out.extend(f"<div><dt>{esc(a)}</dt><dd>{esc(b)}</dd></div>" for a, b in facts)
         out.append("</dl>")
         chars = [_item_text(c) for c in seg.get("characteristics") or []]
@@ -248,14 +260,24 @@ def _fields_section(metadata: dict[str, Any], t: Callable[..., str], language: s
     pre = [p for p in metadata.get("preprocessing") or [] if isinstance(p, dict)]
     if not pre:
         return ""
+    roles = metadata.get("roles") if isinstance(metadata.get("roles"), dict) else {}
+    with_roles = bool(roles) or any("role" in p for p in pre)
     rows = []
     for p in pre:
         kind = str(p.get("kind", ""))
         kind_text = MESSAGES[language].get(f"html.kind.{kind}", kind)
         used = t("html.yes") if p.get("used") else t("html.no") + (f" ({p['reason']})" if p.get("reason") else "")
-        rows.append([str(p.get("field")), kind_text, used, t("html.log1p") if p.get("log1p") else "-"])
-    table = _table(t("html.fields_title"), [t("html.col_field"), t("html.col_kind"), t("html.col_used"),
-                                            t("html.col_transform")], rows)
+        row = [str(p.get("field")), kind_text, used, t("html.log1p") if p.get("log1p") else "-"]
+        if with_roles:
+            role = p.get("role", roles.get(p.get("field")))
+            if isinstance(role, dict):
+                role = role.get("role")
+            row.append(_fact_value(role, language) if role not in (None, "none") else "-")
+        rows.append(row)
+    head = [t("html.col_field"), t("html.col_kind"), t("html.col_used"), t("html.col_transform")]
+    if with_roles:
+        head.append(t("html.col_role"))
+    table = _table(t("html.fields_title"), head, rows)
     return f'<section id="fields"><h2>{esc(t("html.fields_title"))}</h2>{table}</section>'
 
 

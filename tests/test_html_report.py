@@ -313,13 +313,24 @@ def test_extra_segment_fields_such_as_stability_are_shown(fitted):
     r = copy.deepcopy(report)
     for j, s in enumerate(r["segments"]):
         s["stability"] = round(0.61 + 0.07 * j, 2)
-        s["new_thing"] = {"score": 3}
+        s["new_thing"] = {"score": 3, "nested": {"deep": 1}}
+        s["drivers"] = [{"text": "first reason"}, {"text": "second reason"}]
+    r["summary"]["stability"] = 0.77
+    r["metadata"]["roles"] = {"recency_days": "recency", "monetary": {"role": "monetary", "source": "name"}}
     dom = parse(render_html(r, seg))
     for j, s in enumerate(r["segments"]):
         facts = {d.find("dt").text(): d.find("dd").text()
                  for d in dom.find("article", id=f"segment-{j}").find("dl").find_all("div")}
         assert facts["Stability"] == f"{s['stability']:.2f}".rstrip("0").rstrip(".")
         assert facts["new_thing · score"] == "3"
+        assert facts["drivers"] == "first reason, second reason"
+        assert not any("nested" in k for k in facts)
+    overview = {d.find("dt").text(): d.find("dd").text() for d in dom.find("section", id="overview").find("dl").find_all("div")}
+    assert overview["Stability"] == "0.77"
+    table = dom.find("section", id="fields").find("table")
+    assert table.find("thead").find_all("th")[-1].text() == "Role"
+    roles = {tr.find("th").text(): tr.find_all("td")[-1].text() for tr in table.find("tbody").find_all("tr")}
+    assert roles["recency_days"] == "recency" and roles["monetary"] == "monetary" and roles["frequency"] == "-"
 
 
 def test_reports_without_metadata_results_or_model():
@@ -396,6 +407,7 @@ def _run_cli(*args, cwd):
 def test_cli_html_flag(tmp_path):
     done = _run_cli("demo", "--n", "900", "--html", "a.html", "--output", "a.json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+    assert "a.html" in done.stderr and "a.html" not in done.stdout
     again = _run_cli("demo", "--n", "900", "--html", "b.html", "--language", "es", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "Informe de segmentación" in again.stdout  # the terminal summary is still printed
