@@ -420,8 +420,11 @@ def confidence_distribution(report: dict[str, Any], *, bins: int = CONFIDENCE_BI
                        dtype=np.float64, count=len(results))
     keep = np.isfinite(conf) & (labels >= 0) & (labels < k)
     labels, conf = labels[keep], np.clip(conf[keep], 0.0, 1.0)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    idx = np.minimum((conf * bins).astype(np.int64), bins - 1)
+    # i / bins is the double nearest the decimal edge (0.15, not linspace's 0.15000000000000002),
+    # so a confidence written as 0.15 falls in the bin that starts at 0.15.
+    edges = np.arange(bins + 1) / bins
+    # Against the edges themselves (not conf * bins, where 0.15 * 20 = 2.9999...).
+    idx = np.minimum(np.searchsorted(edges, conf, side="right") - 1, bins - 1)
     counts = np.bincount(labels * bins + idx, minlength=k * bins).reshape(k, bins)
     sizes = counts.sum(axis=1)
     order = np.lexsort((conf, labels))

@@ -106,16 +106,17 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> tuple[float, float, list
     lo, hi = float(min(lo, hi)), float(max(lo, hi))
     if not (math.isfinite(lo) and math.isfinite(hi)):
         lo, hi = 0.0, 1.0
-    if hi - lo < 1e-12:
-        pad = abs(lo) * 0.1 or 0.5
+    if hi - lo <= 1e-12 * max(1.0, abs(lo), abs(hi)):
+        pad = abs(lo) * 0.1 if abs(lo) > 1e-9 else 0.5
         lo, hi = lo - pad, hi + pad
     raw = (hi - lo) / max(count, 1)
     magnitude = 10.0 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * magnitude >= raw)
-    first = math.floor(lo / step + 1e-9) * step
-    last = math.ceil(hi / step - 1e-9) * step
-    n = int(round((last - first) / step))
-    ticks = [round(first + i * step, 12) for i in range(n + 1)]
+    first = math.floor(lo / step + 1e-9)
+    last = math.ceil(hi / step - 1e-9)
+    # Whole multiples of the step, cleaned of binary noise (0.30000000000000004) at the step's scale.
+    digits = 3 - math.floor(math.log10(step))
+    ticks = [round(m * step, digits) for m in range(first, last + 1)]
     return ticks[0], ticks[-1], ticks
 
 
