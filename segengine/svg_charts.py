@@ -197,7 +197,8 @@ def heatmap_svg(rows: list[ProfileRow], bars: list[SegmentBar], t: Label, langua
     label_w, top, cell_h = 200.0, 54.0, 24.0
     cell_w = min(96.0, (WIDTH - label_w - 10.0) / max(k, 1))
     legend_y = top + cell_h * len(rows) + 18.0
-    height = legend_y + 60.0
+    unknown = any(e is None for row in rows for e in row.effects[:k])
+    height = legend_y + (50.0 if unknown else 32.0)
     parts = _open("heatmap", height, t("html.heatmap_title"), t("html.heatmap_desc"))
     parts.append(f'<g class="plot" data-rows="{len(rows)}" data-columns="{k}" data-limit="{HEATMAP_LIMIT!r}">')
     for j, b in enumerate(bars):
@@ -241,11 +242,16 @@ def heatmap_svg(rows: list[ProfileRow], bars: list[SegmentBar], t: Label, langua
         v = -HEATMAP_LIMIT + (s + 0.5) * (2 * HEATMAP_LIMIT / steps)
         parts.append(f'<rect class="legend-step" x="{num(x_start + s * ramp_w / steps)}" y="{num(legend_y)}" '
                      f'width="{num(ramp_w / steps + 0.3)}" height="10" fill="{diverging_color(v, HEATMAP_LIMIT)}"/>')
-    parts.append(f'<text class="tick" x="{num(x_start)}" y="{num(legend_y + 24)}">'
-                 f'{esc(_signed(-HEATMAP_LIMIT, language))} {esc(t("html.legend_low"))}</text>')
-    parts.append(f'<text class="tick" x="{num(x_start + ramp_w)}" y="{num(legend_y + 24)}" text-anchor="end">'
-                 f'{esc(t("html.legend_high"))} {esc(_signed(HEATMAP_LIMIT, language))}</text>')
-    if any(e is None for row in rows for e in row.effects[:k]):
+    # Words beside the ramp's ends, numbers under them: long labels (es, pt) cannot collide.
+    parts.append(f'<text class="tick" x="{num(x_start - 8)}" y="{num(legend_y + 9)}" text-anchor="end">'
+                 f'{esc(t("html.legend_low"))}</text>')
+    parts.append(f'<text class="tick" x="{num(x_start + ramp_w + 8)}" y="{num(legend_y + 9)}">'
+                 f'{esc(t("html.legend_high"))}</text>')
+    for value, anchor, x_pos in ((-HEATMAP_LIMIT, "start", x_start), (0.0, "middle", x_start + ramp_w / 2),
+                                 (HEATMAP_LIMIT, "end", x_start + ramp_w)):
+        parts.append(f'<text class="tick" x="{num(x_pos)}" y="{num(legend_y + 24)}" text-anchor="{anchor}">'
+                     f'{esc(_signed(value, language))}</text>')
+    if unknown:
         parts.append(f'<rect class="legend-step" x="{num(x_start)}" y="{num(legend_y + 32)}" width="14" '
                      f'height="10" fill="{diverging_color(None)}"/>')
         parts.append(f'<text class="tick" x="{num(x_start + 20)}" y="{num(legend_y + 41)}">'
