@@ -434,3 +434,17 @@ def test_report_command_html(tmp_path):
     body = json.loads(done.stdout)
     dom = parse((tmp_path / "c.html").read_text(encoding="utf-8"))
     assert len(dom.find("svg", data_chart="sizes").find_all("rect", cls="bar")) == body["summary"]["n_segments"]
+
+
+def test_rendering_changes_neither_the_report_nor_the_model(fitted):
+    _, seg, report = fitted
+    before = copy.deepcopy(report)
+    X, labels, centers = seg.X_.copy(), seg.labels_.copy(), seg.centers_.copy()
+    render_html(report, seg, language="es")
+    assert report == before
+    assert np.array_equal(seg.X_, X) and np.array_equal(seg.labels_, labels) and np.array_equal(seg.centers_, centers)
+    after = seg.report("en")
+    for body in (after, before):
+        body["metadata"].pop("processing_time_ms")
+        body["metadata"].pop("timings_ms")
+    assert after == before
