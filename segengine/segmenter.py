@@ -381,7 +381,7 @@ class Segmenter:
 
     def _repr_html_(self) -> str:
         """Compact summary for Jupyter: segments, sizes, silhouette by k."""
-        from segengine.html_report import summary_html
+        from segengine.html_summary import summary_html
 
         return summary_html(self)
 

@@ -13,7 +13,8 @@ import pytest
 
 import segengine as se
 from segengine import chart_data
-from segengine.html_report import render_html, summary_html, write_html
+from segengine.html_report import render_html, write_html
+from segengine.html_summary import summary_html
 from segengine.text.catalog import MESSAGES
 from html_dom import parse
 
