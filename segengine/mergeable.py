@@ -233,12 +233,19 @@ class QuantileSummary:
         return QuantileSummary(values[last], gw.astype(np.int64), error + int(gw.max()) - 1)
 
     def order_statistic(self, r: int) -> float:
-        """Estimate of the r-th smallest value (0-based), within ``error`` ranks of it."""
+        """Estimate of the r-th smallest value (0-based), within :attr:`rank_bound` ranks of it."""
         cum = np.cumsum(self.weights)
-        # The middle of the admissible range halves the worst case.
-        target = min(r + 1 + self.error // 2, int(cum[-1]))
-        i = int(np.searchsorted(cum, target, side="left"))
-        return float(self.values[min(i, self.values.shape[0] - 1)])
+        # An item's value has a true rank in [cum, cum + error]: take the item whose range is
+        # centred nearest to r + 1.
+        i = int(np.argmin(np.abs(cum + 0.5 * self.error - (r + 1))))
+        return float(self.values[i])
+
+    @property
+    def rank_bound(self) -> int:
+        """Ranks by which :meth:`order_statistic` may miss: half the error plus half the widest item, rounded up."""
+        if self.values.shape[0] == 0:
+            return 0
+        return int(math.ceil(0.5 * (self.error + int(self.weights.max())))) if self.error else 0
 
     def quantile(self, q: float) -> float:
         """Linear-interpolation quantile (numpy's default) read off the summary; NaN when empty."""
@@ -270,6 +277,6 @@ class QuantileSummary:
 
     @property
     def rank_error(self) -> float:
-        """The error bound as a fraction of the values summarised (0 when exact or empty)."""
+        """:attr:`rank_bound` as a fraction of the values summarised (0 when exact or empty)."""
         m = self.count
-        return self.error / m if m else 0.0
+        return self.rank_bound / m if m else 0.0
