@@ -299,6 +299,9 @@ def test_bad_input_is_a_validation_error_naming_the_path(threads_client):
     with pytest.raises(ValidationError) as err:
         _fit(threads_client, dd.from_pandas(_numeric_frame(300), npartitions=2), features=["spend", "nope"])
     assert "options.features.1" in err.value.details
+    with pytest.raises(ValidationError) as err:
+        _fit(threads_client, dd.from_pandas(_numeric_frame(300), npartitions=2), kmax=4)
+    assert "options.kmax" in err.value.details
     model = _fit(threads_client, dd.from_pandas(_numeric_frame(300), npartitions=2), n_clusters=3)
     wrong = _numeric_frame(50).assign(spend="high")
     with pytest.raises(ValidationError) as err:

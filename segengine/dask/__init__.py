@@ -47,7 +47,7 @@ def fit(data: Any, *, language: str = "en", **options: Any) -> DistributedSegmen
         The parameters of :class:`~segengine.segmenter.Segmenter` (``n_clusters``, ``k_min``,
         ``k_max``, ``algorithm``, ``covariance_type``, ``features``, ``exclude``, ``id_field``,
         ``scaling``, ``max_categories``, ``random_state``, ``silhouette``, ``time_budget_ms``,
-        ``n_init``). ``max_records`` does not limit a distributed fit.
+        ``n_init``), in snake_case or camelCase. ``max_records`` does not limit a distributed fit.
 
     Returns
     -------
@@ -62,9 +62,12 @@ def fit(data: Any, *, language: str = "en", **options: Any) -> DistributedSegmen
     """
     from segengine.dask._fit import as_dataframe, fit_frame
 
+    from segengine.options import parse_options
+
     started = time.perf_counter()
-    seg = DistributedSegmenter(**options)
-    opts = seg._options(language)
+    # Unknown or misspelt options are a 422-style error naming them (``options.kmax``), as in a request.
+    opts = parse_options(options, language=language, prefix="options.")
+    seg = DistributedSegmenter.from_options(opts)
     return fit_frame(as_dataframe(data), opts, language=language, started=started, seg=seg)
 
 
@@ -108,6 +111,7 @@ def _label_partition(pdf: Any, scorer: Segmenter, specs: list, latest: dict, lan
     import pandas as pd
 
     from segengine.dask._columns import partition_columns
+    from segengine.dask._profiles import model_labels
     from segengine.table import Table
 
     columns, errors = partition_columns(pdf, specs, latest=latest, language=language, check=True)
@@ -118,7 +122,7 @@ def _label_partition(pdf: Any, scorer: Segmenter, specs: list, latest: dict, lan
         labels = np.zeros(0, np.int64)
     else:
         X = scorer.preprocessor_.transform(table, language=language)
-        labels = scorer._labels_for(X, scorer._proba_matrix(X))
+        labels = model_labels(scorer, X)
     return pd.Series(labels.astype(np.int64), index=pdf.index, name="segment")
 
 

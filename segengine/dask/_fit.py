@@ -57,6 +57,10 @@ def _moments_task(X):
     return Moments.of(X) if X.shape[0] else Moments.empty(X.shape[1])
 
 
+def _rows_task(summary):
+    return summary.n_rows
+
+
 def _take_task(X, rows):
     return X[rows]
 
@@ -130,9 +134,10 @@ def fit_frame(ddf: Any, options: SegmentationOptions, *, language: str, started:
     n_partitions = len(parts)
 
     # Pass 1: mergeable field summaries.
-    lengths = dask.compute(*[dask.delayed(len)(p) for p in parts])
     summary_tasks = [dask.delayed(_summary_task, pure=True)(p, specs, language) for p in parts]
-    summary = dask.compute(_tree_reduce(summary_tasks, _merge_summaries_task))[0]
+    # One graph: the partition lengths (for global row numbers) come from the same summary tasks.
+    summary, *lengths = dask.compute(_tree_reduce(summary_tasks, _merge_summaries_task),
+                                     *[dask.delayed(_rows_task, pure=True)(t) for t in summary_tasks])
     if summary.errors:
         raise ValidationError(error_text(language, "validation_failed"), dict(summary.errors))
     n = summary.n_rows
@@ -268,7 +273,7 @@ def fit_frame(ddf: Any, options: SegmentationOptions, *, language: str, started:
     rng = np.random.default_rng(options.random_state)
     s = min(config.SILHOUETTE_SAMPLE_SIZE, Xs.shape[0])
     sample = np.ascontiguousarray(Xs[np.sort(rng.choice(Xs.shape[0], size=s, replace=False))])
-    sample_labels = scorer._labels_for(sample, scorer._proba_matrix(sample))
+    sample_labels = _profiles.model_labels(scorer, sample)
     numeric = [i for i, sp in enumerate(specs) if sp.kind != "categorical"]
     categorical = [i for i, sp in enumerate(specs)
                    if sp.kind == "categorical" and pre.fields_[i].kind == "categorical"

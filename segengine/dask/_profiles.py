@@ -42,6 +42,13 @@ class PartitionProfile:
     sil_sums: np.ndarray  # (s, k): distances from each sample record to this partition's records
 
 
+def model_labels(scorer: Any, X: np.ndarray) -> np.ndarray:
+    """``Segmenter.predict``'s labels of a preprocessed matrix (KMeans needs no probabilities)."""
+    if scorer.algorithm_ == "gmm":
+        return scorer._labels_for(X, scorer._proba_matrix(X))
+    return scorer._labels_for(X, None)
+
+
 def profile_partition(pdf: Any, X: np.ndarray, scorer: Any, specs: list[FieldSpec], latest: dict,
                       numeric: list[int], categorical: list[int], sample: np.ndarray) -> PartitionProfile:
     """Label one partition and summarise every segment on every profiled field."""
@@ -49,7 +56,7 @@ def profile_partition(pdf: Any, X: np.ndarray, scorer: Any, specs: list[FieldSpe
     n = X.shape[0]
     table = partition_table(pdf, specs, latest)
     if n:
-        labels = scorer._labels_for(X, scorer._proba_matrix(X))
+        labels = model_labels(scorer, X)
     else:
         labels = np.zeros(0, np.int64)
     sizes = np.bincount(labels, minlength=k)
