@@ -315,3 +315,56 @@ def test_import_segengine_does_not_import_dask():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.stdout.strip() == "[]"
+
+
+# -- preprocessing decisions on edge-case fields, every scaling ----------------------------------
+
+
+def _edge_frame(seed: int, n: int = 420) -> "pd.DataFrame":
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({
+        "spend": rng.lognormal(3, 1.2, size=n),                       # skewed, non-negative: log1p
+        "balance": -rng.lognormal(2, 1.0, size=n),                    # skewed, negative: no log
+        "visits": rng.integers(0, 9, size=n).astype(float),           # ties
+        "flat": np.full(n, 7.0),                                       # constant
+        "nothing": np.full(n, np.nan),                                 # no value at all
+        "member": rng.random(n) < 0.3,                                 # binary
+        "channel": rng.choice(["web", "store", "app"], size=n, p=[0.5, 0.3, 0.2]),
+        "only": np.array(["x"] * n, dtype=object),                    # one level
+        "email": np.array([f"u{i}@x.org" for i in range(n)], dtype=object),  # high cardinality
+        "joined": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 900, size=n), unit="D"),
+    })
+    df.loc[rng.random(n) < 0.1, "spend"] = np.nan
+    df.loc[rng.random(n) < 0.05, "visits"] = np.nan
+    df.loc[rng.random(n) < 0.08, "channel"] = None
+    return df
+
+
+@pytest.mark.parametrize("scaling", ["auto", "standard", "robust", "minmax", "none"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_preprocessing_decisions_on_edge_fields(scaling, seed):
+    df = _edge_frame(seed)
+    single = Segmenter(n_clusters=3, scaling=scaling, exclude=["balance"]).fit(df)
+    with dask.config.set(scheduler="sync"):
+        model = sdask.fit(dd.from_pandas(df, npartitions=3), n_clusters=3, scaling=scaling, exclude=["balance"])
+    for a, b in zip(single.preprocessor_.fields_, model.preprocessor_.fields_, strict=True):
+        assert (a.name, a.kind, a.used, a.reason, a.log1p, a.categories, a.n_distinct) == \
+               (b.name, b.kind, b.used, b.reason, b.log1p, b.categories, b.n_distinct)
+        assert a.impute == b.impute or (a.impute is None and b.impute is None), a.name
+        assert b.center == pytest.approx(a.center, rel=1e-9, abs=1e-9), a.name
+        assert b.scale == pytest.approx(a.scale, rel=1e-9), a.name
+    assert single.preprocessor_.notices_ == model.preprocessor_.notices_
+    assert model.n_clusters_ == single.n_clusters_
+
+
+def test_dask_array_input_is_numbered_fields(threads_client):
+    import dask.array as da
+
+    X = _numeric_frame(1_500).to_numpy()
+    model = _fit(threads_client, da.from_array(X, chunks=(500, 4)), n_clusters=4)
+    assert model.preprocessor_.used_fields_ == ["x0", "x1", "x2", "x3"]
+    single = Segmenter(n_clusters=4).fit(X)
+    np.testing.assert_allclose(model.centers_, single.centers_, rtol=1e-7, atol=1e-9)
+    with threads_client.as_current():
+        labels = sdask.predict(model, da.from_array(X, chunks=(700, 4))).compute().to_numpy()
+    np.testing.assert_array_equal(labels, single.labels_)
