@@ -62,12 +62,12 @@ def fit(data: Any, *, language: str = "en", **options: Any) -> DistributedSegmen
     """
     from segengine.dask._fit import as_dataframe, fit_frame
 
-    from segengine.options import parse_options
+    from segengine.options import canonical_option_name, parse_options
 
     started = time.perf_counter()
     # Unknown or misspelt options are a 422-style error naming them (``options.kmax``), as in a request.
     opts = parse_options(options, language=language, prefix="options.")
-    seg = DistributedSegmenter.from_options(opts)
+    seg = DistributedSegmenter(**{canonical_option_name(str(k)): v for k, v in options.items()})
     return fit_frame(as_dataframe(data), opts, language=language, started=started, seg=seg)
 
 
