@@ -822,6 +822,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     warmup.add_argument("--language", "-l", choices=LANGUAGES, default="en", help=argparse.SUPPRESS)
     warmup.set_defaults(func=_cmd_warmup)
+
+    # HTTP service (extra [service]): serve, tenants. The module imports no web framework.
+    from segengine.service.commands import add_subcommands as add_service_subcommands
+
+    add_service_subcommands(sub)
     return parser
 
 
