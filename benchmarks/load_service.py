@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
-import json
 import os
 import statistics
 import sys
@@ -42,10 +41,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from service_helpers import start_server  # noqa: E402
+from service_helpers import start_server
 
-from segengine.api import handle_request  # noqa: E402
-from segengine.datasets import load_demo_customers  # noqa: E402
+from segengine.api import handle_request
+from segengine.datasets import load_demo_customers
 
 
 def _bodies(n: int, count: int = 4) -> list[bytes]:
@@ -60,7 +59,7 @@ def _pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def _open_loop(server, keys, bodies, rate: float, duration: float, max_outstanding: int) -> dict:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import json
+import multiprocessing as mp
 import os
 import sys
 import time
@@ -70,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
             if kind == "thread":
                 pool: cf.Executor = cf.ThreadPoolExecutor(workers)
             else:
-                pool = cf.ProcessPoolExecutor(workers, initializer=_warm)
+                # spawn, not fork: forking a process whose numba kernels already ran on GNU
+                # OpenMP threads aborts the child ("fork() called from a process already using
+                # GNU OpenMP"), which is one more reason the service uses threads.
+                pool = cf.ProcessPoolExecutor(workers, initializer=_warm, mp_context=mp.get_context("spawn"))
             with pool:
                 rates[workers] = _run(pool, bodies)
         rows.append((kind, rates[1], rates[2]))

@@ -133,7 +133,7 @@ def start_server(tmp: Path, limits: dict[str, int], env: dict[str, str] | None =
 
 # ------------------------------------------------------------------------------ the shared server
 
-import pytest  # noqa: E402
+import pytest
 
 # Tenants of the shared server: name -> requests per minute.
 LIMITS = {
@@ -145,8 +145,8 @@ MAX_BODY = 4 * 1024 * 1024
 TIMEOUT_S = 4.0
 
 
-@pytest.fixture(scope="session")
-def service(tmp_path_factory):
+@pytest.fixture(scope="session", name="service")
+def service_fixture(tmp_path_factory):
     """One ``segengine serve`` for the service test modules: 2 workers, 1 queue place (3 places,
     at most 3 per tenant), 4 MB bodies, 4 s time limit, test-only fault injection."""
     tmp = tmp_path_factory.mktemp("service")

@@ -70,7 +70,7 @@ def test_sigterm_lets_the_request_in_flight_complete(tmp_path):
 def test_serve_without_the_extra_says_how_to_install(tmp_path):
     code = ("import sys; sys.modules['uvicorn'] = None; sys.modules['starlette'] = None\n"
             "from segengine.cli import main; sys.exit(main(['serve', '--port', '0']))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env())
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=False)
     assert out.returncode == 1
     assert 'pip install "segengine[service]"' in out.stderr and "Traceback" not in out.stderr
 
@@ -98,7 +98,8 @@ def test_tenants_add_list_revoke(tmp_path, capsys):
     secret = out.split("secret: ")[1].split()[0]
     assert len(secret) == 64 and len(token) >= 32
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    text = open(path).read()
+    with open(path) as handle:
+        text = handle.read()
     assert token not in text and secret not in text  # digests only
     second_token, second_secret = "t" * 40, "s" * 64
     assert main(["tenants", "add", path, "--tenant", TENANT.upper(), "--token", second_token,
@@ -282,7 +283,8 @@ def test_settings_from_the_environment(tmp_path):
                                      "SEGENGINE_DEFAULT_TENANT": TENANT.upper(), "SEGENGINE_GZIP_LEVEL": "6"})
     assert len(config.tenants) == 2 and config.n_workers == 3 and config.n_queue == 6
     assert config.n_tenant_in_flight == 4 and config.default_tenant == TENANT and config.gzip_level == 6
-    inline = ServiceConfig.from_env({"SEGENGINE_TENANTS": open(path).read()})
+    with open(path) as handle:
+        inline = ServiceConfig.from_env({"SEGENGINE_TENANTS": handle.read()})
     assert inline.tenants.lookup_token("A" * 40) is not None
     assert config.fault_injection is False and ServiceConfig().max_body_bytes == 20 * 1024 * 1024
     for env in ({"SEGENGINE_WORKERS": "two"}, {"SEGENGINE_WORKERS": "0"}, {"SEGENGINE_DEFAULT_TENANT": "x"},

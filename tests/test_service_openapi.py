@@ -11,7 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
-from service_helpers import service  # noqa: F401 - fixture
+from service_helpers import service_fixture  # noqa: F401 - the fixture "service"
 
 # The schema says what is well-formed; a well-formed body can still be a 400 (empty data) or a
 # 422 (fewer than 3 records, no usable field, k_min > k_max), which the engine must answer.
@@ -25,7 +25,7 @@ positive_data_acceptance.expected-statuses = [200, 400, 422]
 EXAMPLES = 40
 
 
-def test_the_document_is_openapi_3_1_and_loads(service):  # noqa: F811
+def test_the_document_is_openapi_3_1_and_loads(service):
     doc = httpx.get(service.url + "/openapi.json").json()
     assert doc["openapi"] == "3.1.0"
     loaded = schemathesis.openapi.from_dict(doc)
@@ -39,7 +39,7 @@ def test_the_document_is_openapi_3_1_and_loads(service):  # noqa: F811
 # schemathesis's pytest plugin (from_fixture/parametrize) does not run under pytest 9, so the
 # strategies are driven with hypothesis directly; checks are the same (call_and_validate).
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_api_conforms_to_its_openapi_document(service, mode):  # noqa: F811
+def test_api_conforms_to_its_openapi_document(service, mode):
     loaded = schemathesis.openapi.from_url(service.url + "/openapi.json", config=SchemathesisConfig.from_str(CONFIG))
     key = service.keys["schema"]
     auth = {"Authorization": f"Bearer {key.token}", "X-Customer-Api-Id": key.tenant, "X-Secret": key.secret}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["create_app", "ServiceConfig", "TenantStore"]
+__all__ = ["ServiceConfig", "TenantStore", "create_app"]
 
 _LAZY = {
     "create_app": ("segengine.service.app", "create_app"),

@@ -13,8 +13,8 @@ exists.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from segengine.service.tenants import Identity, TenantStore
 

@@ -9,7 +9,7 @@ memory past the limit either.
 from __future__ import annotations
 
 import zlib
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 __all__ = ["BodyError", "content_encoding", "is_json_type", "read_body"]
 

@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["add_subcommands", "INSTALL_HINT"]
+__all__ = ["INSTALL_HINT", "add_subcommands"]
 
 INSTALL_HINT = 'segengine serve needs the service extra: pip install "segengine[service]"'
 

@@ -7,12 +7,13 @@ of 60 s on a service error.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
-from segengine.service.tenants import TenantStore, TenantsFileError, check_tenant_id
+from segengine.service.tenants import TenantsFileError, TenantStore, check_tenant_id
 
-__all__ = ["ServiceConfig", "ConfigError", "ROUTE"]
+__all__ = ["ROUTE", "ConfigError", "ServiceConfig"]
 
 ROUTE = "/api/v1/ai/echointel/customer-intelligence/segmentation-report"
 MB = 1024 * 1024
@@ -99,7 +100,7 @@ class ServiceConfig:
         """Per-tenant cap in use."""
         return self.tenant_max_in_flight or self.n_workers + 1
 
-    def with_overrides(self, **changes: Any) -> "ServiceConfig":
+    def with_overrides(self, **changes: Any) -> ServiceConfig:
         """A copy with some settings changed (None values are ignored).
 
         Returns
@@ -109,7 +110,7 @@ class ServiceConfig:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, tenants_file: str | None = None) -> "ServiceConfig":
+    def from_env(cls, env: Mapping[str, str] | None = None, tenants_file: str | None = None) -> ServiceConfig:
         """Settings from ``SEGENGINE_*`` environment variables.
 
         ``SEGENGINE_TENANTS_FILE`` (or ``tenants_file``) names the tenants file;

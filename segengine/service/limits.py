@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-__all__ = ["RateLimiter", "Admission", "Verdict"]
+__all__ = ["Admission", "RateLimiter", "Verdict"]
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["JsonFormatter", "configure_logging", "log_request", "ACCESS_LOGGER"]
+__all__ = ["ACCESS_LOGGER", "JsonFormatter", "configure_logging", "log_request"]
 
 ACCESS_LOGGER = "segengine.service.access"
 _access = logging.getLogger(ACCESS_LOGGER)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["service_error_body", "ERRORS"]
+__all__ = ["ERRORS", "service_error_body"]
 
 # status -> stable English category
 ERRORS = {

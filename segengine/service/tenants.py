@@ -32,16 +32,16 @@ __all__ = [
     "Tenant",
     "TenantStore",
     "TenantsFileError",
-    "hash_token",
-    "hash_secret",
-    "new_token",
-    "new_secret",
+    "add_key",
+    "check_secret",
     "check_tenant_id",
     "check_token",
-    "check_secret",
-    "add_key",
-    "revoke",
+    "hash_secret",
+    "hash_token",
     "load_document",
+    "new_secret",
+    "new_token",
+    "revoke",
     "save_document",
 ]
 
@@ -430,7 +430,7 @@ class TenantStore:
         self._checked = time.monotonic()
 
     @classmethod
-    def from_file(cls, path: str) -> "TenantStore":
+    def from_file(cls, path: str) -> TenantStore:
         """Load a tenants file (see :func:`load_document`).
 
         Parameters
@@ -444,7 +444,7 @@ class TenantStore:
         return cls(parse_document(load_document(path), path), path=path)
 
     @classmethod
-    def from_json(cls, text: str, source: str = "SEGENGINE_TENANTS") -> "TenantStore":
+    def from_json(cls, text: str, source: str = "SEGENGINE_TENANTS") -> TenantStore:
         """Load a tenants document given as JSON text (e.g. an environment variable).
 
         Parameters
@@ -493,8 +493,8 @@ class TenantStore:
             except TenantsFileError:
                 import logging
 
-                logging.getLogger("segengine.service").error(
-                    "tenants file changed but cannot be read; keeping the previous keys", exc_info=True
+                logging.getLogger("segengine.service").exception(
+                    "tenants file changed but cannot be read; keeping the previous keys"
                 )
                 self._stamp = stamp
                 return

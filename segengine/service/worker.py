@@ -137,7 +137,7 @@ class ReportWorkers:
         self.workers = workers
         self._pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="segengine-report")
 
-    def submit(self, raw: bytes, language: str, fault: str | None = None) -> "cf.Future[Outcome]":
+    def submit(self, raw: bytes, language: str, fault: str | None = None) -> cf.Future[Outcome]:
         """Queue one request.
 
         Returns
@@ -146,7 +146,7 @@ class ReportWorkers:
         """
         return self._pool.submit(compute, raw, language, fault)
 
-    def submit_warmup(self) -> "cf.Future[float]":
+    def submit_warmup(self) -> cf.Future[float]:
         """Queue the kernel warm-up.
 
         Returns
