@@ -33,7 +33,7 @@ from segengine.service.limits import Admission, RateLimiter
 from segengine.service.logs import log_request
 from segengine.service.messages import service_error_body, text
 from segengine.service.openapi import openapi_document
-from segengine.service.worker import Outcome, ReportWorkers, encode_json
+from segengine.service.worker import Outcome, ReportWorkers, encode_json, gzip_bytes
 from segengine.text.error_messages import error_text
 from segengine.text.language import parse_accept_language
 
@@ -77,11 +77,6 @@ def _accepts_gzip(header: str | None) -> bool:
     return False
 
 
-def _gzip(data: bytes, level: int) -> bytes:
-    compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    return compressor.compress(data) + compressor.flush()
-
-
 def create_app(config: ServiceConfig | None = None) -> Starlette:
     """Build the ASGI application of the segmentation-report endpoint.
 
@@ -102,12 +97,15 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
 
     def respond(
         request: Request, status: int, body: bytes, headers: dict[str, str] | None = None,
-        *, compress: bool = True,
+        *, compress: bool = True, gzipped: bool = False,
     ) -> Response:
         out = {"X-Request-ID": request.state.request_id, "Vary": "Accept-Encoding"}
         out.update(headers or {})
-        if compress and len(body) >= config.gzip_min_bytes and _accepts_gzip(request.headers.get("accept-encoding")):
-            body = _gzip(body, config.gzip_level)
+        if not gzipped and compress and len(body) >= config.gzip_min_bytes and _accepts_gzip(
+                request.headers.get("accept-encoding")):
+            body = gzip_bytes(body, config.gzip_level)
+            gzipped = True
+        if gzipped:
             out["Content-Encoding"] = "gzip"
         return Response(body, status_code=status, headers=out, media_type="application/json")
 
@@ -177,7 +175,12 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         fault = headers.get("x-segengine-fault") if config.fault_injection else None
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        future = state.workers.submit(raw, raw_language, fault)
+        gzip_level = config.gzip_level if _accepts_gzip(headers.get("accept-encoding")) else None
+        try:
+            future = state.workers.submit(raw, raw_language, fault, gzip_level, config.gzip_min_bytes)
+        except BaseException:
+            state.admission.release(tenant.tenant_id)  # never leak a place
+            raise
 
         def finished(_: Any) -> None:
             # The place is given back when the worker is really free, also after a time-out.
@@ -196,9 +199,9 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
             return service_error(request, language, "service_error")
         request.state.records = outcome.n_records
         if outcome.status >= 400:
-            request.state.error = _error_category(outcome.body)
+            request.state.error = _error_category(outcome.body, outcome.gzipped)
         extra = {"Retry-After": str(config.retry_after_s)} if outcome.status == 500 else None
-        return respond(request, outcome.status, outcome.body, extra)
+        return respond(request, outcome.status, outcome.body, extra, compress=False, gzipped=outcome.gzipped)
 
     async def healthz(request: Request) -> Response:
         return respond(request, 200, b'{"status":"ok"}', compress=False)
@@ -268,7 +271,9 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     return app
 
 
-def _error_category(body: bytes) -> str | None:
+def _error_category(body: bytes, gzipped: bool) -> str | None:
+    if gzipped:
+        body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
     match = re.match(rb'\{"error":"([^"]{1,64})"', body)
     return match.group(1).decode() if match else None
 
