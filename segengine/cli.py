@@ -5,6 +5,8 @@
     segengine demo   [--language {en,es,pt}] [--n N] [--options JSON] [--json] [--output FILE]
     segengine report FILE.csv|FILE.json [--language es] [--options JSON] [--json] [--output FILE]
     segengine warmup
+    segengine serve [--host H] [--port P] [--workers N] [--tenants FILE]      (extra [service])
+    segengine tenants add|revoke|list FILE [--tenant UUID --token T --secret S --rate-limit N]
 
 The engine (``segengine.api``) is imported only inside the commands, so ``--help`` and argument
 errors answer at once. Every failure a user can cause (a missing or malformed file, bad

@@ -291,3 +291,31 @@ def test_settings_from_the_environment(tmp_path):
                 {"SEGENGINE_TENANTS_FILE": str(tmp_path / "missing.json")}, {"SEGENGINE_GZIP_LEVEL": "12"}):
         with pytest.raises(ConfigError):
             ServiceConfig.from_env(env)
+
+
+def test_serve_with_an_unreadable_tenants_file_is_a_clear_error(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "segengine", "serve", "--port", "0", "--tenants",
+                          str(tmp_path / "missing.json")], capture_output=True, text=True, env=_env(),
+                         check=False, timeout=60)
+    assert out.returncode == 1
+    assert "cannot read" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_fault_injection_is_off_unless_configured():
+    from segengine.service import create_app
+
+    store = _store()
+    headers = {"Authorization": "Bearer " + "A" * 40, "X-Customer-Api-Id": TENANT, "X-Secret": "a" * 64,
+               "X-Segengine-Fault": "error"}
+
+    async def status(enabled: bool) -> int:
+        app = create_app(ServiceConfig(tenants=store, warmup=False, fault_injection=enabled))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+                response = await client.post("/api/v1/ai/echointel/customer-intelligence/segmentation-report",
+                                             content=b'{"data": []}', headers=headers)
+                return response.status_code
+
+    assert asyncio.run(status(False)) == 400
+    assert asyncio.run(status(True)) == 500

@@ -186,7 +186,7 @@ def add_subcommands(sub: Any) -> None:
     )
     serve.add_argument("--host", default=os.environ.get("SEGENGINE_HOST", "127.0.0.1"),
                        help="address to listen on (default: 127.0.0.1; 0.0.0.0 for every interface)")
-    serve.add_argument("--port", type=_port, default=int(os.environ.get("SEGENGINE_PORT", "8000")),
+    serve.add_argument("--port", type=_port, default=os.environ.get("SEGENGINE_PORT", "8000"),
                        help="port (default: 8000)")
     serve.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                        help="reports computed at once (default: the number of cores)")

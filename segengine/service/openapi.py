@@ -197,8 +197,9 @@ def openapi_document() -> dict[str, Any]:
                          "description": "en, es or pt (e.g. `pt-BR,pt;q=0.9`); anything else gives English.",
                          "schema": header},
                         {"name": "X-Request-ID", "in": "header", "required": False,
-                         "description": "Echoed in the response and the log; a new one when absent or unusable.",
-                         "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"}},
+                         "description": "Echoed in the response and the log when it is 1-128 characters of "
+                         "[A-Za-z0-9._:-]; any other value is replaced by a new id (never refused).",
+                         "schema": header},
                     ],
                     "requestBody": {
                         "required": True,
