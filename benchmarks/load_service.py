@@ -180,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     step = 6.0 if args.quick else 12.0
 
     print(f"segengine service load benchmark: {os.cpu_count()} cores, loopback, "
-          f"{'quick' if args.quick else 'full'} run")
+          f"{'quick' if args.quick else 'full'} run, load average before the run "
+          f"{os.getloadavg()[0]:.1f} (other processes share the cores)")
     body_1k = _bodies(1000)
     body_10k = _bodies(10_000, count=2)
     env = {"SEGENGINE_WARMUP": "1"}

@@ -92,6 +92,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=config.drain_timeout_s,
+        # Longer than clients' idle pools (httpx and many others keep 5 s): a server closing an
+        # idle connection at the moment the client reuses it is a spurious connection reset.
+        timeout_keep_alive=75,
         lifespan="on",
     )
     log.info("segengine service: %d report workers, %d queue places, tenants: %d",
