@@ -1,7 +1,8 @@
 """A real ``segengine serve`` process on a free loopback port, for the service tests.
 
-Not a test module: the service test modules import the fixtures from here, so that one server
-(session scope) serves them all.
+Not a test module: ``tests/conftest.py`` imports the ``service`` fixture from here, so that one
+server (session scope) serves every service test module; importing this module imports no web
+stack (httpx is imported when a server is waited for).
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
 
 from segengine.service import tenants as t
 
@@ -81,6 +80,8 @@ class Server:
         return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
 
     def wait_ready(self, timeout: float = 150.0) -> None:
+        import httpx
+
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

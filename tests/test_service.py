@@ -15,12 +15,7 @@ import time
 
 import httpx
 import pytest
-from service_helpers import (
-    MAX_BODY,
-    ROOT,
-    TIMEOUT_S,
-    service_fixture,  # noqa: F401 - the fixture "service"
-)
+from service_helpers import MAX_BODY, ROOT, TIMEOUT_S
 
 from segengine import handle_request
 from segengine.datasets import load_demo_customers

@@ -11,7 +11,6 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
-from service_helpers import service_fixture  # noqa: F401 - the fixture "service"
 
 # The schema says what is well-formed; a well-formed body can still be a 400 (empty data) or a
 # 422 (fewer than 3 records, no usable field, k_min > k_max), which the engine must answer.
