@@ -28,6 +28,7 @@ def test_the_document_is_openapi_3_1_and_loads(service):
     doc = httpx.get(service.url + "/openapi.json").json()
     assert doc["openapi"] == "3.1.0"
     loaded = schemathesis.openapi.from_dict(doc)
+    loaded.validate()  # against the OpenAPI 3.1 meta-schema; raises on any violation
     operations = [op.ok() for op in loaded.get_all_operations()]
     assert {(op.method.upper(), op.path) for op in operations} >= {
         ("POST", "/api/v1/ai/echointel/customer-intelligence/segmentation-report"),

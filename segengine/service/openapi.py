@@ -218,7 +218,7 @@ def openapi_document() -> dict[str, Any]:
                         "422": _response("Validation failed: details name every offending input path.", error),
                         "429": _response("The tenant is over its rate limit or its share of the workers.", error, retry),
                         "500": _response("Service error (internal fault or time limit); retry_after in the body.", error, retry),
-                        "503": _response("The server is saturated, warming up or shutting down.", error, retry),
+                        "503": _response("The server is saturated (every worker and queue place taken) or shutting down.", error, retry),
                     },
                 }
             },
