@@ -184,7 +184,9 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
 
         def finished(_: Any) -> None:
             # The place is given back when the worker is really free, also after a time-out.
-            loop.call_soon_threadsafe(state.admission.release, tenant.tenant_id, time.perf_counter() - started)
+            with contextlib.suppress(RuntimeError):  # the loop is gone: the server has stopped
+                loop.call_soon_threadsafe(state.admission.release, tenant.tenant_id,
+                                          time.perf_counter() - started)
 
         future.add_done_callback(finished)
         try:
@@ -239,7 +241,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
                     else:
                         _log.error("warm-up failed", exc_info=f.exception())
                         state.ready = True  # requests still work; they compile on first use
-                loop.call_soon_threadsafe(mark)
+                with contextlib.suppress(RuntimeError):  # stopped before the warm-up ended
+                    loop.call_soon_threadsafe(mark)
 
             loop = asyncio.get_running_loop()
             future.add_done_callback(warmed)
