@@ -22,7 +22,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -157,6 +157,10 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
             return problem(request, 429, language, "rate_limited", retry_after=wait, limit=tenant.rate_limit)
         try:
             raw = await read_body(request.stream(), encoding, config.max_body_bytes)
+        except ClientDisconnect:
+            # Nobody is left to answer; the status is for the log line only.
+            request.state.error = "Client disconnected"
+            return Response(status_code=499)
         except BodyError as exc:
             if exc.status == 413:
                 after = text(language, "after_gzip") if exc.reason == "decoded" else ""
