@@ -117,6 +117,9 @@ def test_401_without_a_valid_bearer_token(service, authorization):
     body = response.json()
     assert body["error"] == "Unauthorized" and set(body["details"]) == {"headers.Authorization"}
     assert key.secret not in response.text and "not-a-known-token" not in response.text
+    headers["Accept-Language"] = "pt-BR"
+    portuguese = httpx.post(service.endpoint, content=b'{"data": []}', headers=headers).json()
+    assert portuguese["error"] == "Unauthorized" and portuguese["message"] == "É necessário um token bearer válido."
 
 
 def test_403_on_tenant_or_secret_mismatch(service):
