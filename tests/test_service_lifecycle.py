@@ -25,6 +25,7 @@ from segengine.service.auth import AuthError, authenticate
 from segengine.service.body import BodyError, content_encoding, is_json_type, read_body
 from segengine.service.config import ConfigError, ServiceConfig
 from segengine.service.limits import Admission, RateLimiter
+from segengine.service.store import TenantStore
 
 TENANT = "3f1c2b9e-8d4a-4c7e-9b1a-2d5e6f7a8b9c"
 OTHER = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
@@ -108,11 +109,11 @@ def test_tenants_add_list_revoke(tmp_path, capsys):
     assert second_token not in out and second_secret not in out  # given keys are not echoed
     assert main(["tenants", "add", path, "--tenant", OTHER, "--token", second_token, "--secret", second_secret]) == 1
     assert "already a key" in capsys.readouterr().err
-    store = t.TenantStore.from_file(path)
+    store = TenantStore.from_file(path)
     assert store.get(TENANT).rate_limit == 50 and len(store.get(TENANT).keys) == 2
     assert store.lookup_token(token)[0].tenant_id == TENANT
-    assert t.TenantStore.secret_matches(store.lookup_token(token)[1], secret)
-    assert not t.TenantStore.secret_matches(store.lookup_token(token)[1], second_secret)
+    assert TenantStore.secret_matches(store.lookup_token(token)[1], secret)
+    assert not TenantStore.secret_matches(store.lookup_token(token)[1], second_secret)
 
     assert main(["tenants", "list", path]) == 0
     listing = capsys.readouterr().out
@@ -124,11 +125,11 @@ def test_tenants_add_list_revoke(tmp_path, capsys):
 
     assert main(["tenants", "revoke", path, "--tenant", TENANT, "--token", token]) == 0
     capsys.readouterr()
-    store = t.TenantStore.from_file(path)
+    store = TenantStore.from_file(path)
     assert store.lookup_token(token) is None and store.lookup_token(second_token) is not None
     assert main(["tenants", "revoke", path, "--tenant", TENANT, "--token", token]) == 1
     assert main(["tenants", "revoke", path, "--tenant", TENANT]) == 0
-    assert len(t.TenantStore.from_file(path)) == 0
+    assert len(TenantStore.from_file(path)) == 0
 
 
 @pytest.mark.parametrize("args, message", [
@@ -165,10 +166,10 @@ def _store(tmp_path=None):
     t.add_key(document, TENANT, "A" * 40, "a" * 64)
     t.add_key(document, OTHER, "B" * 40, "b" * 64)
     if tmp_path is None:
-        return t.TenantStore(t.parse_document(document, "test"))
+        return TenantStore(t.parse_document(document, "test"))
     path = str(tmp_path / "tenants.json")
     t.save_document(path, document)
-    return t.TenantStore.from_file(path), path, document
+    return TenantStore.from_file(path), path, document
 
 
 def test_authenticate_rules():

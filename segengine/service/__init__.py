@@ -16,7 +16,7 @@ __all__ = ["ServiceConfig", "TenantStore", "create_app"]
 _LAZY = {
     "create_app": ("segengine.service.app", "create_app"),
     "ServiceConfig": ("segengine.service.config", "ServiceConfig"),
-    "TenantStore": ("segengine.service.tenants", "TenantStore"),
+    "TenantStore": ("segengine.service.store", "TenantStore"),
 }
 
 

@@ -16,7 +16,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from segengine.service.tenants import Identity, TenantStore
+from segengine.service.store import Identity, TenantStore
 
 __all__ = ["AuthError", "authenticate"]
 

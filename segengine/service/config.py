@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from segengine.service.tenants import TenantsFileError, TenantStore, check_tenant_id
+from segengine.service.store import TenantStore
+from segengine.service.tenants import TenantsFileError, check_tenant_id
 
 __all__ = ["ROUTE", "ConfigError", "ServiceConfig"]
 
