@@ -43,7 +43,8 @@ def test_sigterm_lets_the_request_in_flight_complete(tmp_path):
     try:
         key = server.keys["a"]
         body = json.dumps({"data": [{"id": i, "x": float(i % 7), "y": float(i % 3)} for i in range(40)]}).encode()
-        assert httpx.post(server.endpoint, content=body, headers=key.headers(), timeout=60).status_code == 200
+        # A generous time-out: on a cold numba cache the first report compiles its kernels.
+        assert httpx.post(server.endpoint, content=body, headers=key.headers(), timeout=300).status_code == 200
         result: dict[str, httpx.Response] = {}
 
         def slow() -> None:
@@ -64,6 +65,36 @@ def test_sigterm_lets_the_request_in_flight_complete(tmp_path):
         assert result["r"].status_code == 200 and len(result["r"].json()["results"]) == 40
         assert server.process.wait(30) in (0, -signal.SIGTERM)
         assert any('"Shutting down"' in line for line in server.log_lines())
+    finally:
+        server.stop()
+
+
+def test_500_when_the_time_limit_passes_and_the_server_keeps_serving(tmp_path):
+    server = start_server(tmp_path, {"a": 1000}, env={
+        "SEGENGINE_WARMUP": "0", "SEGENGINE_FAULT_INJECTION": "1", "SEGENGINE_REQUEST_TIMEOUT_S": "1.5",
+        "SEGENGINE_WORKERS": "1"})
+    try:
+        key = server.keys["a"]
+        started = time.monotonic()
+        response = httpx.post(server.endpoint, content=b'{"data": []}', timeout=30,
+                              headers=key.headers(**{"X-Segengine-Fault": "sleep=3000", "Accept-Language": "es"}))
+        elapsed = time.monotonic() - started
+        assert response.status_code == 500 and response.headers["retry-after"] == "60"
+        body = response.json()
+        assert body["error"] == "Service error" and body["retry_after"] == 60 and "tiempo" in body["message"]
+        assert 1.4 <= elapsed < 2.9  # answered at the limit, not when the work ended
+        # The only worker is busy until the slow request ends (at about 3 s); then the server
+        # answers again, and both of the tenant's places are free.
+        time.sleep(2.0)
+        statuses = []
+        threads = [threading.Thread(target=lambda: statuses.append(httpx.post(
+            server.endpoint, content=b'{"data": []}', headers=key.headers(), timeout=30).status_code))
+            for _ in range(2)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert statuses == [400, 400]
     finally:
         server.stop()
 
