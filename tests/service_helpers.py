@@ -79,7 +79,7 @@ class Server:
     def log_lines(self) -> list[str]:
         return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
 
-    def wait_ready(self, timeout: float = 150.0) -> None:
+    def wait_ready(self, timeout: float = 300.0) -> None:  # a cold numba cache compiles at warm-up
         import httpx
 
         deadline = time.monotonic() + timeout
