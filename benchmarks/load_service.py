@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="shorter sections")
     parser.add_argument("--workers", type=int, default=None, help="server report workers (default: cores)")
     parser.add_argument("--max-outstanding", type=int, default=64)
-    parser.add_argument("--ramp", default="6,10,14,18,24,32",
+    parser.add_argument("--ramp", default="2,4,6,8,10,14,18,24,32",
                         help="rates (requests per second) of the ramp, 1k records")
     args = parser.parse_args(argv)
     duration = 12.0 if args.quick else 30.0
