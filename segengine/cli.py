@@ -5,6 +5,8 @@
     segengine demo   [--language {en,es,pt}] [--n N] [--options JSON] [--json] [--output FILE] [--html FILE]
     segengine report FILE.csv|FILE.json [--language es] [--options JSON] [--json] [--output FILE] [--html FILE]
     segengine warmup
+    segengine serve [--host H] [--port P] [--workers N] [--tenants FILE]      (extra [service])
+    segengine tenants add|revoke|list FILE [--tenant UUID --token T --secret S --rate-limit N]
 
 The engine (``segengine.api``) is imported only inside the commands, so ``--help`` and argument
 errors answer at once. Every failure a user can cause (a missing or malformed file, bad
@@ -845,6 +847,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     warmup.add_argument("--language", "-l", choices=LANGUAGES, default="en", help=argparse.SUPPRESS)
     warmup.set_defaults(func=_cmd_warmup)
+
+    # HTTP service (extra [service]): serve, tenants. The module imports no web framework.
+    from segengine.service.commands import add_subcommands as add_service_subcommands
+
+    add_service_subcommands(sub)
     return parser
 
 

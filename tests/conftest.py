@@ -7,6 +7,9 @@ import copy
 import numpy as np
 import pytest
 
+# The HTTP service tests share one `segengine serve` process (fixture "service", session scope).
+from service_helpers import service_fixture  # noqa: F401
+
 from segengine.datasets import load_demo_customers
 
 
