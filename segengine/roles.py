@@ -33,6 +33,8 @@ __all__ = [
     "field_label",
     "field_labels",
     "guess_role",
+    "is_average",
+    "is_cost",
     "role_errors",
     "tokens",
 ]
@@ -165,6 +167,11 @@ def guess_role(name: str, kind: str) -> str | None:
     if tok & _FREQUENCY:
         return "frequency"
     return None
+
+
+def is_cost(name: str) -> bool:
+    """Whether a field's name says it counts costs or complaints (returns, refunds, tickets...)."""
+    return bool(tokens(name) & _NEGATIVE)
 
 
 def is_average(name: str) -> bool:

@@ -6,7 +6,9 @@ overall mean, so every claim a name makes is a rank plus a minimum distance from
 
 - "Champions": the best segment on recency, at least ``ARCHETYPE_MIN_EFFECT`` population
   standard deviations better than average, and among the best third on frequency or monetary
-  (and that far above average there);
+  (and that far above average there), holding at most ``CHAMPIONS_MAX_SHARE`` of the customers;
+- no praising archetype (Champions, Loyal, Big spenders, Promising) for a segment whose
+  strongest trait is a cost field above average (returns, refunds, support tickets);
 - "At risk": less recent than average while in the upper half, and above average, on frequency,
   monetary or average order value (or a churn-like field well above average);
 - "New customers": in the lower half on tenure and below average there, and not above average
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from segengine.profiling import FieldColumn, SegmentProfiles
-from segengine.roles import FieldRoles, assign_roles
+from segengine.roles import FieldRoles, assign_roles, is_cost
 from segengine.text.catalog import format_int, text
 
 __all__ = [
@@ -43,6 +45,11 @@ ARCHETYPE_MIN_EFFECT = 0.4
 # "At risk" is the archetype a business least wants to miss, and both its signals are diluted by
 # the dormant segment that dominates recency, so it is called from this weaker evidence.
 AT_RISK_MIN_EFFECT = 0.25
+# "Champions" are the few best customers: a segment holding more of the base than this is not.
+CHAMPIONS_MAX_SHARE = 0.25
+# Archetypes that praise a segment; never given to one whose strongest trait is a cost field
+# (returns, refunds, support tickets) above average.
+GOOD_ARCHETYPES = ("champions", "loyal", "big_spenders", "promising")
 # "Mostly <value>" needs at least this share of the segment; below it reads "Often <value>".
 MOSTLY_MIN_SHARE = 0.5
 
@@ -248,12 +255,20 @@ def segment_archetypes(
     ten = standings(profiles, fr.tenure)
     aov = standings(profiles, fr.aov if fr.aov != fr.monetary else None)
     cands = []
+    n = int(profiles.sizes.sum())
     for s in range(k):
         if int(profiles.sizes[s]) == 0:
             cands.append([])
             continue
         churn = profiles.profiles[s].get(fr.churn, {}).get("effect_size") if fr.churn else None
-        cands.append(_candidates(rec[s], freq[s], money[s], ten[s], churn, aov[s]))
+        found = _candidates(rec[s], freq[s], money[s], ten[s], churn, aov[s])
+        if int(profiles.sizes[s]) > CHAMPIONS_MAX_SHARE * n:
+            found = [c for c in found if c[0] != "champions"]
+        top = profiles.characteristics[s][:1]
+        if top and top[0]["direction"] == "high" and is_cost(top[0]["feature"]) \
+                and fr.by_field.get(top[0]["feature"], ("none", ""))[1] == "guessed":
+            found = [c for c in found if c[0] not in GOOD_ARCHETYPES]
+        cands.append(found)
     pos = [0] * k
     result: list[str | None] = [None] * k
     while True:
