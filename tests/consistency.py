@@ -51,11 +51,13 @@ INSIGHT_ARCHETYPE = {
 _MARKS = {"en": (",", "."), "es": (".", ","), "pt": (".", ",")}
 
 
-def _regex(template: str) -> re.Pattern:
+def _regex(template: str, feature: str | None = None) -> re.Pattern:
     parts = re.split(r"(\{[a-z_]+\})", template)
     out = []
     for p in parts:
-        if p.startswith("{") and p.endswith("}"):
+        if p == "{feature}" and feature is not None:
+            out.append(f"(?P<feature>{re.escape(feature)})")
+        elif p.startswith("{") and p.endswith("}"):
             out.append(f"(?P<{p[1:-1]}>.+?)")
         else:
             out.append(re.escape(p))
@@ -65,14 +67,32 @@ def _regex(template: str) -> re.Pattern:
 _COMPILED = {lang: {key: _regex(t) for key, t in msgs.items()} for lang, msgs in MESSAGES.items()}
 
 
-def match(language: str, sentence: str, prefix: str) -> list[tuple[str, dict]]:
-    """Every (key, placeholders) of the catalogue under ``prefix`` that reads ``sentence``."""
+_WITH_LABEL: dict = {}
+
+
+def match(language: str, sentence: str, prefix: str, labels=None) -> list[tuple[str, dict]]:
+    """Every (key, placeholders) of the catalogue under ``prefix`` that reads ``sentence``.
+
+    With ``labels``, a ``{feature}`` placeholder only reads one of them (a label may contain
+    spaces, so "Mostly signup cohort Jan" must not split as feature "signup").
+    """
     out = []
     for key, rx in _COMPILED[language].items():
-        if key.startswith(prefix):
-            m = rx.match(sentence)
-            if m:
-                out.append((key, m.groupdict()))
+        if not key.startswith(prefix):
+            continue
+        template = MESSAGES[language][key]
+        if labels is not None and "{feature}" in template:
+            for label in labels:
+                cache_key = (language, key, label)
+                if cache_key not in _WITH_LABEL:
+                    _WITH_LABEL[cache_key] = _regex(template, label)
+                m = _WITH_LABEL[cache_key].match(sentence)
+                if m:
+                    out.append((key, m.groupdict()))
+            continue
+        m = rx.match(sentence)
+        if m:
+            out.append((key, m.groupdict()))
     return out
 
 
@@ -157,7 +177,7 @@ class Report:
 def _check_characteristic(R: Report, s: int, sentence: str, errors: list, where: str, want=None) -> str | None:
     """Check one characteristic sentence of segment s; returns the field it is about."""
     lang = R.language
-    found = match(lang, sentence, "char.")
+    found = match(lang, sentence, "char.", R.by_label)
     if not found:
         errors.append(f"{where}: no characteristic template reads {sentence!r}")
         return None
@@ -215,7 +235,8 @@ def _check_archetype(R: Report, s: int, code: str, errors: list, where: str) -> 
         return f is not None and R.mean(s, f) is not None and R.mean(s, f) < R.overall_mean(f)
 
     def fail(msg):
-        errors.append(f"{where}: '{R.names[s]}' {msg}")
+        means = {f: (R.mean(s, f), R.overall_mean(f), R.means(f)) for f in (rec, freq, money, ten) if f}
+        errors.append(f"{where}: '{R.names[s]}' {msg} (segment, overall and all means: {means})")
 
     good = ("champions", "loyal", "big_spenders", "promising")
     top = R.segments[s]["characteristics"][:1]
@@ -251,7 +272,7 @@ def _check_archetype(R: Report, s: int, code: str, errors: list, where: str) -> 
         if not above(rec) or above(freq) or above(money):
             fail("is not dormant and low value")
     elif code == "promising":
-        if not below(rec) or below(freq) and _rank(R, s, freq, more=False)[0] == 0:
+        if not below(rec):
             fail("is not recent")
     elif code == "occasional":
         if not below(freq):
@@ -263,7 +284,7 @@ def _check_archetype(R: Report, s: int, code: str, errors: list, where: str) -> 
 
 def _check_name_part(R: Report, s: int, part: str, errors: list, where: str) -> None:
     lang = R.language
-    found = [(k, g) for k, g in match(lang, part, "name.")
+    found = [(k, g) for k, g in match(lang, part, "name.", R.by_label)
              if k not in ("name.pair", "name.qualified", "name.numbered", "name.segment") and "feature" in g]
     if not found:
         errors.append(f"{where}: name part {part!r} matches no template")
@@ -336,7 +357,7 @@ def _check_name(R: Report, s: int, errors: list) -> str | None:
 def _check_insight(R: Report, s: int, i: int, ins: dict, code: str | None, errors: list) -> None:
     lang = R.language
     where = f"segment {s} insight {i}"
-    found = match(lang, ins["text"], "ins.")
+    found = match(lang, ins["text"], "ins.", R.by_label)
     if not found:
         errors.append(f"{where}: no template reads {ins['text']!r}")
         return

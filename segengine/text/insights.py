@@ -103,17 +103,47 @@ def _field_char(profiles: SegmentProfiles, columns_by_name: dict, s: int, field:
     }
 
 
-def _evidence(profiles, columns_by_name, s, fields, language, fr: FieldRoles) -> str:
+# The direction each archetype claims on its role fields (+1: more than average, -1: less; a
+# recency field counts days, so -1 is "more recent"). Evidence pointing the other way is never
+# cited in that archetype's recommendation ("Retain and reward ... frequency is 22 % below").
+ARCHETYPE_CLAIMS = {
+    "champions": {"recency": -1, "frequency": 1, "monetary": 1},
+    "at_risk": {"recency": 1},
+    "new": {"tenure": -1},
+    "loyal": {"frequency": 1},
+    "big_spenders": {"monetary": 1},
+    "hibernating": {"recency": 1},
+    "promising": {"recency": -1},
+    "occasional": {"frequency": -1},
+    "low_value": {"monetary": -1},
+}
+
+
+def _claims(archetype: str | None, fr: FieldRoles) -> dict[str, int]:
+    """field -> the direction the archetype claims on it."""
+    claims = ARCHETYPE_CLAIMS.get(archetype or "", {})
+    return {f: claims[role] for f, (role, _) in fr.by_field.items() if role in claims}
+
+
+def _agrees(char: dict, want: dict[str, int]) -> bool:
+    sign = want.get(char["feature"])
+    return sign is None or char["kind"] == "categorical" or (char["effect_size"] > 0) == (sign > 0)
+
+
+def _evidence(profiles, columns_by_name, s, fields, language, fr: FieldRoles, want: dict | None = None) -> str:
     """Sentences backing a recommendation: the segment on the archetype's own fields.
 
     A field on which the segment is ordinary (|effect| < EVIDENCE_MIN_EFFECT) is left out
-    ("tenure is 39.2 vs 39.3" backs nothing); when nothing is left, the segment's top
-    characteristic speaks instead.
+    ("tenure is 39.2 vs 39.3" backs nothing), and so is one pointing against the archetype
+    (``want``); when nothing is left, the segment's top characteristic that does not contradict
+    the archetype speaks instead.
     """
-    found = [c for c in (_field_char(profiles, columns_by_name, s, f) for f in fields) if c is not None]
+    want = want or {}
+    found = [c for c in (_field_char(profiles, columns_by_name, s, f) for f in fields)
+             if c is not None and _agrees(c, want)]
     chars = [c for c in found if abs(c["effect_size"]) >= EVIDENCE_MIN_EFFECT]
     if not chars:
-        chars = profiles.characteristics[s][:1] or found[:1]
+        chars = [c for c in profiles.characteristics[s] if _agrees(c, want)][:1] or found[:1]
     if not chars:
         n = int(profiles.sizes.sum())
         return text(language, "ins.evidence_share", share=format_percent(int(profiles.sizes[s]) / n if n else 0.0, language))
@@ -222,7 +252,8 @@ def segment_texts(
                 plan.insert(0, ("high", "win_back", "ins.churn", [roles.churn]))
             common = {"size": format_int(size, language), "share": format_percent(size / n, language)}
             for priority, action, key, fields in plan:
-                evidence = _evidence(profiles, by_name, s, [f for f in fields if f], language, fr)
+                evidence = _evidence(profiles, by_name, s, [f for f in fields if f], language, fr,
+                                     _claims(archetypes[s], fr) if key != "ins.churn" else None)
                 if size == 1:
                     # One customer is a case to look at, not a segment to run a campaign on.
                     insights.append({"priority": "low", "action": "monitor",
