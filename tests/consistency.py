@@ -256,10 +256,12 @@ def _check_archetype(R: Report, s: int, code: str, errors: list, where: str) -> 
         if not (any(above(f) for f in churn) or (above(rec) and any(above(f) for f in worth + money_fields))):
             fail("is not less recent than average while valuable (or churning)")
     elif code == "new":
+        if freq is not None and R.mean(s, freq) > 2.0:
+            fail(f"has {R.mean(s, freq)} purchases on average: not new")
         if ten is not None:
             r, n = _rank(R, s, ten, more=False)
-            if not below(ten) or r > (n - 1) // 2 or above(freq):
-                fail("is not low on tenure and low on frequency")
+            if not below(ten) or r != 0 or above(freq):
+                fail("is not the lowest on tenure and low on frequency")
         elif freq is None or not below(freq) or _rank(R, s, freq, more=False)[0] != 0:
             fail("is not the lowest on frequency")
     elif code == "loyal":
@@ -334,13 +336,13 @@ def _check_name(R: Report, s: int, errors: list) -> str | None:
         _check_archetype(R, s, code, errors, where)
         return code
     base = name
-    for key in ("name.numbered", "name.qualified"):
-        m = match(lang, base, key)
-        if m and (key != "name.numbered" or m[0][1]["number"].isdigit()):
-            g = m[0][1]
-            if key == "name.qualified":
-                _check_name_part(R, s, g["qualifier"], errors, where)
-            base = g["name"]
+    numbered = re.fullmatch(r"(.+) (\d[\d.,]*)", base)
+    if numbered and numbered.group(2) == format_int(s + 1, lang):
+        base = numbered.group(1)
+    qualified = re.fullmatch(r"(.+) \((.+)\)", base)
+    if qualified:
+        _check_name_part(R, s, qualified.group(2), errors, where)
+        base = qualified.group(1)
     code = _archetype_of(R, base)
     if code is not None:
         _check_archetype(R, s, code, errors, where)

@@ -56,7 +56,7 @@ def customer_tables(draw):
     return random_customers(draw)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
+@settings(max_examples=150, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(table=customer_tables(), language=st.sampled_from(LANGUAGES))
 def test_random_customer_tables_are_consistent(table, language):

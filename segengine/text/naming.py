@@ -11,8 +11,9 @@ overall mean, so every claim a name makes is a rank plus a minimum distance from
   strongest trait is a cost field above average (returns, refunds, support tickets);
 - "At risk": less recent than average while in the upper half, and above average, on frequency,
   monetary or average order value (or a churn-like field well above average);
-- "New customers": in the lower half on tenure and below average there, and not above average
-  on frequency (without a tenure field: the lowest frequency, well below average, and recent);
+- "New customers": the lowest tenure, well below average, not above average on frequency and
+  at most ``NEW_MAX_FREQUENCY`` purchases on average (without a tenure field: the lowest
+  frequency, well below average, and recent);
 - "Loyal" / "Big spenders": upper half and above average on frequency / monetary, not dormant;
 - "Hibernating": lower half on recency and well below average there, above average on neither
   frequency nor monetary;
@@ -50,6 +51,9 @@ CHAMPIONS_MAX_SHARE = 0.25
 # Archetypes that praise a segment; never given to one whose strongest trait is a cost field
 # (returns, refunds, support tickets) above average.
 GOOD_ARCHETYPES = ("champions", "loyal", "big_spenders", "promising")
+# "New customers" have made at most this many purchases on average (a segment with four orders
+# each is past onboarding, whatever its tenure).
+NEW_MAX_FREQUENCY = 2.0
 # "Mostly <value>" needs at least this share of the segment; below it reads "Often <value>".
 MOSTLY_MIN_SHARE = 0.5
 
@@ -174,7 +178,7 @@ def standings(profiles: SegmentProfiles, field: str | None, *, invert: bool = Fa
     ]
 
 
-def _candidates(r, f, m, ten, churn_eff, aov=None) -> list[tuple[str, float]]:
+def _candidates(r, f, m, ten, churn_eff, aov=None, f_mean=None) -> list[tuple[str, float]]:
     """Archetypes one segment qualifies for, in priority order, each with its evidence score."""
     t, w = ARCHETYPE_MIN_EFFECT, AT_RISK_MIN_EFFECT
 
@@ -199,10 +203,11 @@ def _candidates(r, f, m, ten, churn_eff, aov=None) -> list[tuple[str, float]]:
     valuable = [x for x in worth + ([aov] if aov is not None else []) if x.effect >= w and x.upper]
     if (r is not None and r.effect <= -w and not r.best and valuable) or (churn_high and not lo(m)):
         out.append(("at_risk", -v(r) + max((x.effect for x in valuable), default=0.0) + (churn_eff or 0.0)))
+    few_orders = f_mean is None or f_mean <= NEW_MAX_FREQUENCY
     if ten is not None:
-        if lo(ten) and ten.lower and not above(f) and (f is None or f.lower) and not lo(r):
+        if lo(ten) and ten.worst and not above(f) and (f is None or f.lower) and not lo(r) and few_orders:
             out.append(("new", -v(ten) - v(f)))
-    elif f is not None and lo(f) and f.worst and hi(r) and r.upper:
+    elif f is not None and lo(f) and f.worst and hi(r) and r.upper and few_orders:
         out.append(("new", v(r) - v(f)))
     if hi(f) and f.upper and not lo(r):
         out.append(("loyal", v(f) + max(v(ten), 0.0)))
@@ -261,7 +266,8 @@ def segment_archetypes(
             cands.append([])
             continue
         churn = profiles.profiles[s].get(fr.churn, {}).get("effect_size") if fr.churn else None
-        found = _candidates(rec[s], freq[s], money[s], ten[s], churn, aov[s])
+        f_mean = profiles.profiles[s].get(fr.frequency, {}).get("mean") if fr.frequency else None
+        found = _candidates(rec[s], freq[s], money[s], ten[s], churn, aov[s], f_mean)
         if int(profiles.sizes[s]) > CHAMPIONS_MAX_SHARE * n:
             found = [c for c in found if c[0] != "champions"]
         top = profiles.characteristics[s][:1]
