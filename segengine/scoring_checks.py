@@ -2,8 +2,10 @@
 
 A used field that the scored records lack is imputed as at fit time, so every such record is
 placed by the other fields alone; dropping two strong fields silently moved thousands of labels
-on a real table. Scoring therefore says so: in the scored report's ``metadata.warnings`` and, from
-:meth:`segengine.Segmenter.predict` / ``predict_proba``, as a :class:`ScoringFieldsWarning`.
+on a real table. Scoring therefore says so: in the scored report's ``metadata.warnings`` (absent,
+all-null and partly missing fields, with the number of records affected) and, for absent and
+all-null fields, from :meth:`segengine.Segmenter.predict` / ``predict_proba`` as a
+:class:`ScoringFieldsWarning`.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def scoring_notices(fields: Iterable[Any], table: Any) -> list[tuple[str, dict]]
 
 
 def warn_scoring(notices: list[tuple[str, dict]], language: str = "en", stacklevel: int = 3) -> None:
-    """Emit one :class:`ScoringFieldsWarning` per notice, in ``language``.
+    """Emit one :class:`ScoringFieldsWarning` per absent or all-null field, in ``language``.
 
     Parameters
     ----------
@@ -81,4 +83,8 @@ def warn_scoring(notices: list[tuple[str, dict]], language: str = "en", stacklev
     from segengine.text.error_messages import error_text
 
     for key, params in notices:
+        if key == "warn_scoring_missing":
+            # Some missing values are ordinary (the fit imputed them too); said in the scored
+            # report's warnings, not raised on every predict call.
+            continue
         warnings.warn(error_text(language, key, **params), ScoringFieldsWarning, stacklevel=stacklevel)
