@@ -90,6 +90,7 @@ _FREQUENCY = {
 _CHANNEL = {"channel", "channels", "canal", "canales", "canais"}
 _DATE_WORDS = {"date", "fecha", "data", "dt", "timestamp"}
 _DAY_UNITS = ("days", "day", "dias", "dia")
+_OTHER_UNITS = ("months", "month", "meses", "mes", "years", "year", "anos", "ano", "weeks", "week", "semanas")
 
 
 def _words(name: str) -> list[str]:
@@ -184,8 +185,9 @@ def field_label(name: str) -> str:
     """A readable label of a field name: words separated by spaces, a trailing day unit dropped.
 
     ``tenure_days`` -> ``tenure``, ``avg_order_value`` -> ``avg order value``, ``recencyDays``
-    -> ``recency``. The words stay the user's own (no translation); the day unit is dropped
-    because the sentences of a day field already say "days".
+    -> ``recency``, ``tenure_months`` -> ``tenure (months)``. The words stay the user's own (no
+    translation); the day unit is dropped because the sentences of a day field already say
+    "days", other units are kept in parentheses.
 
     Parameters
     ----------
@@ -196,12 +198,15 @@ def field_label(name: str) -> str:
     str
     """
     words = _words(name)
+    unit = None
     if len(words) > 1 and _plain(words[-1]) in _DAY_UNITS:
         words = words[:-1]
+    elif len(words) > 1 and _plain(words[-1]) in _OTHER_UNITS:
+        unit = words.pop().lower()
     if not words:
         return name
     lowered = [w if (w.isupper() and len(w) > 1) else w.lower() for w in words]
-    return " ".join(lowered)
+    return " ".join(lowered) + (f" ({unit})" if unit else "")
 
 
 def field_labels(names: Iterable[str]) -> dict[str, str]:

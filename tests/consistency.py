@@ -339,21 +339,28 @@ def _check_name(R: Report, s: int, errors: list) -> str | None:
     numbered = re.fullmatch(r"(.+) (\d[\d.,]*)", base)
     if numbered and numbered.group(2) == format_int(s + 1, lang):
         base = numbered.group(1)
+    # A label may end in "(months)": read the name whole first, then as "<name> (<qualifier>)".
+    readings = [(base, None)]
     qualified = re.fullmatch(r"(.+) \((.+)\)", base)
     if qualified:
-        _check_name_part(R, s, qualified.group(2), errors, where)
-        base = qualified.group(1)
-    code = _archetype_of(R, base)
-    if code is not None:
-        _check_archetype(R, s, code, errors, where)
-        return code
-    if match(lang, base, "name.segment"):
-        return None
-    pair = match(lang, base, "name.pair")
-    parts = [pair[0][1]["first"], pair[0][1]["second"]] if pair else [base]
-    for part in parts:
-        _check_name_part(R, s, part, errors, where)
-    return None
+        readings.append((qualified.group(1), qualified.group(2)))
+    first_errors = None
+    for body, qualifier in readings:
+        found: list = []
+        if qualifier is not None:
+            _check_name_part(R, s, qualifier, found, where)
+        code = _archetype_of(R, body)
+        if code is not None:
+            _check_archetype(R, s, code, found, where)
+        elif not match(lang, body, "name.segment"):
+            for part in body.split(", ", 1):  # name.pair is "{first}, {second}" in every language
+                _check_name_part(R, s, part, found, where)
+        if not found:
+            return code
+        if first_errors is None:
+            first_errors = found
+    errors.extend(first_errors)
+    return _archetype_of(R, readings[-1][0])
 
 
 def _check_insight(R: Report, s: int, i: int, ins: dict, code: str | None, errors: list) -> None:

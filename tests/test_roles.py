@@ -104,6 +104,7 @@ def test_labels_and_role_priority():
     assert field_label("avg_order_value") == "avg order value"
     assert field_label("days_since_signup") == "days since signup"
     assert field_label("x") == "x"
+    assert field_label("tenure_months") == "tenure (months)"
     # labels that would collide keep the raw names
     assert field_labels(["recency_days", "recency"]) == {"recency_days": "recency_days", "recency": "recency"}
 
