@@ -4,6 +4,7 @@
 
     segengine demo   [--language {en,es,pt}] [--n N] [--options JSON] [--json] [--output FILE]
     segengine report FILE.csv|FILE.json [--language es] [--options JSON] [--json] [--output FILE]
+                     [--decimal {.,,}]
     segengine warmup
 
 The engine (``segengine.api``) is imported only inside the commands, so ``--help`` and argument

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 __all__ = [
@@ -93,18 +94,24 @@ _DAY_UNITS = ("days", "day", "dias", "dia")
 _OTHER_UNITS = ("months", "month", "meses", "mes", "years", "year", "anos", "ano", "weeks", "week", "semanas")
 
 
-def _words(name: str) -> list[str]:
+# Names are few and asked about many times per report (every sentence shows a label): cached.
+_CACHE = 4096
+
+
+@lru_cache(maxsize=_CACHE)
+def _words(name: str) -> tuple[str, ...]:
     """Word tokens of a snake/camel/kebab-case name, in order, case and accents as written."""
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
     spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", spaced)
-    return [t for t in re.split(r"[\W_]+", spaced) if t]
+    return tuple(t for t in re.split(r"[\W_]+", spaced) if t)
 
 
 def _plain(word: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch)).lower()
 
 
-def tokens(name: str) -> set[str]:
+@lru_cache(maxsize=_CACHE)
+def tokens(name: str) -> frozenset[str]:
     """Lower-case, accent-free whole-word tokens of a field name (``recencyDays`` -> recency, days).
 
     Parameters
@@ -114,11 +121,12 @@ def tokens(name: str) -> set[str]:
 
     Returns
     -------
-    set of str
+    frozenset of str
     """
-    return {_plain(w) for w in _words(name)}
+    return frozenset(_plain(w) for w in _words(name))
 
 
+@lru_cache(maxsize=_CACHE)
 def guess_role(name: str, kind: str) -> str | None:
     """The role a field's name suggests, from whole tokens only; None when it suggests none.
 
@@ -181,6 +189,7 @@ def is_average(name: str) -> bool:
     return "aov" in tok or "ticket" in tok or bool(tok & _AVG)
 
 
+@lru_cache(maxsize=_CACHE)
 def field_label(name: str) -> str:
     """A readable label of a field name: words separated by spaces, a trailing day unit dropped.
 
@@ -197,7 +206,7 @@ def field_label(name: str) -> str:
     -------
     str
     """
-    words = _words(name)
+    words = list(_words(name))
     unit = None
     if len(words) > 1 and _plain(words[-1]) in _DAY_UNITS:
         words = words[:-1]
