@@ -87,10 +87,12 @@ def random_customers(draw) -> tuple[list[dict], dict]:
     g = rng.integers(0, groups, n)
     roles = draw(st.lists(st.sampled_from(sorted(NAME_POOL)), min_size=1, max_size=5, unique=True))
     fields = {}
+    played = {}
     for role in roles:
         name = draw(st.sampled_from(NAME_POOL[role]))
         if name in fields:
             continue
+        played[name] = role
         centre = rng.lognormal(rng.normal(2, 1, groups), 0.2)
         if role == "frequency":
             fields[name] = [int(x) for x in 1 + rng.poisson(centre[g] * draw(st.sampled_from([0.1, 1.0])))]
@@ -118,4 +120,10 @@ def random_customers(draw) -> tuple[list[dict], dict]:
     else:
         options["k_max"] = draw(st.integers(2, 8))
     options["naming"] = draw(st.sampled_from(["archetype", "archetype", "generic"]))
+    if draw(st.booleans()):
+        # say what the fields are (costs and neutral fields play no role); a cohort may be a channel
+        given = {f: (r if r in ("recency", "frequency", "monetary", "tenure") else "none") for f, r in played.items()}
+        if "signup_cohort" in fields and draw(st.booleans()):
+            given["signup_cohort"] = "channel"
+        options["roles"] = given
     return records, options

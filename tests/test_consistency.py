@@ -45,7 +45,8 @@ def test_demo_report_is_consistent(demo_records, language):
 
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("options", [{}, {"n_clusters": 4}, {"n_clusters": 6}, {"n_clusters": 8},
-                                     {"n_clusters": 6, "naming": "generic"}])
+                                     {"n_clusters": 6, "naming": "generic"},
+                                     {"n_clusters": 6, "features": ["recency_days", "frequency", "monetary_total"]}])
 def test_one_time_buyer_table_is_consistent(buyers, language, options):
     report = _report(buyers, {"id_field": "customer_id", **options}, language)
     assert check_report(report, language) == []
