@@ -284,8 +284,27 @@ def _check_archetype(R: Report, s: int, code: str, errors: list, where: str) -> 
             fail("is not below average on monetary")
 
 
+def _check_recency_part(R: Report, s: int, key: str, errors: list, where: str) -> None:
+    """A recency name part ("Most recent buyers"): true on at least one recency field."""
+    word = key[len("name.recency_"):].removesuffix("_next")
+    fields = [f for f, r in R.roles.items() if r["role"] == "recency" and "mean" in R.segments[s]["profile"].get(f, {})]
+    for f in fields:
+        mean, ref = R.mean(s, f), R.overall_mean(f)
+        if mean is None:
+            continue
+        if ((word == "high" and _rank(R, s, f)[0] == 0 and mean > ref)
+                or (word == "low" and _rank(R, s, f, more=False)[0] == 0 and mean < ref)
+                or (word == "above" and mean > ref) or (word == "below" and mean < ref)):
+            return
+    errors.append(f"{where}: '{R.names[s]}' is not '{key}' on any recency field {fields}")
+
+
 def _check_name_part(R: Report, s: int, part: str, errors: list, where: str) -> None:
     lang = R.language
+    recency = [k for k, _ in match(lang, part, "name.recency_")]
+    if recency:
+        _check_recency_part(R, s, recency[0], errors, where)
+        return
     found = [(k, g) for k, g in match(lang, part, "name.", R.by_label)
              if k not in ("name.pair", "name.qualified", "name.numbered", "name.segment") and "feature" in g]
     if not found:

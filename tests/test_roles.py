@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 from consistency import check_report
@@ -53,6 +55,14 @@ def test_role_none_switches_a_guess_off_and_generic_naming_turns_archetypes_off(
     assert not {s["name"] for s in generic["segments"]} & ARCHETYPE_NAMES
     assert all(i["action"] in ("monitor", "target") for s in generic["segments"] for i in s["insights"])
     assert check_report(generic, "en") == []
+    # recency in words, never "High recency" (upside down to a marketer), and said once
+    names = [s["name"] for s in generic["segments"]]
+    assert "Least recent buyers, low avg order value" in names, names
+    assert not any("recency" in n or n.count("recent") > 1 for n in names), names
+    bad = copy.deepcopy(generic)
+    dormant = max(bad["segments"], key=lambda s: s["profile"]["recency_days"]["mean"])
+    dormant["name"] = "Most recent buyers"
+    assert any("not 'name.recency_low'" in e for e in check_report(bad, "en"))
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,8 @@ overall mean, so every claim a name makes is a rank plus a minimum distance from
 
 Without an archetype (or with ``naming="generic"``) a segment is named after its top two
 characteristics, worded by rank: "High X" only for the segment with the highest mean of X, "Low
-X" only for the lowest, "Above-average X" / "Below-average X" in between; "Mostly <field>
+X" only for the lowest, "Above-average X" / "Below-average X" in between (a recency field in
+words: "Most recent buyers", "Less recent than average"...); "Mostly <field>
 <value>" only when that value is at least half of the segment. Field names are shown as readable
 labels (``tenure_days`` -> "tenure"). Names are distinct within a report, and everything is a pure
 function of the profiles (permuting the records does not change a name).
@@ -333,9 +334,25 @@ def _part(profiles: SegmentProfiles, s: int, char: dict, fr: FieldRoles, languag
     label = fr.label(char["feature"])
     if word in ("over", "often"):
         return text(language, f"name.{word}{suffix}", feature=label, category=char["category"])
+    if fr.by_field.get(char["feature"], ("none", ""))[0] == "recency":
+        return text(language, f"name.recency_{word}{suffix}")
     # A date field holds days before the latest date: "high" reads as long ago.
     prefix = "name.date_" if char["kind"] == "date" else "name."
     return text(language, f"{prefix}{word}{suffix}", feature=label)
+
+
+def _name_chars(chars: list[dict], fr: FieldRoles) -> list[dict]:
+    """The two characteristics a name uses: the top one, then the next that says something new
+    (two recency fields, e.g. days since the last order and its date, would say it twice)."""
+    if not chars:
+        return []
+
+    def role(c):
+        r = fr.by_field.get(c["feature"], ("none", ""))[0]
+        return r if r == "recency" else c["feature"]
+
+    second = next((c for c in chars[1:] if role(c) != role(chars[0])), None)
+    return [chars[0]] + ([second] if second is not None else [])
 
 
 def _feature_name(profiles, s, chars, fr, language) -> str | None:
@@ -378,7 +395,7 @@ def name_segments(
         if archetypes[s] is not None:
             name = text(language, f"name.{archetypes[s]}")
         else:
-            name = _feature_name(profiles, s, profiles.characteristics[s][:2], fr, language)
+            name = _feature_name(profiles, s, _name_chars(profiles.characteristics[s], fr), fr, language)
             if name is None:
                 name = text(language, "name.segment", number=format_int(s + 1, language))
         names.append(name)
@@ -388,10 +405,11 @@ def name_segments(
     for s in range(k):
         if names[s] in seen:
             chars = profiles.characteristics[s]
-            used = 0 if archetypes[s] is not None else 2
-            if len(chars) > used:
+            used = set() if archetypes[s] is not None else {c["feature"] for c in _name_chars(chars, fr)}
+            extra = next((c for c in chars if c["feature"] not in used), None)
+            if extra is not None:
                 qualified = text(language, "name.qualified", name=names[s],
-                                 qualifier=_part(profiles, s, chars[used], fr, language, False))
+                                 qualifier=_part(profiles, s, extra, fr, language, False))
                 if qualified not in seen and qualified not in names:
                     names[s] = qualified
         seen.add(names[s])
