@@ -4,7 +4,6 @@
 
     segengine demo   [--language {en,es,pt}] [--n N] [--options JSON] [--json] [--output FILE]
     segengine report FILE.csv|FILE.json [--language es] [--options JSON] [--json] [--output FILE]
-                     [--decimal {.,,}]
     segengine warmup
 
 The engine (``segengine.api``) is imported only inside the commands, so ``--help`` and argument
@@ -450,6 +449,7 @@ def _use_color(stream: TextIO) -> bool:
 
 
 def _emit(report: Any, args: argparse.Namespace, msg: dict[str, str], source: str | None) -> None:
+    _note_csv_format(report, getattr(args, "csv_format", None), args.language)
     if args.output:
         _write_atomic(args.output, _dump_json(report) + "\n")
     if args.json:
@@ -499,6 +499,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if announced:
         _progress(msg["reading"].format(path=args.file))
     body, csv_format = read_records(args.file, args.decimal)
+    args.csv_format = csv_format  # said in the report's warnings by _emit
     n = len(body["data"]) if isinstance(body.get("data"), list) else 0
     progress = n > PROGRESS_MIN_RECORDS
     if progress:
@@ -508,7 +509,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
         _progress(msg["read"].format(n=_fmt_int(n, "en"), ms=_fmt_int(ms, "en")))
     payload = _build_payload(body, options)
     report = _run_report(payload, args.language, progress, msg)
-    _note_csv_format(report, csv_format, args.language)
     _emit(report, args, msg, os.path.basename(args.file))
     return 0
 

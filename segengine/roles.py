@@ -272,12 +272,12 @@ class FieldRoles:
         """The readable label of ``name``."""
         return self.labels.get(name, name)
 
-    def to_metadata(self) -> list[dict[str, str]]:
-        """``[{"field", "role", "source", "label"}]`` in field order, for ``metadata.roles``."""
-        return [
-            {"field": f, "role": role, "source": source, "label": self.label(f)}
+    def to_metadata(self) -> dict[str, dict[str, str]]:
+        """``{field: {"role", "source", "label"}}`` in field order, for ``metadata.roles``."""
+        return {
+            f: {"role": role, "source": source, "label": self.label(f)}
             for f, (role, source) in self.by_field.items()
-        ]
+        }
 
 
 def assign_roles(columns: Iterable[Any], given: Mapping[str, str] | None = None) -> FieldRoles:

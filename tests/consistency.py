@@ -124,7 +124,7 @@ class Report:
         self.segments = report["segments"]
         self.summary = report["summary"]
         meta = report.get("metadata") or {}
-        self.roles = {r["field"]: r for r in meta.get("roles", [])}
+        self.roles = dict(meta.get("roles", {}))
         self.labels = {f: r["label"] for f, r in self.roles.items()}
         self.by_label = {lab: f for f, lab in self.labels.items()}
         used = {p["field"]: p["used"] for p in meta.get("preprocessing", [])}

@@ -138,5 +138,5 @@ def test_checker_finds_summary_tautologies_and_wrong_facts(demo_report):
 def test_checker_finds_raw_column_names_in_names(buyers):
     report = _report(buyers, {"id_field": "customer_id", "n_clusters": 6, "naming": "generic"})
     report["segments"][0]["name"] = "Low tenure_days, mostly Mar"
-    report["metadata"]["roles"].append({"field": "tenure_days", "role": "tenure", "source": "guessed", "label": "tenure"})
+    report["metadata"]["roles"]["tenure_days"] = {"role": "tenure", "source": "guessed", "label": "tenure"}
     assert any("raw column name 'tenure_days'" in e for e in check_report(report, "en"))

@@ -36,7 +36,7 @@ def test_given_roles_name_segments_and_are_reported_as_given():
     report = _report(records, {"n_clusters": 3, "roles": roles})
     names = {s["name"] for s in report["segments"]}
     assert "Champions" in names and "Hibernating" in names, names
-    meta = {r["field"]: (r["role"], r["source"]) for r in report["metadata"]["roles"]}
+    meta = {f: (r["role"], r["source"]) for f, r in report["metadata"]["roles"].items()}
     assert meta == {f: (r, "given") for f, r in roles.items()}
     assert any("through web 'app'" in i["text"] for s in report["segments"] for i in s["insights"])
     for lang in ("en", "es", "pt"):
@@ -48,7 +48,7 @@ def test_role_none_switches_a_guess_off_and_generic_naming_turns_archetypes_off(
     report = _report(records, {"roles": {"recency_days": "none", "last_purchase_date": "none"}})
     names = {s["name"] for s in report["segments"]}
     assert not names & {"Champions", "At risk", "Hibernating", "Promising"}, names
-    meta = {r["field"]: (r["role"], r["source"]) for r in report["metadata"]["roles"]}
+    meta = {f: (r["role"], r["source"]) for f, r in report["metadata"]["roles"].items()}
     assert meta["recency_days"] == ("none", "given") and meta["frequency"] == ("frequency", "guessed")
     generic = _report(records, {"naming": "generic"})
     assert generic["metadata"]["naming"] == "generic"

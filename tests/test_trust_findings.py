@@ -45,7 +45,7 @@ def test_days_since_signup_is_tenure_so_old_accounts_are_not_dormant():
     names = {s["name"] for s in report["segments"]}
     assert not names & {"Hibernating", "At risk"}, names
     assert not any("dormant" in i["text"] for s in report["segments"] for i in s["insights"])
-    roles = {r["field"]: (r["role"], r["source"]) for r in report["metadata"]["roles"]}
+    roles = {f: (r["role"], r["source"]) for f, r in report["metadata"]["roles"].items()}
     assert roles["days_since_signup"] == ("tenure", "guessed")
 
 
