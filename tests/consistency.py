@@ -241,7 +241,7 @@ def _check_archetype(R: Report, s: int, code: str, errors: list, where: str) -> 
     good = ("champions", "loyal", "big_spenders", "promising")
     top = R.segments[s]["characteristics"][:1]
     if code in good and top and top[0]["direction"] == "high" and is_cost(top[0]["feature"]) \
-            and R.roles[top[0]["feature"]]["source"] == "guessed":
+            and R.roles[top[0]["feature"]]["role"] == "none":
         fail(f"is praised while its strongest trait is the cost field {top[0]['feature']}")
     if code == "champions":
         if R.sizes[s] > 0.25 * R.n:

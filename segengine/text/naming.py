@@ -272,8 +272,9 @@ def segment_archetypes(
         if int(profiles.sizes[s]) > CHAMPIONS_MAX_SHARE * n:
             found = [c for c in found if c[0] != "champions"]
         top = profiles.characteristics[s][:1]
+        # (unless the caller gave that field a role of its own: then it is not a cost to them)
         if top and top[0]["direction"] == "high" and is_cost(top[0]["feature"]) \
-                and fr.by_field.get(top[0]["feature"], ("none", ""))[1] == "guessed":
+                and fr.by_field.get(top[0]["feature"], ("none", ""))[0] == "none":
             found = [c for c in found if c[0] not in GOOD_ARCHETYPES]
         cands.append(found)
     pos = [0] * k
