@@ -354,6 +354,8 @@ def _check_name(R: Report, s: int, errors: list) -> str | None:
     if code is not None:
         _check_archetype(R, s, code, errors, where)
         return code
+    if match(lang, name, "name.segment"):
+        return None
     base = name
     numbered = re.fullmatch(r"(.+) (\d[\d.,]*)", base)
     if numbered and numbered.group(2) == format_int(s + 1, lang):

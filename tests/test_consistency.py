@@ -140,3 +140,13 @@ def test_checker_finds_raw_column_names_in_names(buyers):
     report["segments"][0]["name"] = "Low tenure_days, mostly Mar"
     report["metadata"]["roles"]["tenure_days"] = {"role": "tenure", "source": "guessed", "label": "tenure"}
     assert any("raw column name 'tenure_days'" in e for e in check_report(report, "en"))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_scored_report_is_consistent(buyers, language):
+    # a model scoring other records: segments keep their numbering, some may be nearly empty
+    seg = se.Segmenter(n_clusters=6, id_field="customer_id").fit(buyers[:4000])
+    report = seg.score_report(buyers[4000:4300], language)
+    assert check_report(report, language) == []
+    few = seg.score_report([r for r in buyers[4000:] if r["frequency"] == 1][:40], language)
+    assert check_report(few, language) == []
