@@ -144,8 +144,9 @@ def test_fields_missing_at_scoring_are_said(buyers):
     messages = [str(w.message) for w in caught]
     assert any("monetary_total" in m and "1000" in m for m in messages), messages
     assert any("frequency" in m for m in messages)
-    with pytest.warns(UserWarning, match="frequency"):
+    with pytest.warns(se.ScoringFieldsWarning) as caught:
         seg.predict_proba(new)
+    assert {str(w.message).split()[1] for w in caught} == {"monetary_total", "frequency"}
     nulls = [{**r, "frequency": None} for r in buyers[3000:3100]]
     with pytest.warns(UserWarning, match="null in all 100"):
         seg.predict(nulls)
