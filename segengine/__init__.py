@@ -40,6 +40,7 @@ __all__ = [
     "ServiceError",
     "ModelFileError",
     "NotFittedError",
+    "ScoringFieldsWarning",
 ]
 
 _LAZY = {
@@ -52,6 +53,7 @@ _LAZY = {
     "silhouette_samples": ("segengine.metrics.silhouette", "silhouette_samples"),
     "select_k": ("segengine.selection", "select_k"),
     "datasets": ("segengine.datasets", None),
+    "ScoringFieldsWarning": ("segengine.scoring_checks", "ScoringFieldsWarning"),
 }
 
 

@@ -18,12 +18,10 @@ Set ``SEGENGINE_DEBUG=1`` to see the traceback of an unexpected internal failure
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib
 import json
 import math
 import os
-import re
 import sys
 import tempfile
 import textwrap
@@ -167,226 +165,17 @@ def _fmt_share(share: Any, language: str) -> str:
 
 
 # ------------------------------------------------------------------------------ reading input
-
-def parse_csv_cell(text: str) -> Any:
-    """Convert one CSV cell to the JSON value it stands for.
-
-    Parameters
-    ----------
-    text : str
-        The raw cell text.
-
-    Returns
-    -------
-    int, float, bool, str or None
-        ``None`` for an empty (or blank) cell; ``True``/``False`` for "true"/"false" in any case;
-        an int or a float when the text is a finite number in plain decimal notation (blanks
-        around it allowed); otherwise the text itself ("nan", "inf", "1_000", "0x10" stay text).
-        Integers written with leading zeros ("007", "01234") stay strings, as they are codes
-        (ids, postal codes) whose zeros matter.
-    """
-    # float() first: one C call settles most cells of a numeric table, and this runs for
-    # every cell, millions of times on a large file.
-    try:
-        value = float(text)
-    except ValueError:
-        stripped = text.strip()
-        if not stripped:
-            return None
-        lowered = stripped.lower()
-        if lowered == "true":
-            return True
-        if lowered == "false":
-            return False
-        return text
-    # float() also reads "nan", "inf", "1_000" and non-ASCII digits: not plain numbers.
-    if not math.isfinite(value) or "_" in text or not text.isascii():
-        return text
-    stripped = text.strip()
-    digits = stripped[1:] if stripped[0] in "+-" else stripped
-    if digits.isdigit():
-        if len(digits) > 1 and digits[0] == "0":
-            return text
-        return int(stripped)
-    return value
-
-
-def _sniff_delimiter(header_line: str) -> str:
-    """Choose the delimiter from the header: the most frequent of , ; tab | outside quotes."""
-    outside = re.sub(r'"[^"]*"', "", header_line)
-    counts = {d: outside.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def _os_error(path: str, exc: OSError) -> CLIError:
-    if isinstance(exc, FileNotFoundError):
-        return CLIError(f"cannot read '{path}': no such file")
-    if isinstance(exc, IsADirectoryError):
-        return CLIError(f"cannot read '{path}': it is a directory")
-    if isinstance(exc, PermissionError):
-        return CLIError(f"cannot read '{path}': permission denied")
-    return CLIError(f"cannot read '{path}': {exc.strerror or exc}")
-
-
-def _decode_error(path: str, exc: UnicodeDecodeError) -> CLIError:
-    return CLIError(f"cannot read '{path}': not UTF-8 text (byte {exc.start}); save it as UTF-8")
-
-
-def _read_text(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            return handle.read()
-    except UnicodeDecodeError as exc:
-        raise _decode_error(path, exc) from None
-    except OSError as exc:
-        raise _os_error(path, exc) from None
-
-
-def _read_csv(path: str) -> list[dict[str, Any]]:
-    # Streamed rather than read whole: a 250,000-row file would otherwise sit in memory twice.
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            first_line = handle.readline()
-            handle.seek(0)
-            return _parse_csv_rows(path, handle, _sniff_delimiter(first_line))
-    except UnicodeDecodeError as exc:
-        raise _decode_error(path, exc) from None
-    except OSError as exc:
-        raise _os_error(path, exc) from None
-
-
-def _parse_csv_rows(path: str, handle: TextIO, delimiter: str) -> list[dict[str, Any]]:
-    reader = csv.reader(handle, delimiter=delimiter, strict=True)
-    try:
-        header = next(reader, None)
-        while header is not None and not any(cell.strip() for cell in header):
-            header = next(reader, None)  # blank lines before the header
-        if header is None:
-            raise CLIError(f"invalid CSV in '{path}': the file is empty")
-        names = [name.strip() for name in header]
-        if any(not name for name in names):
-            column = names.index("") + 1
-            raise CLIError(f"invalid CSV in '{path}': column {column} of the header has no name")
-        seen: set[str] = set()
-        for name in names:
-            if name in seen:
-                raise CLIError(f"invalid CSV in '{path}': the header repeats the column '{name}'")
-            seen.add(name)
-        width = len(names)
-        records: list[dict[str, Any]] = []
-        chunk: list[list[str]] = []
-        for row in reader:
-            if len(row) != width:
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue  # blank line
-                raise CLIError(
-                    f"invalid CSV in '{path}': line {reader.line_num} has {len(row)} cells, "
-                    f"the header has {width}"
-                )
-            chunk.append(row)
-            if len(chunk) == _CSV_CHUNK_ROWS:
-                _convert_chunk(names, chunk, records)
-                chunk = []
-        _convert_chunk(names, chunk, records)
-    except csv.Error as exc:
-        raise CLIError(f"invalid CSV in '{path}': line {reader.line_num}: {exc}") from None
-    return records
-
-
-# Rows converted together: large enough for the column fast path to pay, small enough that
-# the raw strings of only one chunk are alive beside the converted records.
-_CSV_CHUNK_ROWS = 8192
-_LEADING_ZERO = re.compile(r"(?:^|\x00)\s*[+-]?0\d")
-
-
-def _convert_column(cells: tuple[str, ...]) -> list[Any]:
-    """``[parse_csv_cell(c) for c in cells]``, with a shortcut for all-number columns."""
-    joined = "\x00".join(cells)
-    if joined.isascii() and "_" not in joined:
-        try:
-            values = list(map(float, cells))
-        except ValueError:
-            values = None
-        if values is not None and all(map(math.isfinite, values)):
-            if not any(ch in joined for ch in ".eE"):
-                # every cell is an integer literal; codes with leading zeros stay text
-                if not _LEADING_ZERO.search(joined):
-                    return list(map(int, cells))
-            elif joined.count(".") == len(cells):
-                # a float literal holds at most one ".", so every cell has exactly one: all
-                # are decimal fractions, which parse_csv_cell would also return as floats
-                return values
-    return list(map(parse_csv_cell, cells))
-
-
-def _convert_chunk(names: list[str], chunk: list[list[str]], out: list[dict[str, Any]]) -> None:
-    if not chunk:
-        return
-    columns = [_convert_column(column) for column in zip(*chunk)]
-    out.extend(dict(zip(names, values)) for values in zip(*columns))
-
-
-def _read_json(path: str, text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CLIError(
-            f"invalid JSON in '{path}': {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
-    except RecursionError:
-        raise CLIError(f"invalid JSON in '{path}': nested too deeply") from None
-
-
-def read_records_file(path: str) -> dict[str, Any]:
-    """Read a ``.csv`` or ``.json`` file into a request body of the report contract.
-
-    Parameters
-    ----------
-    path : str
-        A ``.json`` file holding either a request body (an object with ``data``) or a bare
-        array of records, or a ``.csv`` file with a header row (delimiter , ; tab or |,
-        guessed from the header; cells converted by :func:`parse_csv_cell`).
-
-    Returns
-    -------
-    dict
-        A request body ``{"data": [...], ...}``; the file's own ``options`` are kept.
-
-    Raises
-    ------
-    CLIError
-        The file is missing, unreadable, not UTF-8, malformed, or of another type.
-    """
-    extension = os.path.splitext(path)[1].lower()
-    if extension not in (".csv", ".json"):
-        shown = f"'{extension}'" if extension else "no extension"
-        raise CLIError(f"cannot read '{path}': unsupported file type ({shown}); use .csv or .json")
-    if extension == ".csv":
-        return {"data": _read_csv(path)}
-    body = _read_json(path, _read_text(path))
-    if isinstance(body, list):
-        return {"data": body}
-    if isinstance(body, dict) and "data" in body:
-        return dict(body)
-    raise CLIError(
-        f"invalid input in '{path}': expected an array of records or an object with a "
-        f"'data' array, found {_json_type(body)}"
-    )
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, dict):
-        return "an object without 'data'"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if value is None:
-        return "null"
-    return "a number"
+# The file readers live in segengine.readers; imported here for the commands (and for callers
+# that imported them from the command line module).
+from segengine.readers import (  # noqa: F401 - re-exported
+    CsvFormat,
+    ReadError,
+    _convert_column,
+    _json_type,
+    parse_csv_cell,
+    read_records,
+    read_records_file,
+)
 
 
 def _parse_options(text: str | None) -> dict[str, Any] | None:
@@ -681,6 +470,7 @@ def _use_color(stream: TextIO) -> bool:
 
 
 def _emit(report: Any, args: argparse.Namespace, msg: dict[str, str], source: str | None) -> None:
+    _note_csv_format(report, getattr(args, "csv_format", None), args.language)
     if args.output:
         _write_atomic(args.output, _dump_json(report) + "\n")
     if args.json:
@@ -729,7 +519,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         pass  # read_records_file gives the proper message
     if announced:
         _progress(msg["reading"].format(path=args.file))
-    body = read_records_file(args.file)
+    body, csv_format = read_records(args.file, args.decimal)
+    args.csv_format = csv_format  # said in the report's warnings by _emit
     n = len(body["data"]) if isinstance(body.get("data"), list) else 0
     progress = n > PROGRESS_MIN_RECORDS
     if progress:
@@ -741,6 +532,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
     report = _run_report_html(payload, args, progress, msg) if args.html else _run_report(payload, args.language, progress, msg)
     _emit(report, args, msg, os.path.basename(args.file))
     return 0
+
+
+def _note_csv_format(report: Any, fmt: CsvFormat | None, language: str) -> None:
+    """Say in the report's warnings how a CSV file other than plain comma-and-point was read."""
+    if fmt is None or (fmt.delimiter == "," and fmt.decimal == "." and fmt.decimal_detected):
+        return
+    if not isinstance(report, dict) or not isinstance(report.get("metadata"), dict):
+        return
+    from segengine.text.error_messages import error_text
+
+    how = error_text(language, "csv_decimal_detected" if fmt.decimal_detected else "csv_decimal_given")
+    sentence = error_text(language, "warn_csv_decimal", delimiter=fmt.delimiter, decimal=fmt.decimal, how=how)
+    report["metadata"].setdefault("warnings", []).insert(0, sentence)
 
 
 def _cmd_warmup(args: argparse.Namespace) -> int:
@@ -837,6 +641,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "of records, or a request body with 'data' and 'options').",
     )
     report.add_argument("file", metavar="FILE", help="a .csv or .json file")
+    report.add_argument(
+        "--decimal", choices=(".", ","), default=None,
+        help="decimal mark of a CSV file (default: detected; ',' needs ';', tab or '|' between fields)",
+    )
     output_args(report)
     report.set_defaults(func=_cmd_report)
 
@@ -880,7 +688,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     try:
         return args.func(args)
-    except CLIError as exc:
+    except (CLIError, ReadError) as exc:
         _error(str(exc))
         return 1
     except SegEngineError as exc:

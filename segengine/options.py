@@ -37,12 +37,27 @@ class SegmentationOptions:
     max_records: int = config.DEFAULT_MAX_RECORDS
     time_budget_ms: int | None = None
     n_init: int | None = None  # None: restarts by data size (selection.auto_n_init)
+    # field -> business role, as (field, role) pairs in the caller's order (a dict is accepted
+    # and converted, so a frozen options object stays hashable); see segengine.roles.
+    roles: tuple[tuple[str, str], ...] = ()
+    naming: str = "archetype"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.roles, Mapping):
+            object.__setattr__(self, "roles", tuple((str(k), str(v)) for k, v in self.roles.items()))
+        elif self.roles is None:
+            object.__setattr__(self, "roles", ())
+        else:
+            object.__setattr__(self, "roles", tuple((str(k), str(v)) for k, v in self.roles))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the options as a JSON-ready dict (snake_case keys)."""
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "roles":
+                out[f.name] = dict(value)
+                continue
             out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
 
@@ -52,6 +67,7 @@ _CHOICES = {
     "covariance_type": ("full", "diag", "tied", "spherical"),
     "scaling": ("auto", "standard", "robust", "minmax", "none"),
     "silhouette": ("auto", "exact", "sampled"),
+    "naming": ("archetype", "generic"),
 }
 # (minimum, maximum) of the integer options; None = unbounded.
 _INT_RANGES = {
@@ -151,6 +167,11 @@ def parse_options(
             other = next(str(k) for k in options if _ALIASES.get(str(k)) == name and str(k) != key)
             details[path] = error_text(language, "conflicting_spellings", a=other, b=key)
             continue
+        if name == "roles":
+            role_problems = _check_roles(value, language, path)
+            if role_problems:
+                details.update(role_problems)
+                continue
         problem = _check_one(name, value, language)
         if problem is not None:
             details[path] = problem
@@ -192,6 +213,8 @@ def _check_one(name: str, value: Any, language: str) -> str | None:
         return None if isinstance(value, str) and value else error_text(
             language, "option_string", name=name
         )
+    if name == "roles":
+        return None  # checked per field by _check_roles
     if name in ("features", "exclude"):
         if name == "features" and value is None:
             return None
@@ -199,6 +222,22 @@ def _check_one(name: str, value: Any, language: str) -> str | None:
             return None
         return error_text(language, "option_list", name=name)
     return None  # pragma: no cover - every option has a rule above
+
+
+def _check_roles(value: Any, language: str, path: str) -> dict[str, str]:
+    """Problems of the ``roles`` option, each at its own path (``options.roles.spend``)."""
+    from segengine.roles import ROLES
+
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        return {path: error_text(language, "option_roles_object")}
+    out = {}
+    for field_name, role in value.items():
+        if not isinstance(field_name, str) or not isinstance(role, str) or role.lower() not in ROLES:
+            out[f"{path}.{field_name}"] = error_text(
+                language, "option_role_choice", name=str(field_name), choices=", ".join(ROLES))
+    return out
 
 
 def _check_int(name: str, value: Any, language: str) -> str | None:
@@ -224,4 +263,6 @@ def _coerce(name: str, value: Any) -> Any:
         return _as_int(value)
     if name in ("features", "exclude"):
         return None if value is None else tuple(value)
+    if name == "roles":
+        return () if value is None else tuple((k, v.lower()) for k, v in value.items())
     return value

@@ -107,6 +107,13 @@ def segment_silhouettes(seg: "Segmenter") -> tuple[float | None, list[float | No
     return result
 
 
+def _roles_metadata(profiles, columns, roles: dict, naming: str) -> dict[str, Any]:
+    """``roles`` (which field plays which role, given or guessed, and its label) and ``naming``."""
+    from segengine.text.naming import field_roles
+
+    return {"roles": field_roles(columns, profiles, roles).to_metadata(), "naming": naming}
+
+
 def build_report(seg: "Segmenter", language: str, *, include_metadata: bool) -> dict[str, Any]:
     """Build the response body of a fitted Segmenter.
 
@@ -138,7 +145,8 @@ def build_report(seg: "Segmenter", language: str, *, include_metadata: bool) -> 
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             profiles = profile_segments(columns, seg.labels_, k)
         seg._profiles_cache = profiles
-    texts = segment_texts(profiles, columns, language)
+    roles, naming = dict(seg.options_.roles), seg.options_.naming
+    texts = segment_texts(profiles, columns, language, roles, naming)
     overall_sil, per_segment_sil = segment_silhouettes(seg)
     t1 = time.perf_counter()
 
@@ -170,7 +178,7 @@ def build_report(seg: "Segmenter", language: str, *, include_metadata: bool) -> 
         "algorithm": seg.algorithm_,
         "silhouette": overall_sil,
         "features_used": seg.preprocessor_.used_fields_,
-        "insights": summary_insights(profiles, columns, language),
+        "insights": summary_insights(profiles, columns, language, roles, naming),
     }
     body: dict[str, Any] = {"results": results, "segments": segments, "summary": summary}
     t2 = time.perf_counter()
@@ -192,4 +200,5 @@ def build_report(seg: "Segmenter", language: str, *, include_metadata: bool) -> 
             "timings_ms": timings,
             "warnings": render_notices(seg.notices_, language),
         }
+        body["metadata"].update(_roles_metadata(profiles, columns, roles, naming))
     return body

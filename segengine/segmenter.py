@@ -81,6 +81,13 @@ class Segmenter:
         Stop the k search early past this budget (said in the report's warnings).
     n_init : int or "auto"
         KMeans restarts per k; "auto" gives small inputs more restarts (they are cheap there).
+    roles : dict, optional
+        Field -> business role (``recency``, ``frequency``, ``monetary``, ``tenure``,
+        ``channel``, ``none``); fields left out are guessed from their names
+        (:mod:`segengine.roles`). The report's ``metadata.roles`` says which was which.
+    naming : {"archetype", "generic"}
+        "archetype" names segments like an RFM analysis (Champions, At risk...) where the
+        numbers support it; "generic" names them after their characteristics only.
 
     Attributes
     ----------
@@ -115,6 +122,8 @@ class Segmenter:
         max_records: int = config.DEFAULT_MAX_RECORDS,
         time_budget_ms: int | None = None,
         n_init: int | str | None = "auto",
+        roles: dict[str, str] | None = None,
+        naming: str = "archetype",
     ) -> None:
         self.n_clusters = n_clusters
         self.k_min = k_min
@@ -131,12 +140,14 @@ class Segmenter:
         self.max_records = max_records
         self.time_budget_ms = time_budget_ms
         self.n_init = n_init
+        self.roles = roles
+        self.naming = naming
 
     # -- scikit-learn protocol ---------------------------------------------------------------
     _PARAMS = (
         "n_clusters", "k_min", "k_max", "algorithm", "covariance_type", "features", "exclude",
         "id_field", "scaling", "max_categories", "random_state", "silhouette", "max_records",
-        "time_budget_ms", "n_init",
+        "time_budget_ms", "n_init", "roles", "naming",
     )
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -216,6 +227,7 @@ class Segmenter:
         pre = Preprocessor(options)
         Xm = pre.fit_transform(table, language=language)
         notices = list(pre.notices_)
+        _check_roles_against(table, options, language)
         t1 = time.perf_counter()
         timings["preprocessing"] = (t1 - t0) * 1000.0
 
@@ -464,7 +476,12 @@ class Segmenter:
         numpy.ndarray of shape (n_records, n_columns)
         """
         self._check_fitted()
-        return self.preprocessor_.transform(self._new_table(X, language), language=language)
+        from segengine.scoring_checks import scoring_notices, warn_scoring
+
+        table = self._new_table(X, language)
+        # Said as a ScoringFieldsWarning pointing at the caller of predict / predict_proba.
+        warn_scoring(scoring_notices(self.preprocessor_.fields_, table), language, stacklevel=4)
+        return self.preprocessor_.transform(table, language=language)
 
     def predict(self, X: Any, *, language: str = "en") -> np.ndarray:
         """Segment of each new record (0 is the largest training segment).
@@ -556,7 +573,9 @@ class Segmenter:
         view.ids_ = table.ids
         view.prediction_ = resp[np.arange(labels.size), labels]
         view.confidence_ = _confidence(Xm, self.centers_, labels)
-        view.notices_ = []
+        from segengine.scoring_checks import scoring_notices
+
+        view.notices_ = scoring_notices(self.preprocessor_.fields_, table)
         view.fit_started_ = started
         view.timings_ms_ = {"preprocessing": (t1 - t0) * 1000.0,
                             "scoring": (time.perf_counter() - t1) * 1000.0}
@@ -669,6 +688,20 @@ class _SavedSelection:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self._state)
+
+
+def _check_roles_against(table: Table, options: SegmentationOptions, language: str) -> None:
+    """A 422 at ``options.roles.<field>`` for a role given to an unknown field or a wrong kind."""
+    if not options.roles:
+        return
+    from segengine.roles import role_errors
+
+    problems = role_errors(dict(options.roles), {c.name: c.kind for c in table.columns})
+    if problems:
+        raise ValidationError(
+            error_text(language, "options_invalid"),
+            {path: error_text(language, key, **params) for path, (key, params) in problems.items()},
+        )
 
 
 def _fit_gmm(X: np.ndarray, labels: np.ndarray, k: int, options: SegmentationOptions):

@@ -254,9 +254,9 @@ def test_report_csv_semicolon_bom_and_crlf(engine, capsys, tmp_path):
     path = tmp_path / "c.CSV"
     path.write_bytes("\ufeffid;valor;região\r\n1;2,5;sul\r\n2;3;norte\r\n".encode())
     assert main(["report", str(path), "--language", "pt"]) == 0
-    # decimal commas are not numbers in CSV cells: kept as text, the engine then decides
+    # a ';' file whose decimals use a comma (issue #12, finding 10): read as numbers
     assert engine[0][0]["data"] == [
-        {"id": 1, "valor": "2,5", "região": "sul"},
+        {"id": 1, "valor": 2.5, "região": "sul"},
         {"id": 2, "valor": 3, "região": "norte"},
     ]
 

@@ -23,7 +23,8 @@ from segengine.text.catalog import (
     text,
 )
 from segengine.text.insights import segment_texts, summary_insights
-from segengine.text.naming import _role_of, name_segments, segment_archetypes
+from segengine.roles import field_label, guess_role as _role_of
+from segengine.text.naming import name_segments, segment_archetypes
 from test_profiling import customer_like
 
 DIGIT = re.compile(r"\d")
@@ -112,8 +113,8 @@ def test_format_percent_ratio_int():
         ("gasto_total", "numeric", "monetary"),
         ("receita", "numeric", "monetary"),
         ("ingresos", "numeric", "monetary"),
-        ("avg_order_value", "numeric", "aov"),
-        ("ticket_medio", "numeric", "aov"),
+        ("avg_order_value", "numeric", "monetary"),  # an average backs the total (roles.is_average)
+        ("ticket_medio", "numeric", "monetary"),
         ("tenure_months", "numeric", "tenure"),
         ("months_active", "numeric", "tenure"),
         ("antigüedad", "numeric", "tenure"),
@@ -121,7 +122,18 @@ def test_format_percent_ratio_int():
         ("signup_date", "date", "tenure"),
         ("churned", "binary", "churn"),
         ("channel", "numeric", None),
+        ("channel", "categorical", "channel"),
+        ("signup_cohort", "categorical", None),
         ("x1", "numeric", None),
+        # whole tokens, and the start of the relationship before "since" (issue #12, finding 5)
+        ("days_since_signup", "numeric", "tenure"),
+        ("days_since_first_purchase", "numeric", "tenure"),
+        ("support_tickets", "numeric", "none"),
+        ("n_returns", "numeric", "none"),
+        ("refund_value", "numeric", "none"),
+        ("cds_bought", "numeric", None),
+        ("customer_lifetime_value", "numeric", "monetary"),
+        ("monetary_total", "numeric", "monetary"),
     ],
 )
 def test_field_roles(name, kind, role):
@@ -163,7 +175,8 @@ def test_texts_shape_numbers_and_json(generated):
                 assert DIGIT.search(ins["text"]), ins["text"]
                 assert "{" not in ins["text"] and "None" not in ins["text"]
             for c in seg["characteristics"]:
-                assert DIGIT.search(c["text"]) and c["feature"] in c["text"]
+                # sentences show the field's readable label (recencyDays -> "recency")
+                assert DIGIT.search(c["text"]) and field_label(c["feature"]) in c["text"]
                 assert set(c) == {"feature", "direction", "effect_size", "text"}
         for sentence in summary:
             assert DIGIT.search(sentence), sentence
@@ -353,8 +366,8 @@ def test_date_names_and_extreme_magnitudes():
             FieldColumn("small", "numeric", tiny, True)]
     prof = profile_segments(cols, labels, 2)
     names = {lang: name_segments(prof, cols, lang) for lang in LANGUAGES}
-    assert names["en"][1].startswith("Old event_date") and names["en"][0].startswith("Recent event_date")
-    assert names["pt"][1].startswith("event_date antigo")
+    assert names["en"][1].startswith("Old event date") and names["en"][0].startswith("Recent event date")
+    assert names["pt"][1].startswith("event date antigo")
     # a date named like a last purchase is recency: long ago and nothing else -> dormant
     as_recency = [FieldColumn("last_seen", "date", days, True)] + cols[1:]
     assert name_segments(profile_segments(as_recency, labels, 2), as_recency, "en")[1] == "Hibernating"

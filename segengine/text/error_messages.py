@@ -191,6 +191,48 @@ ERROR_MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
+# Roles, scoring warnings and CSV reading (kept together so the three languages stay in step).
+_ROLE_SCORING_CSV_MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "option_roles_object": "roles must be an object mapping field names to roles.",
+        "option_role_choice": "The role of {name!r} must be one of: {choices}.",
+        "role_unknown_field": "No record has the field {name!r}.",
+        "role_wrong_kind": "The field {name!r} is {kind} and cannot have the role {role}.",
+        "warn_scoring_absent": "Field {field} is absent from the scored records: it was imputed for all {n} records, so their segments rest on the other fields.",
+        "warn_scoring_all_null": "Field {field} is null in all {n} scored records: it was imputed for every one of them, so their segments rest on the other fields.",
+        "warn_scoring_missing": "Field {field} is missing in {n} of {total} scored records; it was imputed for them.",
+        "warn_csv_decimal": "The CSV file was read with {delimiter!r} between fields and {decimal!r} as the decimal mark ({how}).",
+        "csv_decimal_detected": "detected from the file; use --decimal to change it",
+        "csv_decimal_given": "as given by --decimal",
+    },
+    "es": {
+        "option_roles_object": "roles debe ser un objeto que asigne roles a nombres de campo.",
+        "option_role_choice": "El rol de {name!r} debe ser uno de: {choices}.",
+        "role_unknown_field": "Ningún registro tiene el campo {name!r}.",
+        "role_wrong_kind": "El campo {name!r} es {kind} y no puede tener el rol {role}.",
+        "warn_scoring_absent": "El campo {field} no está en los registros puntuados: se imputó en los {n} registros, así que sus segmentos dependen de los demás campos.",
+        "warn_scoring_all_null": "El campo {field} es nulo en los {n} registros puntuados: se imputó en todos ellos, así que sus segmentos dependen de los demás campos.",
+        "warn_scoring_missing": "Al campo {field} le falta el valor en {n} de {total} registros puntuados; se imputó en ellos.",
+        "warn_csv_decimal": "El archivo CSV se leyó con {delimiter!r} entre campos y {decimal!r} como separador decimal ({how}).",
+        "csv_decimal_detected": "detectado en el archivo; use --decimal para cambiarlo",
+        "csv_decimal_given": "según --decimal",
+    },
+    "pt": {
+        "option_roles_object": "roles deve ser um objeto que associe nomes de campo a papéis.",
+        "option_role_choice": "O papel de {name!r} deve ser um de: {choices}.",
+        "role_unknown_field": "Nenhum registro tem o campo {name!r}.",
+        "role_wrong_kind": "O campo {name!r} é {kind} e não pode ter o papel {role}.",
+        "warn_scoring_absent": "O campo {field} não está nos registros pontuados: foi imputado nos {n} registros, então os segmentos deles dependem dos outros campos.",
+        "warn_scoring_all_null": "O campo {field} é nulo em todos os {n} registros pontuados: foi imputado em todos, então os segmentos deles dependem dos outros campos.",
+        "warn_scoring_missing": "O campo {field} está ausente em {n} de {total} registros pontuados; foi imputado neles.",
+        "warn_csv_decimal": "O arquivo CSV foi lido com {delimiter!r} entre os campos e {decimal!r} como separador decimal ({how}).",
+        "csv_decimal_detected": "detectado no arquivo; use --decimal para mudar",
+        "csv_decimal_given": "conforme --decimal",
+    },
+}
+for _lang, _msgs in _ROLE_SCORING_CSV_MESSAGES.items():
+    ERROR_MESSAGES[_lang].update(_msgs)
+
 KIND_NAMES = {
     "en": {"list": "an array", "dict": "an object"},
     "es": {"list": "un arreglo", "dict": "un objeto"},

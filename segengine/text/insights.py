@@ -7,9 +7,12 @@ states at least one number of the profile (a size, a share, a mean, a ratio).
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from segengine.profiling import FieldColumn, SegmentProfiles
 from segengine.text.catalog import format_int, format_number, format_percent, format_ratio, text
-from segengine.text.naming import FieldRoles, _tokens, field_roles, name_segments, segment_archetypes
+from segengine.roles import tokens as _tokens
+from segengine.text.naming import FieldRoles, field_roles, name_segments, segment_archetypes
 
 __all__ = ["characteristic_text", "segment_texts", "summary_insights"]
 
@@ -26,11 +29,15 @@ CHURN_MIN_EFFECT = 0.3
 MAX_INSIGHTS = 3
 # Evidence for a recommendation only cites fields where the segment differs at least this much.
 EVIDENCE_MIN_EFFECT = 0.2
+# "Most distinct segment" is said only when its strongest effect beats every other segment's by
+# this factor, and only with three segments or more (with two, the smaller one is always the
+# farther from the average: a tautology).
+DISTINCT_MIN_MARGIN = 1.25
 
 _DAY_TOKENS = {"days", "day", "dias", "dia"}
 
 
-def characteristic_text(char: dict, language: str) -> str:
+def characteristic_text(char: dict, language: str, label: str | None = None) -> str:
     """The sentence of one characteristic (a dict from ``SegmentProfiles.characteristics``).
 
     Parameters
@@ -39,6 +46,8 @@ def characteristic_text(char: dict, language: str) -> str:
         ``feature, kind, direction, value, reference, lift`` (+ ``category`` for categories).
     language : str
         ``"en"``, ``"es"`` or ``"pt"``.
+    label : str, optional
+        The field's readable label (``segengine.roles.field_label``); the raw name otherwise.
 
     Returns
     -------
@@ -46,19 +55,20 @@ def characteristic_text(char: dict, language: str) -> str:
         E.g. ``"monetary is 2.3x the average (812 vs 353)"``.
     """
     kind, lift = char["kind"], char.get("lift")
+    shown = label if label is not None else char["feature"]
     if kind == "categorical":
         return text(
-            language, "char.category", feature=char["feature"], category=char["category"],
+            language, "char.category", feature=shown, category=char["category"],
             ratio=format_ratio(lift, language), value=format_percent(char["value"], language),
             reference=format_percent(char["reference"], language),
         )
     if kind == "binary":
         return text(
-            language, "char.rate", feature=char["feature"],
+            language, "char.rate", feature=shown,
             value=format_percent(char["value"], language), reference=format_percent(char["reference"], language),
         )
     values = {
-        "feature": char["feature"],
+        "feature": shown,
         "value": format_number(char["value"], language),
         "reference": format_number(char["reference"], language),
     }
@@ -93,21 +103,51 @@ def _field_char(profiles: SegmentProfiles, columns_by_name: dict, s: int, field:
     }
 
 
-def _evidence(profiles, columns_by_name, s, fields, language) -> str:
+# The direction each archetype claims on its role fields (+1: more than average, -1: less; a
+# recency field counts days, so -1 is "more recent"). Evidence pointing the other way is never
+# cited in that archetype's recommendation ("Retain and reward ... frequency is 22 % below").
+ARCHETYPE_CLAIMS = {
+    "champions": {"recency": -1, "frequency": 1, "monetary": 1},
+    "at_risk": {"recency": 1},
+    "new": {"tenure": -1},
+    "loyal": {"frequency": 1},
+    "big_spenders": {"monetary": 1},
+    "hibernating": {"recency": 1},
+    "promising": {"recency": -1},
+    "occasional": {"frequency": -1},
+    "low_value": {"monetary": -1},
+}
+
+
+def _claims(archetype: str | None, fr: FieldRoles) -> dict[str, int]:
+    """field -> the direction the archetype claims on it."""
+    claims = ARCHETYPE_CLAIMS.get(archetype or "", {})
+    return {f: claims[role] for f, (role, _) in fr.by_field.items() if role in claims}
+
+
+def _agrees(char: dict, want: dict[str, int]) -> bool:
+    sign = want.get(char["feature"])
+    return sign is None or char["kind"] == "categorical" or (char["effect_size"] > 0) == (sign > 0)
+
+
+def _evidence(profiles, columns_by_name, s, fields, language, fr: FieldRoles, want: dict | None = None) -> str:
     """Sentences backing a recommendation: the segment on the archetype's own fields.
 
     A field on which the segment is ordinary (|effect| < EVIDENCE_MIN_EFFECT) is left out
-    ("tenure is 39.2 vs 39.3" backs nothing); when nothing is left, the segment's top
-    characteristic speaks instead.
+    ("tenure is 39.2 vs 39.3" backs nothing), and so is one pointing against the archetype
+    (``want``); when nothing is left, the segment's top characteristic that does not contradict
+    the archetype speaks instead.
     """
-    found = [c for c in (_field_char(profiles, columns_by_name, s, f) for f in fields) if c is not None]
+    want = want or {}
+    found = [c for c in (_field_char(profiles, columns_by_name, s, f) for f in fields)
+             if c is not None and _agrees(c, want)]
     chars = [c for c in found if abs(c["effect_size"]) >= EVIDENCE_MIN_EFFECT]
     if not chars:
-        chars = profiles.characteristics[s][:1] or found[:1]
+        chars = [c for c in profiles.characteristics[s] if _agrees(c, want)][:1] or found[:1]
     if not chars:
         n = int(profiles.sizes.sum())
         return text(language, "ins.evidence_share", share=format_percent(int(profiles.sizes[s]) / n if n else 0.0, language))
-    return "; ".join(characteristic_text(c, language) for c in chars)
+    return "; ".join(characteristic_text(c, language, fr.label(c["feature"])) for c in chars)
 
 
 def _strongest(profiles: SegmentProfiles, s: int, fields: list[str | None]) -> str | None:
@@ -140,15 +180,16 @@ def _plan(archetype: str | None, roles: FieldRoles, profiles: SegmentProfiles, s
     return list(plans.get(archetype, [("low", "monitor", "ins.generic", top)]))
 
 
-def _target_category(profiles: SegmentProfiles, columns: list[FieldColumn], s: int) -> tuple | None:
-    """(field, value, share, overall share) of the category this segment over-uses most.
+def _target_category(profiles: SegmentProfiles, columns: list[FieldColumn], s: int, fr: FieldRoles) -> tuple | None:
+    """(field, value, share, overall share) of the channel this segment over-uses most.
 
-    Only categories that are common in the segment (``TARGET_MIN_SHARE``) and over-represented
-    (``TARGET_MIN_LIFT``) qualify, so the recommendation reaches a sizeable part of it.
+    Only fields with the channel role speak (a signup cohort is not a way to reach anyone), and
+    only values that are common in the segment (``TARGET_MIN_SHARE``) and over-represented
+    (``TARGET_MIN_LIFT``), so the recommendation reaches a sizeable part of it.
     """
     best, best_key = None, None
     for col in columns:
-        if col.kind != "categorical" or not col.used or col.name not in profiles.overall:
+        if col.kind != "categorical" or col.name not in fr.channels or col.name not in profiles.overall:
             continue
         shares = profiles.overall[col.name]["shares"]
         for entry in profiles.profiles[s][col.name]["top"]:
@@ -162,7 +203,10 @@ def _target_category(profiles: SegmentProfiles, columns: list[FieldColumn], s: i
     return best
 
 
-def segment_texts(profiles: SegmentProfiles, columns: list[FieldColumn], language: str) -> list[dict]:
+def segment_texts(
+    profiles: SegmentProfiles, columns: list[FieldColumn], language: str,
+    roles: Mapping[str, str] | None = None, naming: str = "archetype",
+) -> list[dict]:
     """Name, characteristic sentences and 1-3 recommendations per segment.
 
     Parameters
@@ -173,6 +217,10 @@ def segment_texts(profiles: SegmentProfiles, columns: list[FieldColumn], languag
         The same fields.
     language : str
         ``"en"``, ``"es"`` or ``"pt"``.
+    roles : mapping, optional
+        field -> role given by the caller (others are guessed from names).
+    naming : {"archetype", "generic"}
+        Whether archetypes (Champions, At risk...) may name and drive a segment's insights.
 
     Returns
     -------
@@ -182,9 +230,10 @@ def segment_texts(profiles: SegmentProfiles, columns: list[FieldColumn], languag
         win_back, onboard, reactivate, nurture, monitor, target`` (reach through a channel or
         category the segment over-uses).
     """
-    names = name_segments(profiles, columns, language)
-    archetypes = segment_archetypes(profiles, columns)
-    roles = field_roles(columns, profiles)
+    names = name_segments(profiles, columns, language, roles, naming)
+    archetypes = segment_archetypes(profiles, columns, roles, naming)
+    fr = field_roles(columns, profiles, roles)
+    roles = fr
     by_name = {c.name: c for c in columns}
     n = int(profiles.sizes.sum())
     out = []
@@ -192,7 +241,7 @@ def segment_texts(profiles: SegmentProfiles, columns: list[FieldColumn], languag
         size = int(profiles.sizes[s])
         chars = [
             {"feature": c["feature"], "direction": c["direction"], "effect_size": c["effect_size"],
-             "text": characteristic_text(c, language)}
+             "text": characteristic_text(c, language, fr.label(c["feature"]))}
             for c in profiles.characteristics[s]
         ]
         insights = []
@@ -203,20 +252,21 @@ def segment_texts(profiles: SegmentProfiles, columns: list[FieldColumn], languag
                 plan.insert(0, ("high", "win_back", "ins.churn", [roles.churn]))
             common = {"size": format_int(size, language), "share": format_percent(size / n, language)}
             for priority, action, key, fields in plan:
-                evidence = _evidence(profiles, by_name, s, [f for f in fields if f], language)
+                evidence = _evidence(profiles, by_name, s, [f for f in fields if f], language, fr,
+                                     _claims(archetypes[s], fr) if key != "ins.churn" else None)
                 if size == 1:
                     # One customer is a case to look at, not a segment to run a campaign on.
                     insights.append({"priority": "low", "action": "monitor",
                                      "text": text(language, "ins.single", evidence=evidence)})
                     break
                 insights.append({"priority": priority, "action": action, "text": text(language, key, evidence=evidence, **common)})
-            cat = _target_category(profiles, columns, s)
+            cat = _target_category(profiles, columns, s, fr)
             if cat is not None:
                 feature, category, value, reference = cat
                 # Reaching a segment is worth no more than acting on it.
                 priority = "low" if plan[0][0] == "low" else "medium"
                 insights.append({"priority": priority, "action": "target", "text": text(
-                    language, "ins.target", feature=feature, category=category,
+                    language, "ins.target", feature=fr.label(feature), category=category,
                     value=format_percent(value, language), reference=format_percent(reference, language))})
         out.append({"name": name, "characteristics": chars, "insights": insights[:MAX_INSIGHTS]})
     return out
@@ -227,7 +277,10 @@ def _one(key: str, count: int) -> str:
     return f"{key}.one" if count == 1 else key
 
 
-def summary_insights(profiles: SegmentProfiles, columns: list[FieldColumn], language: str) -> list[str]:
+def summary_insights(
+    profiles: SegmentProfiles, columns: list[FieldColumn], language: str,
+    roles: Mapping[str, str] | None = None, naming: str = "archetype",
+) -> list[str]:
     """Two to four report-level insights.
 
     In order, when they apply: where the monetary field's total concentrates, the largest
@@ -243,15 +296,18 @@ def summary_insights(profiles: SegmentProfiles, columns: list[FieldColumn], lang
         The same fields.
     language : str
         ``"en"``, ``"es"`` or ``"pt"``.
+    roles : mapping, optional
+        field -> role given by the caller.
+    naming : {"archetype", "generic"}
 
     Returns
     -------
     list of str
         2 to 4 sentences.
     """
-    names = name_segments(profiles, columns, language)
-    archetypes = segment_archetypes(profiles, columns)
-    roles = field_roles(columns, profiles)
+    names = name_segments(profiles, columns, language, roles, naming)
+    archetypes = segment_archetypes(profiles, columns, roles, naming)
+    roles = field_roles(columns, profiles, roles)
     sizes = [int(x) for x in profiles.sizes]
     n = sum(sizes)
     k = len(sizes)
@@ -269,16 +325,18 @@ def summary_insights(profiles: SegmentProfiles, columns: list[FieldColumn], lang
             ratio, s = max(ratios, key=lambda t: (t[0], -t[1]))
             if ratio >= CONCENTRATION_MIN_RATIO:
                 out.append(text(language, "sum.concentration", name=names[s], customers=share(s),
-                                total=format_percent(sum_share[s], language), feature=money))
+                                total=format_percent(sum_share[s], language), feature=roles.label(money)))
     risky = [s for s in live if archetypes[s] == "at_risk"]
     if risky:
         s = max(risky, key=lambda t: (sizes[t], -t))
         out.append(text(language, _one("sum.at_risk", sizes[s]), name=names[s], size=format_int(sizes[s], language), share=share(s)))
-    tops = [(abs(profiles.characteristics[s][0]["effect_size"]), -s) for s in live if profiles.characteristics[s]]
-    if len(live) > 1 and tops:
-        s = -max(tops)[1]
+    tops = sorted(((abs(profiles.characteristics[s][0]["effect_size"]), -s) for s in live
+                   if profiles.characteristics[s]), reverse=True)
+    if len(live) >= 3 and tops and (len(tops) == 1 or tops[0][0] >= DISTINCT_MIN_MARGIN * tops[1][0]):
+        s = -tops[0][1]
         c = profiles.characteristics[s][0]
-        feature = f"{c['feature']} '{c['category']}'" if c["kind"] == "categorical" else c["feature"]
+        label = roles.label(c["feature"])
+        feature = f"{label} '{c['category']}'" if c["kind"] == "categorical" else label
         effect = format_ratio(abs(c["effect_size"]), language)
         out.append(text(language, "sum.distinct.one" if effect == "1" else "sum.distinct",
                         name=names[s], feature=feature, effect=effect))
