@@ -191,7 +191,9 @@ class Segmenter:
         options = self._options(language)
         table = to_table(X, id_field=options.id_field, language=language)
         with parallel_section():  # numba's workqueue layer is not thread-safe (concurrency.py)
-            return self._fit_table(table, options, language=language, started=started)
+            self._fit_table(table, options, language=language, started=started)
+        self.deadline_ = None  # fit() ends its request: a later report() gets a budget of its own
+        return self
 
     def _fit_table(
         self, table: Table, options: SegmentationOptions, *, language: str, started: float
@@ -271,10 +273,11 @@ class Segmenter:
         if options.algorithm == "gmm" or (options.algorithm == "auto" and continuous and enough):
             gmm_iter = _gmm_iterations(deadline, n, Xm.shape[1], sel.k, options.covariance_type)
             gmm, reason = _fit_gmm(Xm, km.labels, sel.k, options, max_iter=gmm_iter) if gmm_iter else (None, None)
-            if gmm is None and reason is not None:
-                notices.append(("warn_gmm_failed", {"reason": reason}))
-            elif gmm is not None and gmm_iter < _GMM_MAX_ITER and not gmm.converged and gmm.n_iter >= gmm_iter:
+            if gmm is not None and gmm_iter < _GMM_MAX_ITER and not gmm.converged and gmm.n_iter >= gmm_iter:
                 deadline.degrade("budget_gmm_cut")
+            if gmm is None:
+                if reason is not None:
+                    notices.append(("warn_gmm_failed", {"reason": reason}))
             else:
                 evidence["gmm_bic"] = float(gmm.bic(Xm))
                 evidence["delta_bic_per_record"] = (evidence["kmeans_bic"] - evidence["gmm_bic"]) / (2.0 * n)
@@ -378,6 +381,8 @@ class Segmenter:
                 "This Segmenter was loaded from a file and holds no records: "
                 "use score_report(X) to report on records scored with it."
             )
+        if getattr(self, "deadline_", None) is None:
+            self.deadline_ = Deadline.for_request(self.options_.time_budget_ms)
         with parallel_section():
             return build_report(self, normalize_language(language), include_metadata=include_metadata)
 
@@ -553,6 +558,7 @@ class Segmenter:
         view.prediction_ = resp[np.arange(labels.size), labels]
         view.confidence_ = _confidence(Xm, self.centers_, labels)
         view.notices_ = []
+        view.deadline_ = Deadline.for_request(self.options_.time_budget_ms, started)
         view.fit_started_ = started
         view.timings_ms_ = {"preprocessing": (t1 - t0) * 1000.0,
                             "scoring": (time.perf_counter() - t1) * 1000.0}
