@@ -38,10 +38,10 @@ from segengine import config
 
 __all__ = [
     "Deadline",
-    "k_cap",
-    "search_k_cap",
-    "kmeans_pass_ms",
     "gmm_iteration_ms",
+    "k_cap",
+    "kmeans_pass_ms",
+    "search_k_cap",
     "silhouette_exact_ms",
 ]
 
@@ -64,7 +64,7 @@ class Deadline:
         Catalogue keys (``budget_*``) of the stages that gave up work, in order, each once.
     """
 
-    __slots__ = ("budget_ms", "started", "requested", "degraded")
+    __slots__ = ("budget_ms", "degraded", "requested", "started")
 
     def __init__(self, budget_ms: float | None, started: float | None = None, *, requested: bool = False) -> None:
         self.budget_ms = None if budget_ms is None else float(budget_ms)
@@ -73,7 +73,7 @@ class Deadline:
         self.degraded: list[str] = []
 
     @classmethod
-    def for_request(cls, time_budget_ms: int | None, started: float | None = None) -> "Deadline":
+    def for_request(cls, time_budget_ms: int | None, started: float | None = None) -> Deadline:
         """The deadline of a report: the caller's budget, else the server default, capped.
 
         Parameters

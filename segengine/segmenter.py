@@ -79,7 +79,8 @@ class Segmenter:
     max_records : int
         Largest accepted input.
     time_budget_ms : int or None
-        Stop the k search early past this budget (said in the report's warnings).
+        Total budget of the request in ms (None: ``config.DEFAULT_TIME_BUDGET_MS``); stages that
+        would exceed it degrade, as the report's warnings say (:mod:`segengine.budget`).
     n_init : int or "auto"
         KMeans restarts per k; "auto" gives small inputs more restarts (they are cheap there).
 

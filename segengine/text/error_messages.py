@@ -214,7 +214,7 @@ def error_text(language: str, key: str, **values: object) -> str:
 
 
 # Bounded work and unformed segments (segengine.budget, segmenter): their own catalogue module.
-from segengine.text.budget_messages import BUDGET_MESSAGES as _BUDGET_MESSAGES  # noqa: E402
+from segengine.text.budget_messages import BUDGET_MESSAGES as _BUDGET_MESSAGES
 
 for _lang, _table in _BUDGET_MESSAGES.items():
     ERROR_MESSAGES[_lang].update(_table)
