@@ -64,13 +64,14 @@ class Deadline:
         Catalogue keys (``budget_*``) of the stages that gave up work, in order, each once.
     """
 
-    __slots__ = ("budget_ms", "degraded", "requested", "started")
+    __slots__ = ("budget_ms", "charged", "degraded", "requested", "started")
 
     def __init__(self, budget_ms: float | None, started: float | None = None, *, requested: bool = False) -> None:
         self.budget_ms = None if budget_ms is None else float(budget_ms)
         self.started = time.perf_counter() if started is None else float(started)
         self.requested = bool(requested)
         self.degraded: list[str] = []
+        self.charged = 0.0
 
     @classmethod
     def for_request(cls, time_budget_ms: int | None, started: float | None = None) -> Deadline:
@@ -94,8 +95,16 @@ class Deadline:
         return cls(budget, started, requested=time_budget_ms is not None)
 
     def elapsed_ms(self) -> float:
-        """Milliseconds since the start of the request."""
+        """Milliseconds spent: wall clock under the caller's budget; under the server default,
+        the estimated cost of the work done so far (:meth:`charge`), so that the same request
+        takes the same path however loaded the machine is (reports stay deterministic)."""
+        if not self.requested:
+            return self.charged
         return (time.perf_counter() - self.started) * 1000.0
+
+    def charge(self, cost_ms: float) -> None:
+        """Count the estimated cost of work just done (what the server default budget spends)."""
+        self.charged += float(cost_ms)
 
     def remaining_ms(self) -> float:
         """Milliseconds left (``inf`` when unbounded, never negative)."""

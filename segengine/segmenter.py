@@ -274,6 +274,9 @@ class Segmenter:
         if options.algorithm == "gmm" or (options.algorithm == "auto" and continuous and enough):
             gmm_iter = _gmm_iterations(deadline, n, Xm.shape[1], sel.k, options.covariance_type)
             gmm, reason = _fit_gmm(Xm, km.labels, sel.k, options, max_iter=gmm_iter) if gmm_iter else (None, None)
+            if gmm is not None:
+                deadline.charge(gmm_iteration_ms(n, Xm.shape[1], sel.k, options.covariance_type)
+                                * (gmm.n_iter + _GMM_EXTRA_PASSES))
             if gmm is not None and gmm_iter < _GMM_MAX_ITER and not gmm.converged and gmm.n_iter >= gmm_iter:
                 deadline.degrade("budget_gmm_cut")
             if gmm is None:

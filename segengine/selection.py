@@ -199,6 +199,8 @@ def select_k(
         deadline.degrade("budget_repair_skipped")
     else:
         _repair_nonconvex(Xs, fits, ks, random_state)
+    if deadline is not None:
+        deadline.charge(sum(kmeans_pass_ms(ns, Xs.shape[1], k) * max(1, fits[k].n_iter) * (n_init or 1) for k in ks))
     labelings = np.stack([fits[k].labels for k in ks])
     exact = silhouette == "exact" or (
         silhouette == "auto"
@@ -217,6 +219,8 @@ def select_k(
         rows = np.sort(rng.choice(ns, size=sample_size, replace=False)).astype(np.int64)
         used_sample = int(sample_size)
     per_point = silhouette_rows_multi(Xs, labelings, rows)
+    if deadline is not None:
+        deadline.charge(silhouette_exact_ms(ns, Xs.shape[1], len(ks)) * (1.0 if rows is None else rows.size / ns))
     exact = rows is None and sub is None
     means = per_point.mean(axis=1)
     if rows is None:
@@ -247,6 +251,8 @@ def select_k(
             X, chosen, init=fits[chosen].centers, n_init=1, max_iter=refine_iter,
             random_state=random_state, x_sq_norms=np.einsum("ij,ij->i", X, X),
         )
+        if deadline is not None:
+            deadline.charge(kmeans_pass_ms(n, X.shape[1], chosen) * max(1, fits[chosen].n_iter))
         if refine_iter < config.REFINE_MAX_ITER and fits[chosen].n_iter >= refine_iter:
             deadline.degrade("budget_refine_cut")  # the cap, not convergence, ended it
         rows = values = None  # the report scores the refined labels on all records itself

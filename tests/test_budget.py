@@ -55,7 +55,7 @@ def test_deadline_passes_and_degrade():
     assert 1 <= d.passes(1e9, 100) == 1          # at least one pass, whatever the budget
     assert d.passes(1e9, 100, least=0) == 0
     assert 1 <= d.passes(1.0, 40) <= 40
-    spent = Deadline(1.0, started=0.0)           # started long ago
+    spent = Deadline(1.0, started=0.0, requested=True)  # a caller budget, started long ago
     assert spent.expired() and not spent.affords(0.001) and spent.remaining_ms() == 0.0
     spent.degrade("budget_gmm_cut")
     spent.degrade("budget_gmm_cut")
@@ -302,3 +302,14 @@ def test_fewer_than_two_formed_segments_is_a_422():
     with pytest.raises(ValidationError) as info:
         _reduced_segments(_Sel(), np.zeros((4, 1)), 1, [], "en")
     assert info.value.status == 422 and "two segments" in info.value.details["data"]
+
+
+def test_the_server_default_budget_counts_estimated_work_not_the_wall_clock():
+    # Under load a request waits for the cores; with no caller budget its path must not depend
+    # on that (reports stay deterministic), so the default budget spends estimated costs.
+    d = Deadline.for_request(None, started=0.0)  # "started" long ago on the wall clock
+    assert not d.expired() and d.elapsed_ms() == 0.0
+    d.charge(d.budget_ms + 1.0)
+    assert d.expired()
+    caller = Deadline.for_request(100, started=0.0)
+    assert caller.expired()  # the caller's budget is wall-clock time
