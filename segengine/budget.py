@@ -171,8 +171,9 @@ def k_cap(n: int, n_columns: int, n_fields: int) -> int:
     """Largest number of segments one report may fit and profile.
 
     ``k * n * n_columns <= config.K_MAX_PASS_WORK`` (one KMeans pass on all records) and
-    ``k * n_fields <= config.K_MAX_PROFILE_CELLS`` (per-segment profiles and sentences), but never
-    below ``config.K_CAP_FLOOR``.
+    ``k * n_fields <= config.K_MAX_PROFILE_CELLS`` (per-segment profiles and sentences) and
+    ``k * n <= config.K_MAX_MEMBERSHIP_CELLS`` (the records x segments matrices), but never below
+    ``config.K_CAP_FLOOR``.
 
     Parameters
     ----------
@@ -189,7 +190,8 @@ def k_cap(n: int, n_columns: int, n_fields: int) -> int:
     """
     by_pass = config.K_MAX_PASS_WORK // max(1, n * n_columns)
     by_profile = config.K_MAX_PROFILE_CELLS // max(1, n_fields)
-    return int(max(config.K_CAP_FLOOR, min(by_pass, by_profile)))
+    by_memberships = config.K_MAX_MEMBERSHIP_CELLS // max(1, n)
+    return int(max(config.K_CAP_FLOOR, min(by_pass, by_profile, by_memberships)))
 
 
 def search_k_cap(n: int, n_columns: int, k_min: int, k_max: int, n_init: int) -> int:

@@ -100,6 +100,9 @@ COST_SILHOUETTE_UNITS_PER_MS = 10_000_000
 # most SEARCH_MAX_CANDIDATES values of k.
 K_CAP_FLOOR = 10
 K_MAX_PASS_WORK = 200_000_000
-K_MAX_PROFILE_CELLS = 10_000
+K_MAX_PROFILE_CELLS = 4_000
+# ...and records x k <= K_MAX_MEMBERSHIP_CELLS: the (records, k) distance and membership
+# matrices of the final model (250,000 records x 266 segments peaked at 2.4 GB).
+K_MAX_MEMBERSHIP_CELLS = 10_000_000
 SEARCH_MAX_WORK = 25_000_000
 SEARCH_MAX_CANDIDATES = 100
