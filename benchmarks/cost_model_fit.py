@@ -7,8 +7,8 @@ wall time of ``handle_request`` (records already built) and the peak RSS of the 
 * ``k_max`` 1000 on 1,000 records x 3 fields (the search range is bounded by
   ``budget.search_k_cap``);
 * ``n_clusters`` at ``budget.k_cap`` and above it (a 422) for KMeans and every covariance type
-  of the mixture, on 3,000 records x 40 fields and on 1,000 x 3 (where the records, not the
-  cap, bound k: ``n_clusters`` = 999);
+  of the mixture, on 3,000 records x 40 fields, on 250,000 x 3, and on 1,000 x 3 (where the
+  records, not the cap, bound k: ``n_clusters`` = 999);
 * ``silhouette: "exact"`` at 250,000 x 3 without a budget (the server-side default applies) and
   with ``time_budget_ms`` 100 and 1;
 * the default report at 250,000 x 3 (no option) for reference.
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,21 +58,28 @@ print(json.dumps({"status": status, "seconds": elapsed, "peak_mb": hwm(),
                   "segments": body.get("summary", {}).get("n_segments"), "warnings": keep}))
 """
 
+sys.path.insert(0, str(ROOT))
+from segengine.budget import k_cap
+
+CAP_SMALL = k_cap(3000, 40, 40)    # 3,000 records x 40 fields
+CAP_LARGE = k_cap(250_000, 3, 3)   # 250,000 records x 3 fields
+COVARIANCES = ("full", "diag", "tied", "spherical")
+
 QUICK = [
     ("k_max 1000, 1,000 x 3", 1000, 3, {"k_max": 1000}),
     ("n_clusters 999 (n - 1), kmeans, 1,000 x 3", 1000, 3, {"n_clusters": 999, "algorithm": "kmeans"}),
-    ("n_clusters 999, gmm full, 1,000 x 3", 1000, 3, {"n_clusters": 999, "algorithm": "gmm", "covariance_type": "full"}),
-    ("n_clusters 999, gmm diag, 1,000 x 3", 1000, 3, {"n_clusters": 999, "algorithm": "gmm", "covariance_type": "diag"}),
-    ("n_clusters 250 (cap), kmeans, 3,000 x 40", 3000, 40, {"n_clusters": 250, "algorithm": "kmeans"}),
-    ("n_clusters 250 (cap), gmm full, 3,000 x 40", 3000, 40, {"n_clusters": 250, "algorithm": "gmm", "covariance_type": "full"}),
-    ("n_clusters 250 (cap), gmm diag, 3,000 x 40", 3000, 40, {"n_clusters": 250, "algorithm": "gmm", "covariance_type": "diag"}),
-    ("n_clusters 250 (cap), gmm tied, 3,000 x 40", 3000, 40, {"n_clusters": 250, "algorithm": "gmm", "covariance_type": "tied"}),
-    ("n_clusters 250 (cap), gmm spherical, 3,000 x 40", 3000, 40, {"n_clusters": 250, "algorithm": "gmm", "covariance_type": "spherical"}),
-    ("n_clusters 1000 (above cap), gmm diag, 3,000 x 40", 3000, 40, {"n_clusters": 1000, "algorithm": "gmm", "covariance_type": "diag"}),
+    *[(f"n_clusters 999, gmm {c}, 1,000 x 3", 1000, 3,
+       {"n_clusters": 999, "algorithm": "gmm", "covariance_type": c}) for c in COVARIANCES],
+    (f"n_clusters {CAP_SMALL} (cap), kmeans, 3,000 x 40", 3000, 40, {"n_clusters": CAP_SMALL, "algorithm": "kmeans"}),
+    *[(f"n_clusters {CAP_SMALL} (cap), gmm {c}, 3,000 x 40", 3000, 40,
+       {"n_clusters": CAP_SMALL, "algorithm": "gmm", "covariance_type": c}) for c in COVARIANCES],
+    ("n_clusters 1000 (above cap), gmm diag, 3,000 x 40", 3000, 40,
+     {"n_clusters": 1000, "algorithm": "gmm", "covariance_type": "diag"}),
 ]
 FULL = QUICK + [
-    ("n_clusters 266 (cap), kmeans, 250,000 x 3", 250_000, 3, {"n_clusters": 266, "algorithm": "kmeans"}),
-    ("n_clusters 266 (cap), gmm full, 250,000 x 3", 250_000, 3, {"n_clusters": 266, "algorithm": "gmm"}),
+    (f"n_clusters {CAP_LARGE} (cap), kmeans, 250,000 x 3", 250_000, 3, {"n_clusters": CAP_LARGE, "algorithm": "kmeans"}),
+    *[(f"n_clusters {CAP_LARGE} (cap), gmm {c}, 250,000 x 3", 250_000, 3,
+       {"n_clusters": CAP_LARGE, "algorithm": "gmm", "covariance_type": c}) for c in COVARIANCES],
     ("default options, 250,000 x 3", 250_000, 3, {}),
     ("silhouette exact, no budget, 250,000 x 3", 250_000, 3, {"silhouette": "exact"}),
     ("silhouette exact, time_budget_ms 100, 250,000 x 3", 250_000, 3, {"silhouette": "exact", "time_budget_ms": 100}),
@@ -84,7 +92,7 @@ def run_row(n: int, d: int, options: dict) -> dict:
     out = subprocess.run(
         [sys.executable, "-c", _CHILD, json.dumps([n, d, options])],
         check=True, capture_output=True, text=True, cwd=ROOT,
-        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
