@@ -315,3 +315,17 @@ def test_the_server_default_budget_counts_estimated_work_not_the_wall_clock():
     assert d.expired()
     caller = Deadline.for_request(100, started=0.0)
     assert caller.expired()  # the caller's budget is wall-clock time
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "tied", "spherical"])
+def test_no_empty_segment_at_6000_near_duplicate_records(covariance_type):
+    # The fuzzer's case: 6,000 records, n_clusters 7, a mixture over values a few ulps apart.
+    rng = np.random.default_rng(7)
+    base = 1e12
+    ulp = np.spacing(base)
+    records = [{"x": float(base + ulp * int(i)), "y": float(base + ulp * int(j))}
+               for i, j in rng.integers(0, 9, size=(6000, 2))]
+    status, body = _report(records, n_clusters=7, algorithm="gmm", covariance_type=covariance_type,
+                           scaling="none")
+    assert status == 200
+    _consistent(body)
