@@ -246,7 +246,8 @@ def select_k(
     if sub is not None:
         refine_iter = config.REFINE_MAX_ITER
         if deadline is not None:
-            refine_iter = deadline.passes(kmeans_pass_ms(n, X.shape[1], chosen), config.REFINE_MAX_ITER)
+            # At most half the time left: the mixture and the report need the rest.
+            refine_iter = deadline.passes(2.0 * kmeans_pass_ms(n, X.shape[1], chosen), config.REFINE_MAX_ITER)
         fits[chosen] = kmeans_fit(
             X, chosen, init=fits[chosen].centers, n_init=1, max_iter=refine_iter,
             random_state=random_state, x_sq_norms=np.einsum("ij,ij->i", X, X),
