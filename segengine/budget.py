@@ -25,8 +25,12 @@ Two kinds of bound keep any request within the seed's limits to a few seconds:
 
   Reading the records, preprocessing and profiling are linear in the body and always run.
   Decisions compare *estimates* (``config.COST_*`` throughputs, measured conservatively on the
-  project's 2-core machine) with the time left, so ordinary requests, whose estimates are far
-  below the budget, take the same path on a fast and on a busy machine.
+  project's 2-core machine) with the time left. What counts as time spent differs: under the
+  caller's ``time_budget_ms`` it is the wall clock (the caller asked for a latency); under the
+  server default it is the estimated cost of the work done so far (:meth:`Deadline.charge`), so
+  the same request takes the same path on an idle and on a loaded machine and reports stay
+  deterministic. The refinement on all records takes at most half the time left, so the
+  mixture and the report keep a share.
 """
 
 from __future__ import annotations
