@@ -79,3 +79,30 @@ SILHOUETTE_REFERENCE_MAX_N = 50_000
 # it a parallel region saves under 1.5 ms on an idle 2-core machine and stalls for 4-12 ms
 # (scheduler ticks) whenever the cores are shared with another process.
 GMM_PARALLEL_MIN_WORK = 10_000_000
+
+# -- Bounded work (segengine.budget; README "Cost model: k, algorithm and time budget") --------
+# Total time budget of one report when the caller sets no time_budget_ms (the server-side cap),
+# and the largest budget a caller may ask for. Stages whose estimated cost no longer fits degrade
+# (sampled silhouettes, fewer passes, no mixture) and say so in metadata.warnings.
+DEFAULT_TIME_BUDGET_MS = 10_000
+MAX_TIME_BUDGET_MS = 60_000
+# Throughputs the stages plan with, conservative for the project's 2-core machine under load
+# (benchmarks/cost_model_fit.py): KMeans rows x columns x centres per ms of a Lloyd pass; mixture
+# rows x components x (per-row covariance cost + 20) per ms of an EM iteration; exact silhouette
+# rows^2 x (columns + 8 x labelings) per ms.
+COST_KMEANS_UNITS_PER_MS = 200_000
+COST_GMM_UNITS_PER_MS = 500_000
+COST_SILHOUETTE_UNITS_PER_MS = 10_000_000
+# Bounds on k (segengine.budget.k_cap / search_k_cap); never below K_CAP_FLOOR (the default
+# k_max), so ordinary requests never meet them. One KMeans pass on all records:
+# k x rows x columns <= K_MAX_PASS_WORK (~1 s); per-segment profiles: k x fields <=
+# K_MAX_PROFILE_CELLS; the search: rows x columns x restarts x sum(k) <= SEARCH_MAX_WORK and at
+# most SEARCH_MAX_CANDIDATES values of k.
+K_CAP_FLOOR = 10
+K_MAX_PASS_WORK = 200_000_000
+K_MAX_PROFILE_CELLS = 4_000
+# ...and records x k <= K_MAX_MEMBERSHIP_CELLS: the (records, k) distance and membership
+# matrices of the final model (250,000 records x 266 segments peaked at 2.4 GB).
+K_MAX_MEMBERSHIP_CELLS = 10_000_000
+SEARCH_MAX_WORK = 25_000_000
+SEARCH_MAX_CANDIDATES = 100

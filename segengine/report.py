@@ -85,7 +85,7 @@ def segment_silhouettes(seg: "Segmenter") -> tuple[float | None, list[float | No
         rows, s = sel.rows, sel.chosen_values
     elif (seg.options_.silhouette == "exact"
           or (seg.options_.silhouette == "auto" and n <= config.SILHOUETTE_EXACT_MAX_N)
-          or n <= config.SILHOUETTE_SAMPLE_SIZE):
+          or n <= config.SILHOUETTE_SAMPLE_SIZE) and _exact_fits_budget(seg, X):
         rows, s = None, silhouette_samples(X, labels)
     else:
         rng = np.random.default_rng(seg.options_.random_state)
@@ -112,6 +112,21 @@ def _roles_metadata(profiles, columns, roles: dict, naming: str) -> dict[str, An
     from segengine.text.naming import field_roles
 
     return {"roles": field_roles(columns, profiles, roles).to_metadata(), "naming": naming}
+
+
+def _exact_fits_budget(seg: "Segmenter", X: np.ndarray) -> bool:
+    """Whether the exact silhouette of the final labels fits the request's deadline
+    (segengine.budget); when it does not, the sampled estimate is used and a warning says so."""
+    from segengine.budget import silhouette_exact_ms
+
+    deadline = getattr(seg, "deadline_", None)
+    n = X.shape[0]
+    if deadline is None or n <= config.SILHOUETTE_SAMPLE_SIZE \
+            or deadline.affords(silhouette_exact_ms(n, X.shape[1])):
+        return True
+    seg.notices_ = list(seg.notices_) + [
+        ("warn_budget", {"ms": int(deadline.budget_ms), "how": "budget_report_sampled"})]
+    return False
 
 
 def build_report(seg: "Segmenter", language: str, *, include_metadata: bool) -> dict[str, Any]:

@@ -12,12 +12,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from segengine import config
+from segengine.budget import Deadline, gmm_iteration_ms, k_cap, search_k_cap
 from segengine.concurrency import parallel_section
 from segengine.engines.gmm import n_mixture_parameters
 from segengine.errors import InvalidRequestError, NotFittedError, ValidationError
 from segengine.options import SegmentationOptions, parse_options
 from segengine.preprocessing import Preprocessor
-from segengine.selection import kmeans_bic, kmeans_mixture_loglik, select_k, _sq_distances
+from segengine.selection import auto_n_init, kmeans_bic, kmeans_mixture_loglik, select_k, _sq_distances
 from segengine.table import Table, table_from_array, table_from_frame, table_from_records
 from segengine.text.error_messages import error_text
 
@@ -78,7 +79,8 @@ class Segmenter:
     max_records : int
         Largest accepted input.
     time_budget_ms : int or None
-        Stop the k search early past this budget (said in the report's warnings).
+        Total budget of the request in ms (None: ``config.DEFAULT_TIME_BUDGET_MS``); stages that
+        would exceed it degrade, as the report's warnings say (:mod:`segengine.budget`).
     n_init : int or "auto"
         KMeans restarts per k; "auto" gives small inputs more restarts (they are cheap there).
     roles : dict, optional
@@ -201,7 +203,9 @@ class Segmenter:
         options = self._options(language)
         table = to_table(X, id_field=options.id_field, language=language)
         with parallel_section():  # numba's workqueue layer is not thread-safe (concurrency.py)
-            return self._fit_table(table, options, language=language, started=started)
+            self._fit_table(table, options, language=language, started=started)
+        self.deadline_ = None  # fit() ends its request: a later report() gets a budget of its own
+        return self
 
     def _fit_table(
         self, table: Table, options: SegmentationOptions, *, language: str, started: float
@@ -237,11 +241,14 @@ class Segmenter:
             k_min, k_max = options.k_min, options.k_max
             if k_max > n - 1:
                 notices.append(("warn_k_max_capped", {"k": n - 1}))
+        deadline = Deadline.for_request(options.time_budget_ms, started)
+        k_max, n_init = _bounded_k(options, k_min, min(k_max, n - 1), n, Xm.shape[1],
+                                   len(table.columns), notices, language)
         try:
             sel = select_k(
-                Xm, k_min, min(k_max, n - 1), silhouette=options.silhouette,
-                random_state=options.random_state, n_init=options.n_init,
-                time_budget_ms=options.time_budget_ms, started_at=started,
+                Xm, k_min, k_max, silhouette=options.silhouette,
+                random_state=options.random_state, n_init=n_init,
+                time_budget_ms=options.time_budget_ms, started_at=started, deadline=deadline,
             )
         except ValueError:
             raise ValidationError(
@@ -259,6 +266,8 @@ class Segmenter:
         t2 = time.perf_counter()
         timings["model_search"] = (t2 - t1) * 1000.0
 
+        if _filled(sel.fits[sel.k].labels, sel.k) < sel.k:  # squares over- or underflow: refit
+            sel.fits[sel.k] = _rescaled_kmeans(Xm, sel.k, options, sel.fits[sel.k])
         km = sel.fits[sel.k]
         loglik, _, sigma2 = kmeans_mixture_loglik(Xm, km.centers, km.labels)
         evidence: dict[str, Any] = {"kmeans_bic": kmeans_bic(loglik, n, Xm.shape[1], sel.k)}
@@ -275,9 +284,16 @@ class Segmenter:
         evidence["records_per_parameter"] = n / n_params
         enough = n >= config.GMM_MIN_RECORDS_PER_PARAMETER * n_params
         if options.algorithm == "gmm" or (options.algorithm == "auto" and continuous and enough):
-            gmm, reason = _fit_gmm(Xm, km.labels, sel.k, options)
+            gmm_iter = _gmm_iterations(deadline, n, Xm.shape[1], sel.k, options.covariance_type)
+            gmm, reason = _fit_gmm(Xm, km.labels, sel.k, options, max_iter=gmm_iter) if gmm_iter else (None, None)
+            if gmm is not None:
+                deadline.charge(gmm_iteration_ms(n, Xm.shape[1], sel.k, options.covariance_type)
+                                * (gmm.n_iter + _GMM_EXTRA_PASSES))
+            if gmm is not None and gmm_iter < _GMM_MAX_ITER and not gmm.converged and gmm.n_iter >= gmm_iter:
+                deadline.degrade("budget_gmm_cut")
             if gmm is None:
-                notices.append(("warn_gmm_failed", {"reason": reason}))
+                if reason is not None:
+                    notices.append(("warn_gmm_failed", {"reason": reason}))
             else:
                 evidence["gmm_bic"] = float(gmm.bic(Xm))
                 evidence["delta_bic_per_record"] = (evidence["kmeans_bic"] - evidence["gmm_bic"]) / (2.0 * n)
@@ -291,11 +307,18 @@ class Segmenter:
         else:
             raw_labels = km.labels
             centers = km.centers
+        if algorithm == "gmm" and _filled(raw_labels, sel.k) < _filled(km.labels, sel.k):
+            # The mixture emptied a segment KMeans fills (collapsed components): KMeans honours k.
+            notices.append(("warn_gmm_empty", {"e": sel.k - _filled(raw_labels, sel.k), "k": sel.k}))
+            algorithm, gmm, raw_labels, centers = "kmeans", None, km.labels, km.centers
+            evidence["chosen"] = algorithm
         # Segment 0 is the largest; ties keep the engine's order (deterministic).
         k = sel.k
         sizes = np.bincount(raw_labels, minlength=k)
         order = np.lexsort((np.arange(k), -sizes))
         order = order[sizes[order] > 0]
+        if order.size < k:
+            _reduced_segments(sel, Xm, int(order.size), notices, language)
         remap = np.full(k, -1, dtype=np.int64)
         remap[order] = np.arange(order.size)
         labels = remap[raw_labels]
@@ -337,6 +360,8 @@ class Segmenter:
         self._fit_labels = self.labels_
         self.prediction_ = resp[np.arange(n), labels]
         self.confidence_ = _confidence(Xm, centers, labels)
+        notices.extend(("warn_budget", {"ms": int(deadline.budget_ms), "how": key}) for key in deadline.degraded)
+        self.deadline_ = deadline
         self.notices_ = notices
         self.timings_ms_ = timings
         self.fit_started_ = started
@@ -372,6 +397,8 @@ class Segmenter:
                 "This Segmenter was loaded from a file and holds no records: "
                 "use score_report(X) to report on records scored with it."
             )
+        if getattr(self, "deadline_", None) is None:
+            self.deadline_ = Deadline.for_request(self.options_.time_budget_ms)
         with parallel_section():
             return build_report(self, normalize_language(language), include_metadata=include_metadata)
 
@@ -576,6 +603,7 @@ class Segmenter:
         from segengine.scoring_checks import scoring_notices
 
         view.notices_ = scoring_notices(self.preprocessor_.fields_, table)
+        view.deadline_ = Deadline.for_request(self.options_.time_budget_ms, started)
         view.fit_started_ = started
         view.timings_ms_ = {"preprocessing": (t1 - t0) * 1000.0,
                             "scoring": (time.perf_counter() - t1) * 1000.0}
@@ -704,7 +732,7 @@ def _check_roles_against(table: Table, options: SegmentationOptions, language: s
         )
 
 
-def _fit_gmm(X: np.ndarray, labels: np.ndarray, k: int, options: SegmentationOptions):
+def _fit_gmm(X: np.ndarray, labels: np.ndarray, k: int, options: SegmentationOptions, max_iter: int = 100):
     """Gaussian mixture initialised from the KMeans labels; (None, reason) when it cannot be fitted."""
     import warnings
 
@@ -713,7 +741,7 @@ def _fit_gmm(X: np.ndarray, labels: np.ndarray, k: int, options: SegmentationOpt
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            gmm = gmm_em_from_labels(X, labels, k, covariance_type=options.covariance_type)
+            gmm = gmm_em_from_labels(X, labels, k, covariance_type=options.covariance_type, max_iter=max_iter)
     except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
         return None, str(exc).split("\n")[0][:200]
     if not np.all(np.isfinite(gmm.means)) or not np.isfinite(gmm.lower_bound):
@@ -735,3 +763,110 @@ def _confidence(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> np.nd
     with np.errstate(invalid="ignore", divide="ignore"):
         conf = np.where(top > 0, (b - a) / top, 0.0)
     return np.clip(conf, 0.0, 1.0)
+
+
+# -- bounded work and segments that could not be formed (issue 16; segengine.budget) -----------
+
+_GMM_MAX_ITER = 100
+# E-step passes of the mixture outside EM: the initial M-step, the BIC, the labels, the memberships.
+_GMM_EXTRA_PASSES = 2
+
+
+def _bounded_k(
+    options: SegmentationOptions, k_min: int, k_max: int, n: int, n_columns: int, n_fields: int,
+    notices: list, language: str,
+) -> tuple[int, int | None]:
+    """The k range and restarts the search may use (:func:`segengine.budget.k_cap`).
+
+    A fixed ``n_clusters`` (or a ``k_min``) above the cap is a 422 that says why; ``k_max``
+    above the search's cap is lowered, and restarts that would exceed the search's work are
+    reduced, each with a warning.
+
+    Returns
+    -------
+    (int, int or None)
+        The largest k to search and ``n_init`` for :func:`segengine.selection.select_k`.
+    """
+    cap = k_cap(n, n_columns, n_fields)
+    if k_min > cap:
+        name = "n_clusters" if options.n_clusters is not None else "k_min"
+        raise ValidationError(
+            error_text(language, "options_invalid"),
+            {f"options.{name}": error_text(language, "k_over_work_cap", name=name, k=k_min, n=n,
+                                           d=n_columns, f=n_fields, cap=cap)},
+        )
+    n_search = min(n, config.SEARCH_MAX_N)
+    n_init = options.n_init if options.n_init is not None else auto_n_init(n_search)
+    bounded = min(k_max, cap, search_k_cap(n_search, n_columns, k_min, k_max, n_init))
+    if bounded < k_max:
+        notices.append(("warn_k_max_work", {"k": bounded, "n": n, "d": n_columns}))
+    sum_k = (bounded - k_min + 1) * (bounded + k_min) // 2
+    affordable = max(1, config.SEARCH_MAX_WORK // max(1, n_search * n_columns * sum_k))
+    if n_init > affordable:
+        notices.append(("warn_n_init_work", {"r": affordable, "n": n, "d": n_columns}))
+        return bounded, affordable
+    return bounded, options.n_init
+
+
+def _gmm_iterations(deadline: Deadline, n: int, d: int, k: int, covariance_type: str) -> int:
+    """EM iterations the deadline leaves for the mixture (0: skip it, recorded on the deadline)."""
+    per_iter = gmm_iteration_ms(n, d, k, covariance_type)
+    iters = deadline.passes(per_iter, _GMM_MAX_ITER + _GMM_EXTRA_PASSES, least=0) - _GMM_EXTRA_PASSES
+    if iters < 1:
+        deadline.degrade("budget_gmm_skipped")
+        return 0
+    return int(iters)
+
+
+def _filled(labels: np.ndarray, k: int) -> int:
+    """Segments of ``0..k-1`` that hold at least one record."""
+    return int(np.count_nonzero(np.bincount(labels, minlength=k)))
+
+
+def _reduced_segments(sel: Any, X: np.ndarray, m: int, notices: list, language: str) -> None:
+    """Fewer segments hold records than were chosen: say why, or 422 when fewer than two.
+
+    KMeans leaves a centre without records only when the arithmetic cannot tell the records
+    apart: squared distances overflow (values near 1e154 and above, unscaled) or the records
+    differ in the last bits only. The report then has the segments that hold records, and
+    ``metadata.k_selection`` says so (``chosen`` is the reported number, ``searched_k`` the k
+    that was fitted).
+    """
+    how = "reduced_overflow" if _overflows(X) else "reduced_degenerate"
+    if m < 2:
+        raise ValidationError(
+            error_text(language, "validation_failed"),
+            {"data": error_text(language, "one_segment_only", how=error_text(language, how))},
+        )
+    notices.append(("warn_segments_reduced", {"m": m, "k": sel.k, "how": how}))
+    sel.formed = m
+
+
+def _overflows(X: np.ndarray) -> bool:
+    """Whether squared distances between the records overflow float64 (unscaled values ~1e154+)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        span = X.max(axis=0) - X.min(axis=0)
+        return not np.isfinite(float(np.dot(span, span)) * X.shape[0])
+
+
+def _rescaled_kmeans(X: np.ndarray, k: int, options: SegmentationOptions, fallback: Any) -> Any:
+    """KMeans on a power-of-two rescaled, uncentred copy, for data whose squared distances over-
+    or underflow (values ~1e154 and above, or differences ~1e-154 and below, next to large ones).
+
+    Scaling by a power of two is exact and KMeans is scale-invariant, so the labels are those of
+    the original records; the centres are mapped back exactly. Centring is skipped on purpose:
+    subtracting a mean of ~1e120 would erase the small values. Returns ``fallback`` when the
+    refit fills no more segments.
+    """
+    from segengine.engines.kmeans import KMeansResult, kmeans_fit
+
+    shift = int(np.frexp(float(np.abs(X).max()))[1]) - 400  # largest |value| ~ 2**400 after
+    Y = np.ascontiguousarray(np.ldexp(X, -shift))
+    fit = kmeans_fit(Y, k, n_init=max(4, options.n_init or 1), random_state=options.random_state,
+                     x_sq_norms=np.einsum("ij,ij->i", Y, Y))
+    if _filled(fit.labels, k) <= _filled(fallback.labels, k):
+        return fallback
+    with np.errstate(over="ignore"):
+        inertia = float(np.ldexp(fit.inertia, 2 * shift))
+    return KMeansResult(centers=np.ldexp(fit.centers, shift), labels=fit.labels, inertia=inertia,
+                        n_iter=fit.n_iter)

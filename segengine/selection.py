@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from segengine import config
+from segengine.budget import Deadline, kmeans_pass_ms, silhouette_exact_ms
 from segengine.engines.kmeans import KMeansResult, kmeans_fit, kmeans_fit_many
 from segengine.metrics.silhouette import count_cells, silhouette_rows_multi
 from segengine.concurrency import guarded
@@ -66,6 +67,8 @@ class KSelection:
     distinct_cap: int | None = None
     rows: np.ndarray | None = field(default=None, repr=False)
     chosen_values: np.ndarray | None = field(default=None, repr=False)
+    # Segments that received records when fewer than k did (segmenter._reduced_segments).
+    formed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready evidence for ``metadata.k_selection``."""
@@ -73,7 +76,7 @@ class KSelection:
             "method": "silhouette",
             "scores": {str(k): _round(v) for k, v in self.scores.items()},
             "standard_errors": None if self.exact else {str(k): _round(v) for k, v in self.errors.items()},
-            "chosen": self.k,
+            "chosen": self.k if self.formed is None else self.formed,
             "exact": self.exact,
             "sample_size": self.sample_size,
             "near_ties": [{"k": b, "gap": _round(g)} for _, b, g in self.near_ties],
@@ -120,6 +123,7 @@ def select_k(
     sample_size: int = config.SILHOUETTE_SAMPLE_SIZE,
     time_budget_ms: float | None = None,
     started_at: float | None = None,
+    deadline: Deadline | None = None,
 ) -> KSelection:
     """Fit KMeans for every k in ``k_min..k_max`` and choose k by silhouette.
 
@@ -141,6 +145,10 @@ def select_k(
         Stop fitting further k once this much time has passed since ``started_at``.
     started_at : float or None
         ``time.perf_counter()`` at the start of the caller's work (default: now).
+    deadline : Deadline, optional
+        The request's total budget (:mod:`segengine.budget`): repairs are skipped once it is
+        spent, exact silhouettes that would not fit are sampled, and the refinement on all
+        records runs the passes that fit; each degradation is recorded on it.
 
     Returns
     -------
@@ -187,13 +195,22 @@ def select_k(
                 stopped = k
                 break
     ks = sorted(fits)
-    _repair_nonconvex(Xs, fits, ks, random_state)
+    if deadline is not None and deadline.expired():
+        deadline.degrade("budget_repair_skipped")
+    else:
+        _repair_nonconvex(Xs, fits, ks, random_state)
+    if deadline is not None:
+        deadline.charge(sum(kmeans_pass_ms(ns, Xs.shape[1], k) * max(1, fits[k].n_iter) * (n_init or 1) for k in ks))
     labelings = np.stack([fits[k].labels for k in ks])
     exact = silhouette == "exact" or (
         silhouette == "auto"
         and ns <= config.SILHOUETTE_EXACT_MAX_N
         and count_cells(labelings) <= config.SILHOUETTE_EXACT_MAX_CELLS
     )
+    if exact and sample_size < ns and deadline is not None \
+            and not deadline.affords(silhouette_exact_ms(ns, Xs.shape[1], len(ks))):
+        exact = False
+        deadline.degrade("budget_search_sampled")
     if exact or sample_size >= ns:
         rows = None
         used_sample = None
@@ -202,6 +219,8 @@ def select_k(
         rows = np.sort(rng.choice(ns, size=sample_size, replace=False)).astype(np.int64)
         used_sample = int(sample_size)
     per_point = silhouette_rows_multi(Xs, labelings, rows)
+    if deadline is not None:
+        deadline.charge(silhouette_exact_ms(ns, Xs.shape[1], len(ks)) * (1.0 if rows is None else rows.size / ns))
     exact = rows is None and sub is None
     means = per_point.mean(axis=1)
     if rows is None:
@@ -225,10 +244,18 @@ def select_k(
         # Every labeling degenerate (e.g. all records equal but a few): the smallest k.
         chosen, ties, values, rows = ks[0], [], None, None
     if sub is not None:
+        refine_iter = config.REFINE_MAX_ITER
+        if deadline is not None:
+            # At most half the time left: the mixture and the report need the rest.
+            refine_iter = deadline.passes(2.0 * kmeans_pass_ms(n, X.shape[1], chosen), config.REFINE_MAX_ITER)
         fits[chosen] = kmeans_fit(
-            X, chosen, init=fits[chosen].centers, n_init=1, max_iter=config.REFINE_MAX_ITER,
+            X, chosen, init=fits[chosen].centers, n_init=1, max_iter=refine_iter,
             random_state=random_state, x_sq_norms=np.einsum("ij,ij->i", X, X),
         )
+        if deadline is not None:
+            deadline.charge(kmeans_pass_ms(n, X.shape[1], chosen) * max(1, fits[chosen].n_iter))
+        if refine_iter < config.REFINE_MAX_ITER and fits[chosen].n_iter >= refine_iter:
+            deadline.degrade("budget_refine_cut")  # the cap, not convergence, ended it
         rows = values = None  # the report scores the refined labels on all records itself
     return KSelection(chosen, scores, errors, exact, used_sample, fits, ties, stopped, distinct_cap,
                       rows, values)

@@ -259,3 +259,10 @@ def error_text(language: str, key: str, **values: object) -> str:
     """
     table = ERROR_MESSAGES.get(language, ERROR_MESSAGES["en"])
     return table[key].format(**values)
+
+
+# Bounded work and unformed segments (segengine.budget, segmenter): their own catalogue module.
+from segengine.text.budget_messages import BUDGET_MESSAGES as _BUDGET_MESSAGES
+
+for _lang, _table in _BUDGET_MESSAGES.items():
+    ERROR_MESSAGES[_lang].update(_table)
