@@ -7,8 +7,20 @@ library (for example to measure the effect of fastmath, or to debug with bounds 
 from __future__ import annotations
 
 # LLVM fast-math flags for the numba kernels. `nnan` and `ninf` are deliberately absent so
-# that NaN/inf checks inside kernels keep working; `reassoc` lets LLVM vectorise reductions.
-FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+# that NaN/inf checks inside kernels keep working. `reassoc` is absent too: it lets LLVM
+# vectorise reductions, but how it regroups a sum depends on inlining and vectorisation
+# decisions, which differed between a fresh compile and a kernel loaded from numba's on-disk
+# cache (last-bit differences in reported figures; issue 16, item 19). Results must not depend
+# on the compilation history, so reductions run in source order.
+FASTMATH = frozenset({"nsz", "arcp", "contract", "afn"})
+
+# Options of every numba kernel (one place; the kernel modules unpack these). numba wants a
+# mutable set for `fastmath`, so each access builds a fresh one. Note: numba's cache key holds
+# the kernel's bytecode and signature, not these flags, so after changing them clear the
+# `__pycache__` *.nbi/*.nbc files (or touch the kernel modules) to recompile.
+NJIT_OPTIONS = {"cache": True, "nogil": True, "fastmath": set(FASTMATH)}
+# Strict IEEE apart from signed zeros, for kernels whose sums feed comparisons between runs.
+NJIT_STRICT_OPTIONS = {"cache": True, "nogil": True, "fastmath": {"nsz"}}
 
 # Rows per block in the parallel kernels. Reductions are computed per block and merged in
 # block order, so results do not depend on the number of threads (unlike a plain prange

@@ -34,16 +34,14 @@ SPHERICAL = 3
 _BLOCK = config.BLOCK_ROWS
 # Rows per transposed tile inside a block: small enough for L1, long enough to vectorise.
 _SUB = 64
-# Floating-point flags. config.FASTMATH allows reassociation and FMA contraction, which LLVM
-# applies differently depending on where a function gets inlined (serial or parallel driver,
-# fresh compile or linked from the on-disk cache), so the last bits can depend on the
-# compilation history (observed: block log-likelihood sums, 1 ulp). Everything here is
-# strict IEEE except the row reductions of the M-step statistics (`_tile_stats`), plain
-# `t += a * b` loops that vectorise only with reassociation (strict: 2.5x slower E/M pass).
-# Those can still differ in the last bits between the serial and the parallel driver, never
-# between thread counts of one driver (same compiled code, same blocks, same merge order).
-_FM = {"nsz"}
-_FM_REDUCE = set(config.FASTMATH)  # numba wants a set; config keeps it immutable
+# Floating-point flags. Reassociation and FMA contraction are applied by LLVM differently
+# depending on where a function gets inlined (serial or parallel driver, fresh compile or
+# linked from the on-disk cache), so the last bits could depend on the compilation history
+# (observed: block log-likelihood sums, 1 ulp). Everything here is strict IEEE apart from
+# signed zeros, except the row reductions of the M-step statistics (`_tile_stats`), which use
+# the library's fast-math set (config.NJIT_OPTIONS: no reassociation, so sums keep their order).
+_NJIT = config.NJIT_STRICT_OPTIONS
+_NJIT_REDUCE = config.NJIT_OPTIONS
 
 
 def n_blocks(n_rows: int) -> int:
@@ -74,7 +72,7 @@ _POW2_NEG = np.ldexp(1.0, -np.arange(1076))
 _EXP_MIN = -745.0
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM, inline="always")
+@numba.njit(inline="always", **_NJIT)
 def _exp_nonpositive(x):
     x = max(x, _EXP_MIN)
     k = int(0.5 - x * _LOG2E)
@@ -106,7 +104,7 @@ def _ordered_sum(a, start, m):
     return t
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM, inline="always")
+@numba.njit(inline="always", **_NJIT)
 def _maha_full(Dk, m, pc, kk, y, mk):
     # || (x - c)^T U ||^2 with U = pc[kk] upper triangular: column j of the product needs
     # coordinates 0..j only. Used by "full" (kk = k) and "tied" (kk = 0).
@@ -123,7 +121,7 @@ def _maha_full(Dk, m, pc, kk, y, mk):
             mk[r] += y[r] * y[r]
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM, inline="always")
+@numba.njit(inline="always", **_NJIT)
 def _maha_diag(Dk, m, pc, k, mk):
     for i in range(Dk.shape[0]):
         u = pc[k, i]
@@ -132,7 +130,7 @@ def _maha_diag(Dk, m, pc, k, mk):
             mk[r] += t * t
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM, inline="always")
+@numba.njit(inline="always", **_NJIT)
 def _maha_spherical(Dk, m, pc, k, mk):
     for i in range(Dk.shape[0]):
         for r in range(m):
@@ -142,7 +140,7 @@ def _maha_spherical(Dk, m, pc, k, mk):
         mk[r] *= p2
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def _tile_maha(Xt, m, means, pc, cov_type, Dt, y, maha):
     # Differences to every centre (kept for the statistics) and squared Mahalanobis distances.
     n_comp, d = means.shape
@@ -165,7 +163,7 @@ def _tile_maha(Xt, m, means, pc, cov_type, Dt, y, maha):
             _maha_spherical(Dk, m, pc, k, mk)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM_REDUCE, inline="always")
+@numba.njit(inline="always", **_NJIT_REDUCE)
 def _moments_full(Wt, Dk, m, s2k):
     # upper triangle of sum_r w_r (x_r - c)(x_r - c)^T
     d = Dk.shape[0]
@@ -177,7 +175,7 @@ def _moments_full(Wt, Dk, m, s2k):
             s2k[i * d + j] += t
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM_REDUCE, inline="always")
+@numba.njit(inline="always", **_NJIT_REDUCE)
 def _moments_diag(Wt, Dk, m, s2k):
     # per-feature sum_r w_r (x_r - c)^2 (diag and spherical)
     for i in range(Dk.shape[0]):
@@ -187,7 +185,7 @@ def _moments_diag(Wt, Dk, m, s2k):
         s2k[i] += t
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM_REDUCE)
+@numba.njit(**_NJIT_REDUCE)
 def _tile_stats(m, cov_type, Dt, w, Wt, nk_b, s1_b, s2_b):
     # N_k and sum_r w (x - c_k) for every type; tied needs nothing more (see gmm._m_step).
     n_comp, d, _ = Dt.shape
@@ -211,7 +209,7 @@ def _tile_stats(m, cov_type, Dt, w, Wt, nk_b, s1_b, s2_b):
             _moments_diag(Wt, Dk, m, s2_b[k])
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def _em_block(b, X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_part, s1_part,
               s2_part, lpn_part):
     """One row block of the fused E-step (see the section comment).
@@ -279,7 +277,7 @@ def _em_block(b, X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_p
     lpn_part[b] = total
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM, parallel=True)
+@numba.njit(parallel=True, **_NJIT)
 def em_pass_parallel(X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_part,
                      s1_part, s2_part, lpn_part):
     """Fused E-step over all rows, row blocks in parallel (see ``_em_block``)."""
@@ -288,10 +286,10 @@ def em_pass_parallel(X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, 
                   s1_part, s2_part, lpn_part)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def em_pass_serial(X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_part, s1_part,
                    s2_part, lpn_part):
-    """Serial twin of ``em_pass_parallel`` (same blocks and merge order; see ``_FM``)."""
+    """Serial twin of ``em_pass_parallel`` (same blocks and merge order; see ``_NJIT``)."""
     for b in range(lpn_part.shape[0]):
         _em_block(b, X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_part,
                   s1_part, s2_part, lpn_part)
@@ -302,7 +300,7 @@ def em_pass_serial(X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk
 # --------------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def _flush_outer(Wt, Dt, cnt, acc_k):
     d = Dt.shape[0]
     for i in range(d):
@@ -313,7 +311,7 @@ def _flush_outer(Wt, Dt, cnt, acc_k):
             acc_k[i * d + j] += t
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def _scatter_full(X, r0, r1, resp, means, acc):
     # acc (K, d*d): upper triangle of sum_r resp[r,k] (x_r - mu_k)(x_r - mu_k)^T.
     # Rows with non-zero weight are packed into a transposed tile (hard one-hot
@@ -339,7 +337,7 @@ def _scatter_full(X, r0, r1, resp, means, acc):
             _flush_outer(Wt, Dt, cnt, acc[k])
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def _scatter_diag(X, r0, r1, resp, means, acc):
     # acc (K, d): sum_r resp[r,k] (x_r - mu_k)^2, per feature
     n_comp, d = means.shape
@@ -353,7 +351,7 @@ def _scatter_diag(X, r0, r1, resp, means, acc):
                 acc[k, i] += w * y * y
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def _scatter_block(b, X, resp, means, full, acc_part):
     n = X.shape[0]
     r0 = b * _BLOCK
@@ -364,7 +362,7 @@ def _scatter_block(b, X, resp, means, full, acc_part):
         _scatter_diag(X, r0, r1, resp, means, acc_part[b])
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM, parallel=True)
+@numba.njit(parallel=True, **_NJIT)
 def scatter_parallel(X, resp, means, full, acc_part):
     """Per-block weighted scatter (``full``: upper triangle (K, d*d); else diagonal (K, d)).
 
@@ -374,7 +372,7 @@ def scatter_parallel(X, resp, means, full, acc_part):
         _scatter_block(b, X, resp, means, full, acc_part)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def scatter_serial(X, resp, means, full, acc_part):
     """Serial twin of ``scatter_parallel`` (same blocks and merge order)."""
     for b in range(acc_part.shape[0]):
@@ -386,7 +384,7 @@ def scatter_serial(X, resp, means, full, acc_part):
 # --------------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def precision_cholesky_full(cov, out):
     """Upper-triangular U_k with U_k U_k^T = inv(cov_k), without forming the inverse.
 
@@ -424,7 +422,7 @@ def precision_cholesky_full(cov, out):
     return -1
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def upper_factor_of_spd(P, out):
     """Upper-triangular U with U U^T = P for each P_k (a given precision matrix).
 

@@ -36,8 +36,7 @@ from segengine import config
 # of a block is compared with it.
 CHUNK = 256
 
-# numba wants a mutable set (a frozenset is refused).
-_NJIT = dict(cache=True, fastmath=set(config.FASTMATH), nogil=True)
+_NJIT = config.NJIT_OPTIONS
 
 
 @numba.njit(**_NJIT)
