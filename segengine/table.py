@@ -31,6 +31,9 @@ DATE_SHARE = 0.9
 # 250k-entry error body.
 MAX_DETAILS = 100
 
+# Integer ids must be smaller than this in magnitude (a 30-digit id is an error, not an id).
+_MAX_INT_ID = 10**30
+
 _ISO_DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
 )
@@ -128,11 +131,10 @@ def _ids_from_records(
         raw = [r.get(id_field) for r in records]
     # Fast path: all strings (or all plain ints) and no duplicate.
     types = set(map(type, raw))
-    if types == {str} or types == {int}:
-        try:
-            ids = list(raw) if types == {str} else list(map(str, raw))
-        except ValueError:  # an integer past Python's digit limit: the slow path names it
-            ids = []
+    # Integer ids beyond _MAX_INT_ID are refused whatever the other ids are (the slow path
+    # names them), so the fast path only takes integers inside that range.
+    if types == {str} or (types == {int} and -_MAX_INT_ID < min(raw) and max(raw) < _MAX_INT_ID):
+        ids = list(raw) if types == {str} else list(map(str, raw))
         if ids and len(set(ids)) == len(ids):
             return ids, False
     present = [v is not None for v in raw]
@@ -149,7 +151,7 @@ def _ids_from_records(
         if isinstance(v, str):
             text = v
         elif (isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
-              and abs(int(v)) < 10**30):
+              and abs(int(v)) < _MAX_INT_ID):
             text = str(int(v))
         elif isinstance(v, float) and math.isfinite(v) and v.is_integer():
             text = str(int(v))
