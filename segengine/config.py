@@ -35,6 +35,17 @@ DEFAULT_MAX_RECORDS = 250_000
 MIN_RECORDS = 3
 DEFAULT_MAX_CATEGORIES = 20
 
+# Cost model (README "Cost model"): bounds that keep any body within the limits above to a few
+# seconds and well under 1.5 GB, whatever its shape and options.
+# Distinct field names across the records, and records x distinct fields (the typed table is
+# 8 bytes a cell). A dense 20 MB body stays far below both (each cell costs >= 5 bytes of JSON).
+MAX_FIELDS = 1_000
+MAX_TABLE_CELLS = 25_000_000
+# Columns of the model matrix (numeric fields + one per categorical level), and records x
+# columns: distances, silhouettes and mixtures cost records x columns per segment.
+MAX_MODEL_COLUMNS = 256
+MAX_MODEL_CELLS = 12_500_000
+
 # Silhouette under silhouette="auto": exact while n is at most this many records and the
 # candidate labelings form few cells (exact multi pass, 9 labelings, 2 cores: ~4 ms at 2k,
 # ~12 ms at 5k, ~45 ms at 10k, ~170 ms at 20k; benchmarks/bench_silhouette.py), sampled above.

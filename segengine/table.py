@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from segengine import config
 from segengine.errors import InvalidRequestError, ValidationError
 from segengine.text.error_messages import KIND_NAMES, error_text
 
@@ -251,6 +252,8 @@ def _typed_column(name: str, col: list, errors: _Errors) -> RawColumn:
     """Infer one field's type from its values and convert it, reporting disagreeing values."""
     types = set(map(type, col))
     none_t = type(None)
+    if not types <= {int, float, none_t}:
+        col, types = _nan_as_missing(col, types)
     if types <= {int, float, none_t} and types != {none_t}:
         arr, n_missing = _numeric_from_list(name, col, types, errors)
         return RawColumn(name, "numeric", arr, n_missing)
@@ -299,10 +302,21 @@ def _typed_column(name: str, col: list, errors: _Errors) -> RawColumn:
     return RawColumn(name, "categorical", np.array(clean, dtype=object), sum(v is None for v in clean))
 
 
+def _nan_as_missing(col: list, types: set) -> tuple[list, set]:
+    """NaN is missing in any field (pandas writes it for a missing text, boolean or date), so it
+    is replaced by None in a copy when the field holds anything but numbers."""
+    if not any(issubclass(t, float) for t in types):
+        return col, types
+    clean = [None if isinstance(v, float) and v != v else v for v in col]
+    return clean, set(map(type, clean))
+
+
 def _expected_column(
     name: str, col: list, kind: str, date_reference: str | None, errors: _Errors
 ) -> RawColumn:
     """Type one field as the fitted schema says it is; values of another type are errors."""
+    if kind != "numeric":
+        col, _ = _nan_as_missing(col, set(map(type, col)))
     classes = [_value_class(v) for v in col]
     wanted = {"numeric": "number", "binary": "bool", "categorical": "str", "date": "str"}[kind]
     message = {"number": "must_be_number", "bool": "must_be_boolean", "str": "must_be_string"}[wanted]
@@ -351,6 +365,17 @@ def _field_names(records: Sequence[dict]) -> list:
         if len(r) != len(names) or not names.keys() >= r.keys():
             names.update(dict.fromkeys(r))
     return list(names)
+
+
+def _check_table_size(n_fields: int, n_records: int, language: str) -> None:
+    """A 422 before any column is built when the records name more fields than the cost model
+    allows (records that each carry another field name would otherwise cost records x fields)."""
+    limit = min(config.MAX_FIELDS, max(1, config.MAX_TABLE_CELLS // max(n_records, 1)))
+    if n_fields > limit:
+        raise ValidationError(
+            error_text(language, "validation_failed"),
+            {"data": error_text(language, "too_many_fields", n=n_fields, rows=n_records, max=limit)},
+        )
 
 
 def check_records_are_objects(records: Sequence[Any], language: str = "en") -> None:
@@ -418,6 +443,7 @@ def table_from_records(
     # Fast path: every record has exactly the fields of the first one (same count, and an
     # itemgetter that finds them all), so one C-level pass gives every column.
     names = list(records[0])
+    _check_table_size(len(names), len(records), language)
     by_name: dict[str, Sequence] | None = None
     # Plain dicts only: a dict subclass (defaultdict, Counter) would answer a missing key itself.
     if len(names) > 1 and set(map(type, records)) == {dict} and set(map(len, records)) == {len(names)}:
@@ -427,6 +453,7 @@ def table_from_records(
             by_name = None
     if by_name is None:
         names = _field_names(records)
+        _check_table_size(len(names), len(records), language)
     ids, from_index = _ids_from_records(
         records, id_field, errors, None if by_name is None else by_name.get(id_field)
     )
