@@ -42,8 +42,10 @@ DEFAULT_MAX_CATEGORIES = 20
 MAX_FIELDS = 1_000
 MAX_TABLE_CELLS = 25_000_000
 # Columns of the model matrix (numeric fields + one per categorical level), and records x
-# columns: distances, silhouettes and mixtures cost records x columns per segment.
-MAX_MODEL_COLUMNS = 256
+# columns: distances, silhouettes and mixtures cost records x columns per segment. Measured
+# (benchmarks/cost_model.py): 20,000 records x 127 one-hot columns take 2.3 s of CPU, most of
+# it in the KMeans search; 250,000 x 50 columns (the cell cap) about 4 s.
+MAX_MODEL_COLUMNS = 128
 MAX_MODEL_CELLS = 12_500_000
 
 # Silhouette under silhouette="auto": exact while n is at most this many records and the

@@ -190,13 +190,16 @@ class Preprocessor:
                 self.notices_.append(("warn_empty", {"field": col.name}))
             return ft
         if col.kind == "categorical":
-            counts, levels, _ = _levels(col.values)
-            ft.n_distinct = len(levels)
-            if ft.used and len(levels) > self.options.max_categories:
+            # Distinct levels first: ordering them (a sort) is only needed for a used field.
+            ft.n_distinct = len(set(col.values.tolist()) - {None})
+            if not ft.used:
+                return ft
+            if ft.n_distinct > self.options.max_categories:
                 ft.used, ft.reason = False, "high_cardinality"
                 self.notices_.append(("warn_high_cardinality", {
-                    "field": col.name, "n": len(levels), "max": self.options.max_categories}))
+                    "field": col.name, "n": ft.n_distinct, "max": self.options.max_categories}))
                 return ft
+            counts, levels, _ = _levels(col.values)
             if ft.used and len(levels) < 2:
                 ft.used, ft.reason = False, "constant"
                 self.notices_.append(("warn_constant", {"field": col.name}))

@@ -195,3 +195,51 @@ def test_report_shares_sum_to_one_with_many_segments():
     status, body = se.handle_request({"data": rows, "options": {"n_clusters": 7, "scaling": "none"}})
     assert status == 200
     assert sum(round(s["share"] * 10_000) for s in body["segments"]) == 10_000
+
+
+# -- items 4, 5, 6: work bounded by the input's size ------------------------------------------------
+def test_records_each_with_its_own_field_are_refused_without_quadratic_work():
+    import resource
+
+    body = json.dumps({"data": [{"id": str(i), f"k{i}": 1.0} for i in range(16_000)]})
+    started = time.process_time()
+    status, out = se.handle_request(body)
+    assert status == 422 and list(out["details"]) == ["data"]
+    assert "16001" in out["details"]["data"]
+    assert time.process_time() - started < 5.0  # was 25 s and a 2.19 GB peak
+
+
+def test_fields_at_the_limit_are_read():
+    from segengine import config
+
+    n_fields = config.MAX_FIELDS
+    rows = [{f"f{j}": float((i * (j + 1)) % 5) for j in range(i % 3, n_fields, 3)} for i in range(30)]
+    status, out = se.handle_request({"data": rows})
+    # Read, then refused for its width (1000 numeric columns > the model-column cap), not for fields.
+    assert status == 422 and "model columns" in out["details"]["data"]
+
+
+def test_one_long_string_costs_its_length_not_records_times_length():
+    rows = [{"x": float(i % 7), "y": float(i % 3), "note": f"n{i % 4}"} for i in range(20_000)]
+    rows[11]["note"] = "z" * 10_000
+    started = time.process_time()
+    status, out = se.handle_request({"data": rows, "options": {"k_max": 4}})
+    assert status == 200
+    assert time.process_time() - started < 10.0  # was 32 s and 2.5 GB (fixed-width string arrays)
+
+
+def test_wide_one_hot_is_refused_up_front():
+    rows = [{"x": float(i % 7), "c": f"L{i % 3000}"} for i in range(9_000)]
+    started = time.process_time()
+    status, out = se.handle_request({"data": rows, "options": {"max_categories": 10_000}})
+    assert status == 422 and "3001" in out["details"]["data"]
+    assert time.process_time() - started < 3.0  # was 26.7 s of dense KMeans
+
+
+def test_one_hot_at_the_column_cap_is_accepted():
+    from segengine import config
+
+    levels = config.MAX_MODEL_COLUMNS - 1
+    rows = [{"x": float(i % 7), "c": f"L{i % levels}"} for i in range(2_000)]
+    status, out = se.handle_request({"data": rows, "options": {"max_categories": 10_000, "k_max": 3}})
+    assert status == 200, out.get("details")
