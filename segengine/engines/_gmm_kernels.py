@@ -164,25 +164,62 @@ def _tile_maha(Xt, m, means, pc, cov_type, Dt, y, maha):
 
 
 @numba.njit(inline="always", **_NJIT_REDUCE)
+def _dot(a, b, m):
+    # sum_r a[r] * b[r] in four fixed lanes merged in a fixed order: without reassociation a
+    # plain `t += a * b` loop is one serial chain; the lanes are independent chains the vector
+    # unit runs side by side, and the order of every addition is fixed by this source.
+    t0 = 0.0
+    t1 = 0.0
+    t2 = 0.0
+    t3 = 0.0
+    r = 0
+    while r + 3 < m:
+        t0 += a[r] * b[r]
+        t1 += a[r + 1] * b[r + 1]
+        t2 += a[r + 2] * b[r + 2]
+        t3 += a[r + 3] * b[r + 3]
+        r += 4
+    t = (t0 + t1) + (t2 + t3)
+    while r < m:
+        t += a[r] * b[r]
+        r += 1
+    return t
+
+
+@numba.njit(inline="always", **_NJIT_REDUCE)
+def _sum(a, m):
+    t0 = 0.0
+    t1 = 0.0
+    t2 = 0.0
+    t3 = 0.0
+    r = 0
+    while r + 3 < m:
+        t0 += a[r]
+        t1 += a[r + 1]
+        t2 += a[r + 2]
+        t3 += a[r + 3]
+        r += 4
+    t = (t0 + t1) + (t2 + t3)
+    while r < m:
+        t += a[r]
+        r += 1
+    return t
+
+
+@numba.njit(inline="always", **_NJIT_REDUCE)
 def _moments_full(Wt, Dk, m, s2k):
     # upper triangle of sum_r w_r (x_r - c)(x_r - c)^T
     d = Dk.shape[0]
     for i in range(d):
         for j in range(i, d):
-            t = 0.0
-            for r in range(m):
-                t += Wt[i, r] * Dk[j, r]
-            s2k[i * d + j] += t
+            s2k[i * d + j] += _dot(Wt[i], Dk[j], m)
 
 
 @numba.njit(inline="always", **_NJIT_REDUCE)
 def _moments_diag(Wt, Dk, m, s2k):
     # per-feature sum_r w_r (x_r - c)^2 (diag and spherical)
     for i in range(Dk.shape[0]):
-        t = 0.0
-        for r in range(m):
-            t += Wt[i, r] * Dk[i, r]
-        s2k[i] += t
+        s2k[i] += _dot(Wt[i], Dk[i], m)
 
 
 @numba.njit(**_NJIT_REDUCE)
@@ -192,17 +229,13 @@ def _tile_stats(m, cov_type, Dt, w, Wt, nk_b, s1_b, s2_b):
     for k in range(n_comp):
         wk = w[k]
         Dk = Dt[k]
-        t = 0.0
-        for r in range(m):
-            t += wk[r]
-        nk_b[k] += t
+        nk_b[k] += _sum(wk, m)
         for i in range(d):
-            t = 0.0
-            for r in range(m):
-                v = wk[r] * Dk[i, r]
-                Wt[i, r] = v
-                t += v
-            s1_b[k, i] += t
+            Wi = Wt[i]
+            Di = Dk[i]
+            for r in range(m):  # element-wise: vectorises without reassociation
+                Wi[r] = wk[r] * Di[r]
+            s1_b[k, i] += _sum(Wi, m)
         if cov_type == FULL:
             _moments_full(Wt, Dk, m, s2_b[k])
         elif cov_type != TIED:
