@@ -199,8 +199,6 @@ def test_report_shares_sum_to_one_with_many_segments():
 
 # -- items 4, 5, 6: work bounded by the input's size ------------------------------------------------
 def test_records_each_with_its_own_field_are_refused_without_quadratic_work():
-    import resource
-
     body = json.dumps({"data": [{"id": str(i), f"k{i}": 1.0} for i in range(16_000)]})
     started = time.process_time()
     status, out = se.handle_request(body)
