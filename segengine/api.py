@@ -48,6 +48,29 @@ def segmentation_report(payload: Any, language: str = "en", *, model: Any = None
     started = time.perf_counter()
     lang = normalize_language(language)
     request = parse_request(payload, lang)
+    try:
+        return _report(request, lang, model, started)
+    except ValidationError as exc:
+        exc.details = _caller_spelling(exc.details, request.option_paths)
+        raise
+
+
+def _caller_spelling(details: Any, option_paths: Mapping[str, str]) -> Any:
+    """Error paths with options as the caller spelled them (``options.kMin``, not ``options.k_min``):
+    deeper layers name options by their canonical snake_case name."""
+    if not isinstance(details, dict):
+        return details
+    out = {}
+    for path, text in details.items():
+        head, _, rest = path.partition(".")
+        name, dot, tail = rest.partition(".")
+        if head == "options" and name in option_paths:
+            path = option_paths[name] + dot + tail
+        out[path] = text
+    return out
+
+
+def _report(request: Any, lang: str, model: Any, started: float) -> dict[str, Any]:
     options = request.options
     if model is not None:
         # Scoring must reject a record that is not an object like fitting does (a 400 naming it),
@@ -113,12 +136,17 @@ def handle_request(body: Any, headers: Mapping[str, str] | None = None, *, model
 def _header_language(headers: Any) -> str:
     """Language of ``Accept-Language`` in a mapping or in (name, value) pairs (WSGI/ASGI style,
     str or bytes); headers of any other shape are ignored rather than failing the request."""
-    if not headers:
-        return "en"
     try:
-        pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+        return _language_from_pairs(headers)
     except Exception:  # noqa: BLE001 - a header object we cannot read is no reason to fail
         return "en"
+
+
+def _language_from_pairs(headers: Any) -> str:
+    # Identity test, not truthiness: numpy arrays and pandas objects refuse bool().
+    if headers is None or isinstance(headers, (str, bytes, bytearray)):
+        return "en"
+    pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
     for pair in pairs:
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
             continue

@@ -23,7 +23,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import Mapping, Sequence
@@ -41,6 +40,8 @@ PROGRESS_MIN_RECORDS = 50_000
 # Files larger than this announce "reading..." before their record count is known
 # (about 50,000 records of a 10-field table).
 PROGRESS_MIN_BYTES = 4_000_000
+# Largest demo: its records are built in memory (about 1.1 KB each) before the report.
+DEMO_MAX_N = 1_000_000
 
 # Headings of the terminal summary and the command's own messages. Report text itself
 # (names, characteristics, insights) is already localized by the engine.
@@ -188,6 +189,10 @@ def _parse_options(text: str | None) -> dict[str, Any] | None:
             f"--options is not valid JSON: {exc.msg} (column {exc.colno}); "
             """example: --options '{"k_max": 8}'"""
         ) from None
+    except RecursionError:
+        raise CLIError("--options is nested too deeply to be options") from None
+    except ValueError as exc:  # an integer literal past Python's digit limit
+        raise CLIError(f"--options is not usable JSON: {str(exc).split(';')[0][:120]}") from None
     if not isinstance(options, dict):
         raise CLIError(
             f"--options must be a JSON object, found {_json_type(options)}; "
@@ -275,33 +280,22 @@ def _dump_json(report: Any) -> str:
         return json.dumps(_finite(report), ensure_ascii=False, indent=2, allow_nan=False)
 
 
-def _write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the whole new one."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise CLIError(f"cannot write '{path}': the directory '{directory}' does not exist")
-    if os.path.isdir(path):
-        raise CLIError(f"cannot write '{path}': it is a directory")
-    tmp_path = None
+def _write_atomic(path: str, text: str, input_path: str | None = None) -> None:
+    """Write ``--output`` (segengine.files: atomic for regular files, keeping their mode;
+    devices and FIFOs written directly; never over the command's own input)."""
+    from segengine.files import OutputError, write_output
+
     try:
-        fd, tmp_path = tempfile.mkstemp(
-            dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-        )
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp creates 0600 files; give the report the permissions a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)
-        os.replace(tmp_path, path)
-        tmp_path = None
-    except OSError as exc:
-        raise CLIError(f"cannot write '{path}': {exc.strerror or exc}") from None
-    finally:
-        if tmp_path is not None and os.path.exists(tmp_path):
-            os.unlink(tmp_path)
+        write_output(path, text, input_path=input_path)
+    except OutputError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def _stdout() -> TextIO:
+    # Started with stdout closed (`>&-`), Python sets sys.stdout to None.
+    if sys.stdout is None:
+        raise CLIError("standard output is closed; use --output FILE")
+    return sys.stdout
 
 
 def _texts(items: Any) -> list[str]:
@@ -472,11 +466,11 @@ def _use_color(stream: TextIO) -> bool:
 def _emit(report: Any, args: argparse.Namespace, msg: dict[str, str], source: str | None) -> None:
     _note_csv_format(report, getattr(args, "csv_format", None), args.language)
     if args.output:
-        _write_atomic(args.output, _dump_json(report) + "\n")
+        _write_atomic(args.output, _dump_json(report) + "\n", getattr(args, "file", None))
     if args.json:
-        sys.stdout.write(_dump_json(report) + "\n")
+        _stdout().write(_dump_json(report) + "\n")
     elif not args.output:
-        sys.stdout.write(
+        _stdout().write(
             format_summary(report, args.language, source=source, color=_use_color(sys.stdout))
         )
     if args.output:
@@ -487,7 +481,9 @@ def _emit(report: Any, args: argparse.Namespace, msg: dict[str, str], source: st
             k=summary.get("n_segments", "?"),
         )
         # With --json the JSON owns stdout; the confirmation must not corrupt it.
-        print(line, file=sys.stderr if args.json else sys.stdout)
+        print(line, file=sys.stderr if args.json else _stdout())
+    if sys.stdout is not None:
+        sys.stdout.flush()  # a full device (/dev/full) fails here, where main() can say so
 
 
 # ------------------------------------------------------------------------------ commands
@@ -501,11 +497,25 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     progress = args.n > PROGRESS_MIN_RECORDS
     if progress:
         _progress(msg["generating"].format(n=_fmt_int(args.n, "en")))
+    _check_demo_size(args.n, options)  # before building the records (1.1 GB at a million)
     records, _ = load_demo_customers(n=args.n, random_state=args.random_state)
     payload = _build_payload({"data": records}, options)
     report = _run_report_html(payload, args, progress, msg) if args.html else _run_report(payload, args.language, progress, msg)
     _emit(report, args, msg, f"{msg['demo_source']} (n={args.n}, random_state={args.random_state})")
     return 0
+
+
+def _check_demo_size(n: int, options: dict[str, Any] | None) -> None:
+    from segengine import config
+
+    limit = config.DEFAULT_MAX_RECORDS
+    wanted = (options or {}).get("max_records", (options or {}).get("maxRecords"))
+    if isinstance(wanted, int) and not isinstance(wanted, bool) and 0 < wanted < 10**8:
+        limit = wanted
+    limit = min(limit, DEMO_MAX_N)
+    if n > limit:
+        raise CLIError(f"--n {n} is more than the {limit} records a report accepts "
+                       f"(max_records; the demo builds at most {DEMO_MAX_N})")
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -588,6 +598,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text[:40]}'") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {2**32 - 1}, got {text[:40]}")
+    return value
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -629,7 +649,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="number of demo customers (default: 10000)",
     )
     demo.add_argument(
-        "--random-state", type=int, default=0, metavar="SEED",
+        "--random-state", type=_seed, default=0, metavar="SEED",
         help="seed of the demo data (default: 0)",
     )
     output_args(demo)
@@ -706,6 +726,11 @@ def main(argv: list[str] | None = None) -> int:
         except OSError:
             pass
         return 1
+    except OSError as exc:
+        # Writing the result failed (stdout on a full device, a closed descriptor).
+        _error(f"cannot write the output: {exc.strerror or exc}")
+        _silence_stdout()
+        return 1
     except Exception as exc:  # noqa: BLE001 - the CLI promises no traceback
         if os.environ.get("SEGENGINE_DEBUG"):
             raise
@@ -714,6 +739,14 @@ def main(argv: list[str] | None = None) -> int:
             "run again with SEGENGINE_DEBUG=1 to see the traceback"
         )
         return 1
+
+
+def _silence_stdout() -> None:
+    # What is still buffered would fail again at interpreter exit, with a second message.
+    try:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,8 +7,20 @@ library (for example to measure the effect of fastmath, or to debug with bounds 
 from __future__ import annotations
 
 # LLVM fast-math flags for the numba kernels. `nnan` and `ninf` are deliberately absent so
-# that NaN/inf checks inside kernels keep working; `reassoc` lets LLVM vectorise reductions.
-FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+# that NaN/inf checks inside kernels keep working. `reassoc` is absent too: it lets LLVM
+# vectorise reductions, but how it regroups a sum depends on inlining and vectorisation
+# decisions, which differed between a fresh compile and a kernel loaded from numba's on-disk
+# cache (last-bit differences in reported figures; issue 16, item 19). Results must not depend
+# on the compilation history, so reductions run in source order.
+FASTMATH = frozenset({"nsz", "arcp", "contract", "afn"})
+
+# Options of every numba kernel (one place; the kernel modules unpack these). numba wants a
+# mutable set for `fastmath`, so each access builds a fresh one. Note: numba's cache key holds
+# the kernel's bytecode and signature, not these flags, so after changing them clear the
+# `__pycache__` *.nbi/*.nbc files (or touch the kernel modules) to recompile.
+NJIT_OPTIONS = {"cache": True, "nogil": True, "fastmath": set(FASTMATH)}
+# Strict IEEE apart from signed zeros, for kernels whose sums feed comparisons between runs.
+NJIT_STRICT_OPTIONS = {"cache": True, "nogil": True, "fastmath": {"nsz"}}
 
 # Rows per block in the parallel kernels. Reductions are computed per block and merged in
 # block order, so results do not depend on the number of threads (unlike a plain prange
@@ -22,6 +34,19 @@ PARALLEL_MIN_ROWS = 4096
 DEFAULT_MAX_RECORDS = 250_000
 MIN_RECORDS = 3
 DEFAULT_MAX_CATEGORIES = 20
+
+# Cost model (README "Cost model"): bounds that keep any body within the limits above to a few
+# seconds and well under 1.5 GB, whatever its shape and options.
+# Distinct field names across the records, and records x distinct fields (the typed table is
+# 8 bytes a cell). A dense 20 MB body stays far below both (each cell costs >= 5 bytes of JSON).
+MAX_FIELDS = 1_000
+MAX_TABLE_CELLS = 25_000_000
+# Columns of the model matrix (numeric fields + one per categorical level), and records x
+# columns: distances, silhouettes and mixtures cost records x columns per segment. Measured
+# (benchmarks/cost_model.py): 20,000 records x 127 one-hot columns take 2.3 s of CPU, most of
+# it in the KMeans search; 250,000 x 50 columns (the cell cap) about 4 s.
+MAX_MODEL_COLUMNS = 128
+MAX_MODEL_CELLS = 12_500_000
 
 # Silhouette under silhouette="auto": exact while n is at most this many records and the
 # candidate labelings form few cells (exact multi pass, 9 labelings, 2 cores: ~4 ms at 2k,

@@ -81,6 +81,8 @@ _INT_RANGES = {
     "n_clusters": (2, 1000),
 }
 OPTION_NAMES = tuple(f.name for f in fields(SegmentationOptions))
+# Listed option problems at most (as data errors are capped in segengine.table); the rest are counted.
+MAX_DETAILS = 100
 
 
 def camel_case(name: str) -> str:
@@ -151,7 +153,12 @@ def parse_options(
         )
     details: dict[str, str] = {}
     values: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
+    hidden = 0
     for raw_key, value in options.items():
+        if len(details) >= MAX_DETAILS:
+            hidden += 1  # listed like data errors: the first MAX_DETAILS and a count, no more work
+            continue
         key = str(raw_key)
         name = _ALIASES.get(key)
         path = f"{prefix}{key}"
@@ -177,15 +184,18 @@ def parse_options(
             details[path] = problem
             continue
         values[name] = _coerce(name, value)
+        spelled[name] = key
 
     if not details:
         k_min = values.get("k_min", 2)
         k_max = values.get("k_max", 10)
         if k_min > k_max:
-            key = "k_min" if "k_min" in values else "k_max"
+            key = spelled["k_min"] if "k_min" in values else spelled["k_max"]  # the caller's spelling
             details[f"{prefix}{key}"] = error_text(
                 language, "option_kmin_kmax", k_min=k_min, k_max=k_max
             )
+    if hidden:
+        details[prefix.rstrip(".") or "options"] = error_text(language, "more_details", n=hidden)
     if details:
         raise ValidationError(error_text(language, "options_invalid"), details)
     return SegmentationOptions(**values)

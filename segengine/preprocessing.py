@@ -17,8 +17,10 @@ of level costs a distance of 1 -- about one standard deviation of a numeric fiel
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -82,16 +84,35 @@ def _magnitude_unit(x: np.ndarray) -> float:
 
 
 def _levels(values: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Distinct non-null levels ordered by frequency (desc) then text, and each row's code (-1 = missing)."""
-    mask = np.fromiter((v is not None for v in values), dtype=bool, count=values.size)
-    present = values[mask].astype(str)
-    uniq, inverse, counts = np.unique(present, return_inverse=True, return_counts=True)
-    order = np.lexsort((uniq, -counts))
-    rank = np.empty(order.size, dtype=np.int64)
-    rank[order] = np.arange(order.size)
-    codes = np.full(values.size, -1, dtype=np.int64)
-    codes[mask] = rank[inverse]
-    return counts[order], [str(u) for u in uniq[order]], codes
+    """Distinct non-null levels ordered by frequency (desc) then text, and each row's code (-1 = missing).
+
+    Counted in a dict of the caller's own string objects: a fixed-width numpy string array would
+    take (records x longest value x 4) bytes, 373 GiB for one 1,000,000-character value among
+    100,000 records.
+    """
+    counts_by_level = Counter(values.tolist())
+    counts_by_level.pop(None, None)
+    ordered = sorted(counts_by_level.items(), key=lambda item: (-item[1], item[0]))
+    rank = {level: i for i, (level, _) in enumerate(ordered)}
+    codes = np.fromiter(map(rank.get, values.tolist(), itertools.repeat(-1)), dtype=np.int64, count=values.size)
+    counts = np.fromiter((c for _, c in ordered), dtype=np.int64, count=len(ordered))
+    return counts, [str(level) for level, _ in ordered], codes
+
+
+def model_width_limit(n_rows: int) -> int:
+    """Most model columns allowed for ``n_rows`` records (the cost model, README)."""
+    return min(config.MAX_MODEL_COLUMNS, max(1, config.MAX_MODEL_CELLS // max(n_rows, 1)))
+
+
+def _check_width(width: int, n_rows: int, language: str) -> None:
+    # Engines and silhouettes cost records x columns per segment and the matrix is dense, so a
+    # wide one-hot encoding (max_categories 10000 on a 3,000-level field) is refused up front.
+    limit = model_width_limit(n_rows)
+    if width > limit:
+        raise ValidationError(
+            error_text(language, "validation_failed"),
+            {"data": error_text(language, "too_wide", n=width, rows=n_rows, max=limit)},
+        )
 
 
 class Preprocessor:
@@ -156,6 +177,7 @@ class Preprocessor:
                 error_text(language, "validation_failed"),
                 {"data": error_text(language, "no_features")},
             )
+        _check_width(sum(f.width for f in self.fields_), table.n_rows, language)
         return self.transform(table, language=language)
 
     def _fit_field(self, col: RawColumn, reason: str | None) -> FieldTransform:
@@ -168,13 +190,16 @@ class Preprocessor:
                 self.notices_.append(("warn_empty", {"field": col.name}))
             return ft
         if col.kind == "categorical":
-            counts, levels, _ = _levels(col.values)
-            ft.n_distinct = len(levels)
-            if ft.used and len(levels) > self.options.max_categories:
+            # Distinct levels first: ordering them (a sort) is only needed for a used field.
+            ft.n_distinct = len(set(col.values.tolist()) - {None})
+            if not ft.used:
+                return ft
+            if ft.n_distinct > self.options.max_categories:
                 ft.used, ft.reason = False, "high_cardinality"
                 self.notices_.append(("warn_high_cardinality", {
-                    "field": col.name, "n": len(levels), "max": self.options.max_categories}))
+                    "field": col.name, "n": ft.n_distinct, "max": self.options.max_categories}))
                 return ft
+            counts, levels, _ = _levels(col.values)
             if ft.used and len(levels) < 2:
                 ft.used, ft.reason = False, "constant"
                 self.notices_.append(("warn_constant", {"field": col.name}))

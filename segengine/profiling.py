@@ -266,7 +266,8 @@ def _encode_categorical(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     cats = np.empty(len(book.values_in_order), dtype=object)
     cats[:] = book.values_in_order
     if cats.shape[0]:
-        perm = np.argsort(cats.astype(str), kind="stable")
+        # Sorted as Python strings: a fixed-width numpy copy would take (levels x longest x 4) bytes.
+        perm = np.array(sorted(range(cats.shape[0]), key=lambda i: str(cats[i])), dtype=np.int64)
         remap = np.empty(perm.shape[0] + 1, dtype=np.int64)
         remap[perm] = np.arange(perm.shape[0])
         remap[-1] = -1  # code -1 indexes the last slot: missing stays missing
@@ -289,6 +290,8 @@ def _categorical_field(
     Returns ``(None, [], {})`` for an unused field with too many distinct values to profile.
     """
     k = sizes.shape[0]
+    if not used and len(set(values.tolist()) - {None}) > MAX_PROFILED_CATEGORIES:
+        return None, [], {}  # before sorting the levels: 250,000 distinct texts cost a second
     codes, cats = _encode_categorical(values)
     c = cats.shape[0]
     if not used and c > MAX_PROFILED_CATEGORIES:

@@ -29,6 +29,37 @@ def _r(x: Any, digits: int = 4) -> float | None:
     return round(x, digits) if math.isfinite(x) else None
 
 
+def rounded_shares(sizes: Any, digits: int = 4) -> list[float]:
+    """Shares ``sizes / sizes.sum()`` rounded to ``digits`` so that they still sum to 1.
+
+    Largest-remainder rounding: every share is floored to a whole number of units of
+    10**-digits, and the units still missing are given to the largest remainders (ties to the
+    lower segment index). Rounding each share on its own drifts: 0.9743 in all at 20,001
+    records with many segments.
+
+    Parameters
+    ----------
+    sizes : array-like of int
+        Records per segment (a positive total).
+    digits : int
+        Decimal places.
+
+    Returns
+    -------
+    list of float
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    scale = 10**digits
+    total = int(sizes.sum())
+    exact = sizes * scale  # integer numerators over `total`: no floating-point drift
+    units = exact // total
+    remainders = exact - units * total
+    missing = scale - int(units.sum())
+    order = np.lexsort((np.arange(sizes.size), -remainders))
+    units[order[:missing]] += 1
+    return [round(int(u) / scale, digits) for u in units]
+
+
 def render_notices(notices: list, language: str) -> list[str]:
     """Render (key, params) warnings in ``language``; params named ``how`` are catalogue keys too."""
     out = []
@@ -176,12 +207,13 @@ def build_report(seg: "Segmenter", language: str, *, include_metadata: bool) -> 
     n = len(labels)
     sizes = np.bincount(seg.labels_, minlength=k)
     segments = []
+    shares = rounded_shares(sizes)
     for j in range(k):
         segments.append({
             "segment": j,
             "name": names[j],
             "size": int(sizes[j]),
-            "share": _r(sizes[j] / n),
+            "share": shares[j],
             "silhouette": per_segment_sil[j],
             "profile": profiles.profiles[j],
             "characteristics": texts[j]["characteristics"],

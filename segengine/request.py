@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from segengine.errors import InvalidRequestError, ValidationError
-from segengine.options import SegmentationOptions, parse_options, same_value
+from segengine.json_keys import duplicate_key_paths
+from segengine.options import MAX_DETAILS, SegmentationOptions, parse_options, same_value
 from segengine.text.error_messages import error_text
 
 __all__ = ["Request", "parse_request", "load_json_body"]
@@ -39,7 +40,9 @@ def load_json_body(body: Any, language: str = "en") -> Any:
     """Decode JSON text or bytes; mappings and other Python objects pass through unchanged.
 
     ``NaN`` literals decode to NaN (treated as missing later) and ``Infinity`` to inf (a 422 at
-    the value's path later), so that a lenient JSON writer's output gets precise errors.
+    the value's path later), so that a lenient JSON writer's output gets precise errors. A
+    leading byte-order mark is skipped in text as in bytes; a key repeated in one object is a
+    422 naming its path (JSON parsers would keep the last value silently).
 
     Parameters
     ----------
@@ -57,6 +60,8 @@ def load_json_body(body: Any, language: str = "en") -> Any:
     ------
     InvalidRequestError
         The text is not JSON (400 ``Invalid format``).
+    ValidationError
+        A key appears twice in one object (422 at its path).
     """
     if isinstance(body, (bytes, bytearray, memoryview)):
         try:
@@ -64,14 +69,24 @@ def load_json_body(body: Any, language: str = "en") -> Any:
         except UnicodeDecodeError as exc:
             raise _invalid_json(language, f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
     if isinstance(body, str):
+        if body.startswith("\ufeff"):
+            body = body[1:]  # a byte-order mark, as the same bytes would decode (utf-8-sig)
         try:
-            return json.loads(body)
+            parsed = json.loads(body)
         except json.JSONDecodeError as exc:
             raise _invalid_json(language, f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
         except RecursionError:
             raise _invalid_json(language, "nested too deeply") from None
         except ValueError as exc:  # e.g. an integer literal past Python's digit limit
             raise _invalid_json(language, str(exc).split(";")[0][:200]) from None
+        duplicates = duplicate_key_paths(body, parsed)
+        if duplicates:
+            # Last-wins would silently drop a value; conflicting spellings are 422s too.
+            raise ValidationError(
+                error_text(language, "validation_failed"),
+                {path: error_text(language, "duplicate_key", name=key) for path, key in duplicates},
+            )
+        return parsed
     return body
 
 
@@ -113,9 +128,13 @@ def parse_request(payload: Any, language: str = "en") -> Request:
         )
     details: dict[str, str] = {}
     seen: dict[str, Any] = {}
+    hidden = 0
     for key, value in body.items():
         name = _TOP_LEVEL.get(key) if isinstance(key, str) else None
         if name is None:
+            if len(details) >= MAX_DETAILS:
+                hidden += 1  # listed at most MAX_DETAILS, like data and option errors
+                continue
             details[str(key)] = error_text(language, "unknown_parameter", name=str(key))
         elif name in seen and not same_value(seen[name], value):
             other = next(k for k in body if _TOP_LEVEL.get(k) == name and k != key)
@@ -123,6 +142,8 @@ def parse_request(payload: Any, language: str = "en") -> Request:
         else:
             seen[name] = value
 
+    if hidden:
+        details["body"] = error_text(language, "more_details", n=hidden)
     data = seen.get("data")
     if not isinstance(data, list):
         details["data"] = error_text(language, "data_required")

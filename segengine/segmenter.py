@@ -664,9 +664,11 @@ class Segmenter:
             Missing, corrupt, truncated, foreign or too-new files.
         """
         from segengine.errors import ModelFileError
+        from segengine.model_check import check_model_state
         from segengine.persistence import read_model_file
 
         state = read_model_file(path)
+        check_model_state(state, str(path))  # shapes, values and consistency, before any use
         try:
             params = dict(state["params"])
             seg = cls(**params)

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from segengine import config
 from segengine.errors import InvalidRequestError, ValidationError
 from segengine.text.error_messages import KIND_NAMES, error_text
 
@@ -30,6 +31,9 @@ DATE_SHARE = 0.9
 # Cap on listed value errors: a 250k-record payload with one bad column must not produce a
 # 250k-entry error body.
 MAX_DETAILS = 100
+
+# Integer ids must be smaller than this in magnitude (a 30-digit id is an error, not an id).
+_MAX_INT_ID = 10**30
 
 _ISO_DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
@@ -128,11 +132,10 @@ def _ids_from_records(
         raw = [r.get(id_field) for r in records]
     # Fast path: all strings (or all plain ints) and no duplicate.
     types = set(map(type, raw))
-    if types == {str} or types == {int}:
-        try:
-            ids = list(raw) if types == {str} else list(map(str, raw))
-        except ValueError:  # an integer past Python's digit limit: the slow path names it
-            ids = []
+    # Integer ids beyond _MAX_INT_ID are refused whatever the other ids are (the slow path
+    # names them), so the fast path only takes integers inside that range.
+    if types == {str} or (types == {int} and -_MAX_INT_ID < min(raw) and max(raw) < _MAX_INT_ID):
+        ids = list(raw) if types == {str} else list(map(str, raw))
         if ids and len(set(ids)) == len(ids):
             return ids, False
     present = [v is not None for v in raw]
@@ -149,7 +152,7 @@ def _ids_from_records(
         if isinstance(v, str):
             text = v
         elif (isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
-              and abs(int(v)) < 10**30):
+              and abs(int(v)) < _MAX_INT_ID):
             text = str(int(v))
         elif isinstance(v, float) and math.isfinite(v) and v.is_integer():
             text = str(int(v))
@@ -249,6 +252,8 @@ def _typed_column(name: str, col: list, errors: _Errors) -> RawColumn:
     """Infer one field's type from its values and convert it, reporting disagreeing values."""
     types = set(map(type, col))
     none_t = type(None)
+    if not types <= {int, float, none_t}:
+        col, types = _nan_as_missing(col, types)
     if types <= {int, float, none_t} and types != {none_t}:
         arr, n_missing = _numeric_from_list(name, col, types, errors)
         return RawColumn(name, "numeric", arr, n_missing)
@@ -297,10 +302,21 @@ def _typed_column(name: str, col: list, errors: _Errors) -> RawColumn:
     return RawColumn(name, "categorical", np.array(clean, dtype=object), sum(v is None for v in clean))
 
 
+def _nan_as_missing(col: list, types: set) -> tuple[list, set]:
+    """NaN is missing in any field (pandas writes it for a missing text, boolean or date), so it
+    is replaced by None in a copy when the field holds anything but numbers."""
+    if not any(issubclass(t, float) for t in types):
+        return col, types
+    clean = [None if isinstance(v, float) and v != v else v for v in col]
+    return clean, set(map(type, clean))
+
+
 def _expected_column(
     name: str, col: list, kind: str, date_reference: str | None, errors: _Errors
 ) -> RawColumn:
     """Type one field as the fitted schema says it is; values of another type are errors."""
+    if kind != "numeric":
+        col, _ = _nan_as_missing(col, set(map(type, col)))
     classes = [_value_class(v) for v in col]
     wanted = {"numeric": "number", "binary": "bool", "categorical": "str", "date": "str"}[kind]
     message = {"number": "must_be_number", "bool": "must_be_boolean", "str": "must_be_string"}[wanted]
@@ -349,6 +365,17 @@ def _field_names(records: Sequence[dict]) -> list:
         if len(r) != len(names) or not names.keys() >= r.keys():
             names.update(dict.fromkeys(r))
     return list(names)
+
+
+def _check_table_size(n_fields: int, n_records: int, language: str) -> None:
+    """A 422 before any column is built when the records name more fields than the cost model
+    allows (records that each carry another field name would otherwise cost records x fields)."""
+    limit = min(config.MAX_FIELDS, max(1, config.MAX_TABLE_CELLS // max(n_records, 1)))
+    if n_fields > limit:
+        raise ValidationError(
+            error_text(language, "validation_failed"),
+            {"data": error_text(language, "too_many_fields", n=n_fields, rows=n_records, max=limit)},
+        )
 
 
 def check_records_are_objects(records: Sequence[Any], language: str = "en") -> None:
@@ -416,6 +443,7 @@ def table_from_records(
     # Fast path: every record has exactly the fields of the first one (same count, and an
     # itemgetter that finds them all), so one C-level pass gives every column.
     names = list(records[0])
+    _check_table_size(len(names), len(records), language)
     by_name: dict[str, Sequence] | None = None
     # Plain dicts only: a dict subclass (defaultdict, Counter) would answer a missing key itself.
     if len(names) > 1 and set(map(type, records)) == {dict} and set(map(len, records)) == {len(names)}:
@@ -425,6 +453,7 @@ def table_from_records(
             by_name = None
     if by_name is None:
         names = _field_names(records)
+        _check_table_size(len(names), len(records), language)
     ids, from_index = _ids_from_records(
         records, id_field, errors, None if by_name is None else by_name.get(id_field)
     )

@@ -34,16 +34,14 @@ SPHERICAL = 3
 _BLOCK = config.BLOCK_ROWS
 # Rows per transposed tile inside a block: small enough for L1, long enough to vectorise.
 _SUB = 64
-# Floating-point flags. config.FASTMATH allows reassociation and FMA contraction, which LLVM
-# applies differently depending on where a function gets inlined (serial or parallel driver,
-# fresh compile or linked from the on-disk cache), so the last bits can depend on the
-# compilation history (observed: block log-likelihood sums, 1 ulp). Everything here is
-# strict IEEE except the row reductions of the M-step statistics (`_tile_stats`), plain
-# `t += a * b` loops that vectorise only with reassociation (strict: 2.5x slower E/M pass).
-# Those can still differ in the last bits between the serial and the parallel driver, never
-# between thread counts of one driver (same compiled code, same blocks, same merge order).
-_FM = {"nsz"}
-_FM_REDUCE = set(config.FASTMATH)  # numba wants a set; config keeps it immutable
+# Floating-point flags. Reassociation and FMA contraction are applied by LLVM differently
+# depending on where a function gets inlined (serial or parallel driver, fresh compile or
+# linked from the on-disk cache), so the last bits could depend on the compilation history
+# (observed: block log-likelihood sums, 1 ulp). Everything here is strict IEEE apart from
+# signed zeros, except the row reductions of the M-step statistics (`_tile_stats`), which use
+# the library's fast-math set (config.NJIT_OPTIONS: no reassociation, so sums keep their order).
+_NJIT = config.NJIT_STRICT_OPTIONS
+_NJIT_REDUCE = config.NJIT_OPTIONS
 
 
 def n_blocks(n_rows: int) -> int:
@@ -74,7 +72,7 @@ _POW2_NEG = np.ldexp(1.0, -np.arange(1076))
 _EXP_MIN = -745.0
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM, inline="always")
+@numba.njit(inline="always", **_NJIT)
 def _exp_nonpositive(x):
     x = max(x, _EXP_MIN)
     k = int(0.5 - x * _LOG2E)
@@ -106,7 +104,7 @@ def _ordered_sum(a, start, m):
     return t
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM, inline="always")
+@numba.njit(inline="always", **_NJIT)
 def _maha_full(Dk, m, pc, kk, y, mk):
     # || (x - c)^T U ||^2 with U = pc[kk] upper triangular: column j of the product needs
     # coordinates 0..j only. Used by "full" (kk = k) and "tied" (kk = 0).
@@ -123,7 +121,7 @@ def _maha_full(Dk, m, pc, kk, y, mk):
             mk[r] += y[r] * y[r]
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM, inline="always")
+@numba.njit(inline="always", **_NJIT)
 def _maha_diag(Dk, m, pc, k, mk):
     for i in range(Dk.shape[0]):
         u = pc[k, i]
@@ -132,7 +130,7 @@ def _maha_diag(Dk, m, pc, k, mk):
             mk[r] += t * t
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM, inline="always")
+@numba.njit(inline="always", **_NJIT)
 def _maha_spherical(Dk, m, pc, k, mk):
     for i in range(Dk.shape[0]):
         for r in range(m):
@@ -142,7 +140,7 @@ def _maha_spherical(Dk, m, pc, k, mk):
         mk[r] *= p2
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def _tile_maha(Xt, m, means, pc, cov_type, Dt, y, maha):
     # Differences to every centre (kept for the statistics) and squared Mahalanobis distances.
     n_comp, d = means.shape
@@ -165,53 +163,86 @@ def _tile_maha(Xt, m, means, pc, cov_type, Dt, y, maha):
             _maha_spherical(Dk, m, pc, k, mk)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM_REDUCE, inline="always")
+@numba.njit(inline="always", **_NJIT_REDUCE)
+def _dot(a, b, m):
+    # sum_r a[r] * b[r] in four fixed lanes merged in a fixed order: without reassociation a
+    # plain `t += a * b` loop is one serial chain; the lanes are independent chains the vector
+    # unit runs side by side, and the order of every addition is fixed by this source.
+    t0 = 0.0
+    t1 = 0.0
+    t2 = 0.0
+    t3 = 0.0
+    r = 0
+    while r + 3 < m:
+        t0 += a[r] * b[r]
+        t1 += a[r + 1] * b[r + 1]
+        t2 += a[r + 2] * b[r + 2]
+        t3 += a[r + 3] * b[r + 3]
+        r += 4
+    t = (t0 + t1) + (t2 + t3)
+    while r < m:
+        t += a[r] * b[r]
+        r += 1
+    return t
+
+
+@numba.njit(inline="always", **_NJIT_REDUCE)
+def _sum(a, m):
+    t0 = 0.0
+    t1 = 0.0
+    t2 = 0.0
+    t3 = 0.0
+    r = 0
+    while r + 3 < m:
+        t0 += a[r]
+        t1 += a[r + 1]
+        t2 += a[r + 2]
+        t3 += a[r + 3]
+        r += 4
+    t = (t0 + t1) + (t2 + t3)
+    while r < m:
+        t += a[r]
+        r += 1
+    return t
+
+
+@numba.njit(inline="always", **_NJIT_REDUCE)
 def _moments_full(Wt, Dk, m, s2k):
     # upper triangle of sum_r w_r (x_r - c)(x_r - c)^T
     d = Dk.shape[0]
     for i in range(d):
         for j in range(i, d):
-            t = 0.0
-            for r in range(m):
-                t += Wt[i, r] * Dk[j, r]
-            s2k[i * d + j] += t
+            s2k[i * d + j] += _dot(Wt[i], Dk[j], m)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM_REDUCE, inline="always")
+@numba.njit(inline="always", **_NJIT_REDUCE)
 def _moments_diag(Wt, Dk, m, s2k):
     # per-feature sum_r w_r (x_r - c)^2 (diag and spherical)
     for i in range(Dk.shape[0]):
-        t = 0.0
-        for r in range(m):
-            t += Wt[i, r] * Dk[i, r]
-        s2k[i] += t
+        s2k[i] += _dot(Wt[i], Dk[i], m)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM_REDUCE)
+@numba.njit(**_NJIT_REDUCE)
 def _tile_stats(m, cov_type, Dt, w, Wt, nk_b, s1_b, s2_b):
     # N_k and sum_r w (x - c_k) for every type; tied needs nothing more (see gmm._m_step).
     n_comp, d, _ = Dt.shape
     for k in range(n_comp):
         wk = w[k]
         Dk = Dt[k]
-        t = 0.0
-        for r in range(m):
-            t += wk[r]
-        nk_b[k] += t
+        nk_b[k] += _sum(wk, m)
         for i in range(d):
-            t = 0.0
-            for r in range(m):
-                v = wk[r] * Dk[i, r]
-                Wt[i, r] = v
-                t += v
-            s1_b[k, i] += t
+            Wi = Wt[i]
+            Di = Dk[i]
+            for r in range(m):  # element-wise: vectorises without reassociation
+                Wi[r] = wk[r] * Di[r]
+            s1_b[k, i] += _sum(Wi, m)
         if cov_type == FULL:
             _moments_full(Wt, Dk, m, s2_b[k])
         elif cov_type != TIED:
             _moments_diag(Wt, Dk, m, s2_b[k])
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def _em_block(b, X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_part, s1_part,
               s2_part, lpn_part):
     """One row block of the fused E-step (see the section comment).
@@ -279,7 +310,7 @@ def _em_block(b, X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_p
     lpn_part[b] = total
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM, parallel=True)
+@numba.njit(parallel=True, **_NJIT)
 def em_pass_parallel(X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_part,
                      s1_part, s2_part, lpn_part):
     """Fused E-step over all rows, row blocks in parallel (see ``_em_block``)."""
@@ -288,10 +319,10 @@ def em_pass_parallel(X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, 
                   s1_part, s2_part, lpn_part)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def em_pass_serial(X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_part, s1_part,
                    s2_part, lpn_part):
-    """Serial twin of ``em_pass_parallel`` (same blocks and merge order; see ``_FM``)."""
+    """Serial twin of ``em_pass_parallel`` (same blocks and merge order; see ``_NJIT``)."""
     for b in range(lpn_part.shape[0]):
         _em_block(b, X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk_part,
                   s1_part, s2_part, lpn_part)
@@ -302,7 +333,7 @@ def em_pass_serial(X, means, pc, cov_type, log_norm, fit_mode, log_resp, lpn, nk
 # --------------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def _flush_outer(Wt, Dt, cnt, acc_k):
     d = Dt.shape[0]
     for i in range(d):
@@ -313,7 +344,7 @@ def _flush_outer(Wt, Dt, cnt, acc_k):
             acc_k[i * d + j] += t
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def _scatter_full(X, r0, r1, resp, means, acc):
     # acc (K, d*d): upper triangle of sum_r resp[r,k] (x_r - mu_k)(x_r - mu_k)^T.
     # Rows with non-zero weight are packed into a transposed tile (hard one-hot
@@ -339,7 +370,7 @@ def _scatter_full(X, r0, r1, resp, means, acc):
             _flush_outer(Wt, Dt, cnt, acc[k])
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def _scatter_diag(X, r0, r1, resp, means, acc):
     # acc (K, d): sum_r resp[r,k] (x_r - mu_k)^2, per feature
     n_comp, d = means.shape
@@ -353,7 +384,7 @@ def _scatter_diag(X, r0, r1, resp, means, acc):
                 acc[k, i] += w * y * y
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def _scatter_block(b, X, resp, means, full, acc_part):
     n = X.shape[0]
     r0 = b * _BLOCK
@@ -364,7 +395,7 @@ def _scatter_block(b, X, resp, means, full, acc_part):
         _scatter_diag(X, r0, r1, resp, means, acc_part[b])
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM, parallel=True)
+@numba.njit(parallel=True, **_NJIT)
 def scatter_parallel(X, resp, means, full, acc_part):
     """Per-block weighted scatter (``full``: upper triangle (K, d*d); else diagonal (K, d)).
 
@@ -374,7 +405,7 @@ def scatter_parallel(X, resp, means, full, acc_part):
         _scatter_block(b, X, resp, means, full, acc_part)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def scatter_serial(X, resp, means, full, acc_part):
     """Serial twin of ``scatter_parallel`` (same blocks and merge order)."""
     for b in range(acc_part.shape[0]):
@@ -386,7 +417,7 @@ def scatter_serial(X, resp, means, full, acc_part):
 # --------------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def precision_cholesky_full(cov, out):
     """Upper-triangular U_k with U_k U_k^T = inv(cov_k), without forming the inverse.
 
@@ -424,7 +455,7 @@ def precision_cholesky_full(cov, out):
     return -1
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FM)
+@numba.njit(**_NJIT)
 def upper_factor_of_spd(P, out):
     """Upper-triangular U with U U^T = P for each P_k (a given precision matrix).
 

@@ -21,7 +21,7 @@ from numba import prange
 
 from segengine import config
 
-_FM = set(config.FASTMATH)  # numba wants a set, config keeps it immutable
+_NJIT = config.NJIT_OPTIONS
 
 
 # ---------------------------------------------------------------------------------------
@@ -29,7 +29,7 @@ _FM = set(config.FASTMATH)  # numba wants a set, config keeps it immutable
 # ---------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def row_sq_norms(X):
     """Squared Euclidean norm of every row, accumulated in float64."""
     n, d = X.shape
@@ -43,7 +43,7 @@ def row_sq_norms(X):
     return out
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def _prepare_centers(centers, CT, cnorm):
     # Centres transposed to (d, k) so the inner loop over clusters is contiguous and
     # vectorises even for small d; norms in float64 for the ||c||^2 - 2 x.c argmin.
@@ -57,7 +57,7 @@ def _prepare_centers(centers, CT, cnorm):
         cnorm[j] = s
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def _sq_dist_row(X, i, C, j):
     d = X.shape[1]
     s = 0.0
@@ -67,7 +67,7 @@ def _sq_dist_row(X, i, C, j):
     return s
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def _merge_blocks(psums, pw, sums, wsum):
     # Fixed block order: the reduction does not depend on which thread ran which block.
     nb, k, d = psums.shape
@@ -85,7 +85,7 @@ def _merge_blocks(psums, pw, sums, wsum):
 # ---------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def _assign_block(X, CT, cnorm, w, labels, bsums, bw, start, stop, D, update):
     # x.c for the whole block in one BLAS gemm (like scikit-learn): 3-4x faster than any
     # loop nest numba generates for small d and k. Fixed block bounds keep it deterministic.
@@ -118,7 +118,7 @@ def _assign_block(X, CT, cnorm, w, labels, bsums, bw, start, stop, D, update):
     return changed
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True, parallel=True)
+@numba.njit(parallel=True, **_NJIT)
 def _assign_par(X, CT, cnorm, w, labels, psums, pw, pchg, block, update):
     n = X.shape[0]
     k = CT.shape[1]
@@ -130,7 +130,7 @@ def _assign_par(X, CT, cnorm, w, labels, psums, pw, pchg, block, update):
         pchg[b] = _assign_block(X, CT, cnorm, w, labels, psums[b], pw[b], start, stop, D, update)
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def _assign_ser(X, CT, cnorm, w, labels, psums, pw, pchg, block, update):
     n = X.shape[0]
     k = CT.shape[1]
@@ -142,7 +142,7 @@ def _assign_ser(X, CT, cnorm, w, labels, psums, pw, pchg, block, update):
         pchg[b] = _assign_block(X, CT, cnorm, w, labels, psums[b], pw[b], start, stop, D, update)
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, update, parallel):
     if parallel:
         _assign_par(X, CT, cnorm, w, labels, psums, pw, pchg, block, update)
@@ -151,7 +151,7 @@ def _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, update, parallel):
     return pchg.sum()
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def assign_labels(X, centers, block, parallel):
     """Label of the nearest centre of every row (int64)."""
     n, d = X.shape
@@ -174,7 +174,7 @@ def assign_labels(X, centers, block, parallel):
 # ---------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def _two_block(X, CT, cnorm, C, labels, d1, d2, start, stop, D):
     k = CT.shape[1]
     m = stop - start
@@ -203,7 +203,7 @@ def _two_block(X, CT, cnorm, C, labels, d1, d2, start, stop, D):
         d2[i] = _sq_dist_row(X, i, C, j2) if j2 >= 0 else np.inf
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True, parallel=True)
+@numba.njit(parallel=True, **_NJIT)
 def _two_par(X, CT, cnorm, C, labels, d1, d2, block):
     n = X.shape[0]
     k = CT.shape[1]
@@ -213,7 +213,7 @@ def _two_par(X, CT, cnorm, C, labels, d1, d2, block):
         _two_block(X, CT, cnorm, C, labels, d1, d2, b * block, min(n, b * block + block), D)
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def nearest_two(X, centers, block, parallel):
     """Labels, squared distance to the nearest and to the second-nearest centre."""
     n, d = X.shape
@@ -238,7 +238,7 @@ def nearest_two(X, centers, block, parallel):
 # ---------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True, parallel=True)
+@numba.njit(parallel=True, **_NJIT)
 def _inertia_par(X, C, w, labels, part, block):
     n = X.shape[0]
     for b in prange(part.shape[0]):
@@ -248,7 +248,7 @@ def _inertia_par(X, C, w, labels, part, block):
         part[b] = s
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def inertia(X, centers, w, labels, block, parallel):
     """Sum of weighted squared distances to the assigned centres (direct differences)."""
     n = X.shape[0]
@@ -273,7 +273,7 @@ def inertia(X, centers, w, labels, block, parallel):
 # ---------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def _trials_block(X, xsq, w, closest, candT, csq, trial_d, ppot_b, start, stop, G):
     # Distances to the T candidates of the block by one gemm (||x||^2 + ||c||^2 - 2 x.c),
     # like scikit-learn; the data are centred by the caller, so the cancellation is mild.
@@ -293,7 +293,7 @@ def _trials_block(X, xsq, w, closest, candT, csq, trial_d, ppot_b, start, stop, 
             ppot_b[t] += wi * v
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True, parallel=True)
+@numba.njit(parallel=True, **_NJIT)
 def _trials_par(X, xsq, w, closest, candT, csq, trial_d, ppot, block):
     n = X.shape[0]
     T = candT.shape[1]
@@ -302,7 +302,7 @@ def _trials_par(X, xsq, w, closest, candT, csq, trial_d, ppot, block):
         _trials_block(X, xsq, w, closest, candT, csq, trial_d, ppot[b], b * block, min(n, b * block + block), G)
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def kmeans_plusplus(X, xsq, w, k, n_trials, uniforms, block, parallel):
     """Greedy k-means++ seeding.
 
@@ -369,7 +369,7 @@ def kmeans_plusplus(X, xsq, w, k, n_trials, uniforms, block, parallel):
     return centers
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def center_data(X):
     """Centred copy of ``X`` (in its dtype), the mean subtracted (in the dtype of ``X``),
     squared row norms of the copy and the mean per-feature variance (float64), in two passes.
@@ -407,7 +407,7 @@ def center_data(X):
 # ---------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def _new_centers(X, w, labels, sums, wsum, old, new):
     """Means of the clusters into ``new``; empty clusters take the farthest points.
 
@@ -465,7 +465,7 @@ def _new_centers(X, w, labels, sums, wsum, old, new):
 # ---------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def lloyd(X, w, centers_init, max_iter, tol, block, parallel):
     """Lloyd iterations from ``centers_init``.
 
@@ -514,7 +514,7 @@ def lloyd(X, w, centers_init, max_iter, tol, block, parallel):
 # ---------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def _hamerly_block(X, C, CT, cnorm, xsq, w, labels, ub, lb, half_sep, bsums, bw, bcnt, start, stop, G, D, idx, first):
     # bsums / bw / bcnt receive the block's *changes* to the cluster sums, weights and
     # counts: only points that switch cluster cost O(d) (full sums on the first pass).
@@ -579,7 +579,7 @@ def _hamerly_block(X, C, CT, cnorm, xsq, w, labels, ub, lb, half_sep, bsums, bw,
     return changed
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True, parallel=True)
+@numba.njit(parallel=True, **_NJIT)
 def _hamerly_par(X, C, CT, cnorm, xsq, w, labels, ub, lb, half_sep, psums, pw, pcnt, pchg, block, first):
     n = X.shape[0]
     k = CT.shape[1]
@@ -594,7 +594,7 @@ def _hamerly_par(X, C, CT, cnorm, xsq, w, labels, ub, lb, half_sep, psums, pw, p
         )
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def _full_sums(X, w, labels, sums, wsum):
     d = X.shape[1]
     sums[:, :] = 0.0
@@ -607,7 +607,7 @@ def _full_sums(X, w, labels, sums, wsum):
             sums[lab, f] += wi * np.float64(X[i, f])
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def hamerly(X, w, xsq, centers_init, max_iter, tol, block, parallel):
     """Hamerly-accelerated Lloyd iterations; same contract and stopping rule as ``lloyd``.
 
@@ -716,7 +716,7 @@ def hamerly(X, w, xsq, centers_init, max_iter, tol, block, parallel):
 # ---------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True, parallel=True)
+@numba.njit(parallel=True, **_NJIT)
 def _center_dist_par(X, C, out, block):
     n = X.shape[0]
     k = C.shape[0]
@@ -726,7 +726,7 @@ def _center_dist_par(X, C, out, block):
                 out[i, j] = np.sqrt(_sq_dist_row(X, i, C, j))
 
 
-@numba.njit(cache=True, fastmath=_FM, nogil=True)
+@numba.njit(**_NJIT)
 def center_distances(X, centers, block, parallel):
     """Euclidean distance of every row to every centre, (n, k) in the dtype of ``X``."""
     n = X.shape[0]

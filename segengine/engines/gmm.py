@@ -20,6 +20,7 @@ import numpy as np
 
 from segengine import config
 from segengine.engines import _gmm_kernels as K
+from segengine.engines._bounds import check_mixture
 from segengine.concurrency import guarded
 
 __all__ = ["GMMFit", "gmm_em_from_labels", "gmm_fit_from_labels", "n_mixture_parameters", "GaussianMixture"]
@@ -74,6 +75,7 @@ def _em_pass(X, weights, means, prec_chol, cov_type, fit_mode):
 
     Fit mode fills the per-block statistics (log_resp is a dummy); predict mode fills log_resp.
     """
+    check_mixture(X, weights, means, prec_chol, cov_type)  # kernels never index out of bounds
     n, d = X.shape
     n_comp = means.shape[0]
     nb = K.n_blocks(n)

@@ -24,6 +24,7 @@ import numpy as np
 
 from segengine import config
 from segengine.engines import _kmeans_kernels as _k
+from segengine.engines._bounds import check_centers
 from segengine.errors import ValidationError
 from segengine.concurrency import guarded
 
@@ -352,6 +353,7 @@ def nearest_two(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndar
         Squared distance to the second-nearest centre (``inf`` when k == 1).
     """
     C = np.ascontiguousarray(centers, dtype=X.dtype)
+    check_centers(X, C)
     with _one_blas_thread():
         return _k.nearest_two(X, C, config.BLOCK_ROWS, _use_parallel(*X.shape, C.shape[0]))
 

@@ -18,6 +18,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from segengine import config
 from segengine.concurrency import guarded
 from segengine.engines import _kmeans_kernels as _k
+from segengine.engines._bounds import check_centers
 from segengine.engines.kmeans import (
     RandomStateLike,
     _base_seed,
@@ -269,6 +270,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         self._check_fitted()
         X, C = self._centred(self._check_test_data(X))
+        check_centers(X, C)  # cluster_centers_ may have been set by hand
         with _one_blas_thread():
             return _k.assign_labels(X, C, config.BLOCK_ROWS, _use_parallel(*X.shape, C.shape[0]))
 

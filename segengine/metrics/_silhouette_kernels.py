@@ -36,8 +36,49 @@ from segengine import config
 # of a block is compared with it.
 CHUNK = 256
 
-# numba wants a mutable set (a frozenset is refused).
-_NJIT = dict(cache=True, fastmath=set(config.FASTMATH), nogil=True)
+_NJIT = config.NJIT_OPTIONS
+
+
+@numba.njit(inline="always", **_NJIT)
+def _lane_sum(seg, m):
+    """sum(seg[:m]) in eight fixed lanes merged in a fixed order.
+
+    Without fast-math reassociation (config.NJIT_OPTIONS) LLVM keeps a plain ``s += v`` loop as
+    one serial chain; the lanes written out are independent chains the vector unit can run side
+    by side, and the order of every addition is fixed by this source, not by the compiler.
+    """
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    a4 = 0.0
+    a5 = 0.0
+    a6 = 0.0
+    a7 = 0.0
+    j = 0
+    while j + 7 < m:
+        a0 += seg[j]
+        a1 += seg[j + 1]
+        a2 += seg[j + 2]
+        a3 += seg[j + 3]
+        a4 += seg[j + 4]
+        a5 += seg[j + 5]
+        a6 += seg[j + 6]
+        a7 += seg[j + 7]
+        j += 8
+    s = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+    while j < m:
+        s += seg[j]
+        j += 1
+    return s
+
+
+@numba.njit(inline="always", **_NJIT)
+def _lane_sum_into(seg, cseg, m):
+    """`_lane_sum` of ``seg[:m]`` that also adds each value to ``cseg`` (same lanes and order)."""
+    for j in range(m):  # element-wise: vectorises without reassociation
+        cseg[j] += seg[j]
+    return _lane_sum(seg, m)
 
 
 @numba.njit(**_NJIT)
@@ -212,15 +253,13 @@ def _group_sums_block(XT, rows, starts, r0, r1, buf):
             _squared_rows(XT, xi, ii, n_pair, c0, w, tmp)
             for q in range(n_pair):
                 t = tmp[q]
+                for j in range(w):  # element-wise: vectorises without reassociation
+                    t[j] = math.sqrt(t[j])
                 g = g_first
                 while g < n_groups and starts[g] < c1:
                     lo = max(starts[g], c0) - c0
                     hi = min(starts[g + 1], c1) - c0
-                    seg = t[lo:hi]
-                    s = 0.0
-                    for j in range(hi - lo):
-                        s += math.sqrt(seg[j])
-                    buf[ii + q, g] += s
+                    buf[ii + q, g] += _lane_sum(t[lo:hi], hi - lo)
                     g += 1
             ii += n_pair
 
@@ -400,6 +439,8 @@ def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, rowdst, row_off, row_go
         for q in range(n_pair):
             r = i + q
             t = tmp[q]
+            for j in range(w):  # element-wise: vectorises without reassociation
+                t[j] = math.sqrt(t[j])
             if not diag:
                 c = cell_of[r]
                 if c != run_cell:
@@ -415,15 +456,10 @@ def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, rowdst, row_off, row_go
                 seg = t[lo:hi]
                 s = 0.0
                 if diag:
-                    for j in range(hi - lo):
-                        s += math.sqrt(seg[j])
+                    s = _lane_sum(seg, hi - lo)
                 else:
                     # One pass: the distance serves the row sum and the column run at once.
-                    cseg = col[lo:hi]
-                    for j in range(hi - lo):
-                        v = math.sqrt(seg[j])
-                        s += v
-                        cseg[j] += v
+                    s = _lane_sum_into(seg, col[lo:hi], hi - lo)
                 rowdst[g - row_goff, r - row_off] += s
                 g += 1
         i += n_pair
