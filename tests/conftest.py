@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import copy
+import os
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from segengine.datasets import load_demo_customers
+
+# Property tests draw the same examples on every run (derandomized, no example database), so a
+# red CI is always a regression, never a newly drawn example. HYPOTHESIS_PROFILE=explore
+# searches afresh (then pin any failure it finds as an explicit example or test).
+settings.register_profile("deterministic", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 @pytest.fixture(scope="session")
