@@ -47,7 +47,7 @@ SUITES = [
     Suite(
         "kmeans",
         "cluster/tests/test_k_means.py",
-        "from segengine.engines.kmeans_estimator import KMeans\n",
+        "from segengine.engines.kmeans_estimator import KMeans, k_means, kmeans_plusplus\n",
         "`cluster/tests/test_k_means.py` (KMeans, k_means, kmeans_plusplus)",
     ),
     Suite(
