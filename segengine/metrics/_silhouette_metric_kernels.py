@@ -1,0 +1,149 @@
+"""numba kernels of the silhouette for other metrics than Euclidean on dense data.
+
+Each kernel fills ``sums[i, c]``: the sum of the distances of row ``i`` to the members of
+cluster ``c``; the silhouette follows from these sums and the cluster sizes. Inputs:
+
+* a precomputed distance matrix, dense or CSR (entries not stored are distance 0);
+* points, dense or CSR, under the Euclidean, Manhattan (L1) or cosine distance.
+
+Every row is computed start to end by one thread and its sums are added in column order, so
+the thread count never changes a bit. Sparse points are visited through a dense scratch copy
+of row ``i`` and the stored entries of every other row: O(n * nnz), never densified.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import prange
+
+from segengine import config
+
+_OPTS = dict(cache=True, fastmath=set(config.FASTMATH), nogil=True)
+
+EUCLIDEAN = 0
+MANHATTAN = 1
+COSINE = 2
+
+
+@numba.njit(parallel=True, **_OPTS)
+def precomputed_dense_sums(D, labels, k):
+    """Per-cluster sums of every row of a dense (r, n) distance matrix."""
+    r, n = D.shape
+    sums = np.zeros((r, k), np.float64)
+    for i in prange(r):
+        for j in range(n):
+            sums[i, labels[j]] += np.float64(D[i, j])
+    return sums
+
+
+@numba.njit(parallel=True, **_OPTS)
+def precomputed_csr_sums(data, indices, indptr, labels, k):
+    """Per-cluster sums of every row of a CSR distance matrix (missing entries are 0)."""
+    n = indptr.shape[0] - 1
+    sums = np.zeros((n, k), np.float64)
+    for i in prange(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            sums[i, labels[indices[p]]] += np.float64(data[p])
+    return sums
+
+
+@numba.njit(**_OPTS)
+def _pair(X, i, j, metric, norms):
+    d = X.shape[1]
+    if metric == MANHATTAN:
+        s = 0.0
+        for f in range(d):
+            s += abs(np.float64(X[i, f]) - np.float64(X[j, f]))
+        return s
+    if metric == COSINE:
+        dot = 0.0
+        for f in range(d):
+            dot += np.float64(X[i, f]) * np.float64(X[j, f])
+        return _cosine(dot, norms[i], norms[j])
+    s = 0.0
+    for f in range(d):
+        v = np.float64(X[i, f]) - np.float64(X[j, f])
+        s += v * v
+    return np.sqrt(s)
+
+
+@numba.njit(**_OPTS)
+def _cosine(dot, ni, nj):
+    # scikit-learn's cosine_distances: rows of norm 0 count as norm 1 (distance 1 to all
+    # non-zero rows), the result is clipped to [0, 2].
+    a = ni if ni > 0.0 else 1.0
+    b = nj if nj > 0.0 else 1.0
+    v = 1.0 - dot / (a * b)
+    return min(max(v, 0.0), 2.0)
+
+
+@numba.njit(parallel=True, **_OPTS)
+def dense_metric_sums(X, labels, k, metric, norms):
+    """Per-cluster distance sums of every row of dense points; ``norms`` are the Euclidean
+    row norms (read by the cosine metric only). The self-distance is taken as 0."""
+    n = X.shape[0]
+    sums = np.zeros((n, k), np.float64)
+    for i in prange(n):
+        for j in range(n):
+            if j != i:
+                sums[i, labels[j]] += _pair(X, i, j, metric, norms)
+    return sums
+
+
+@numba.njit(parallel=True, **_OPTS)
+def csr_metric_sums(data, indices, indptr, n_features, labels, k, metric, sq, l1):
+    """Per-cluster distance sums of every row of CSR points.
+
+    ``sq`` are the squared row norms (Euclidean, cosine), ``l1`` the L1 row norms (Manhattan).
+    Euclidean: ``sqrt(sq_i + sq_j - 2 x_i.x_j)``; Manhattan: ``l1_i + l1_j`` corrected on the
+    columns stored in both rows; cosine from the dot product and the norms.
+    """
+    n = indptr.shape[0] - 1
+    sums = np.zeros((n, k), np.float64)
+    for i in prange(n):
+        row = np.zeros(n_features, np.float64)
+        for p in range(indptr[i], indptr[i + 1]):
+            row[indices[p]] = data[p]
+        for j in range(n):
+            if j == i:
+                continue
+            acc = 0.0
+            for p in range(indptr[j], indptr[j + 1]):
+                a = row[indices[p]]
+                b = np.float64(data[p])
+                if metric == MANHATTAN:
+                    acc += abs(a) + abs(b) - abs(a - b)
+                else:
+                    acc += a * b
+            if metric == MANHATTAN:
+                dist = max(l1[i] + l1[j] - acc, 0.0)
+            elif metric == COSINE:
+                dist = _cosine(acc, np.sqrt(sq[i]), np.sqrt(sq[j]))
+            else:
+                dist = np.sqrt(max(sq[i] + sq[j] - 2.0 * acc, 0.0))
+            sums[i, labels[j]] += dist
+    return sums
+
+
+@numba.njit(**_OPTS)
+def silhouette_from_sums(sums, labels, sizes):
+    """``(b - a) / max(a, b)`` per row from its per-cluster distance sums; 0 for rows alone in
+    their cluster and where ``a = b = 0`` (scikit-learn's nan_to_num)."""
+    n, k = sums.shape
+    out = np.empty(n, np.float64)
+    for i in range(n):
+        own = labels[i]
+        if sizes[own] <= 1:
+            out[i] = 0.0
+            continue
+        a = sums[i, own] / (sizes[own] - 1)
+        b = np.inf
+        for c in range(k):
+            if c != own:
+                v = sums[i, c] / sizes[c]
+                if v < b:
+                    b = v
+        m = max(a, b)
+        out[i] = (b - a) / m if m > 0.0 else 0.0
+    return out
