@@ -37,6 +37,20 @@ class _GMMNotFittedError(NotFittedError, sklearn.exceptions.NotFittedError):
     """segengine's NotFittedError that scikit-learn's ``except NotFittedError`` also catches."""
 
 
+def _check_shape(param: np.ndarray, shape: tuple, name: str) -> None:
+    if param.shape != shape:
+        raise ValueError(f"The parameter '{name}' should have the shape of {shape}, but got {param.shape}")
+
+
+# scikit-learn's sentence when a covariance is not positive definite (its tests match it);
+# segengine's own explanation follows it.
+_ILL_DEFINED = (
+    "Fitting the mixture model failed because some components have ill-defined empirical "
+    "covariance (for instance caused by singleton or collapsed samples). Try to decrease the "
+    "number of components, increase reg_covar, or scale the input data."
+)
+
+
 # --------------------------------------------------------------------------------------------
 # Estimator
 # --------------------------------------------------------------------------------------------
@@ -133,37 +147,39 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # ---------------------------------------------------------------- validation helpers
     def _check_inits(self, n_features: int) -> tuple:
+        # scikit-learn's checks and messages (its test suite pins them).
         k = self.n_components
         w = m = p = None
         if self.weights_init is not None:
-            w = check_array(self.weights_init, dtype=np.float64, ensure_2d=False)
-            if w.shape != (k,):
-                raise ValueError(f"weights_init should have shape ({k},), got {w.shape}.")
+            w = check_array(self.weights_init, dtype=[np.float64, np.float32], ensure_2d=False)
+            _check_shape(w, (k,), "weights")
             if np.any(w < 0) or np.any(w > 1):
-                raise ValueError("weights_init should lie in [0, 1].")
-            if not np.isclose(w.sum(), 1.0, rtol=0, atol=1e-6):
-                raise ValueError(f"weights_init should sum to 1, got sum {w.sum():.6f}.")
-        if self.means_init is not None:
-            m = check_array(self.means_init, dtype=np.float64)
-            if m.shape != (k, n_features):
                 raise ValueError(
-                    f"means_init should have shape ({k}, {n_features}), got {m.shape}.")
+                    "The parameter 'weights' should be in the range [0, 1], but got max value "
+                    f"{w.max():.5f}, min value {w.min():.5f}")
+            atol = 1e-6 if w.dtype == np.float32 else 1e-8
+            if not abs(1.0 - float(w.sum())) <= atol:
+                raise ValueError(
+                    f"The parameter 'weights' should be normalized, but got sum(weights) = {w.sum():.5f}")
+            w = w.astype(np.float64)
+        if self.means_init is not None:
+            m = check_array(self.means_init, dtype=[np.float64, np.float32])
+            _check_shape(m, (k, n_features), "means")
+            m = m.astype(np.float64)
         if self.precisions_init is not None:
             ct = self.covariance_type
-            p = check_array(self.precisions_init, dtype=np.float64, ensure_2d=False,
-                            allow_nd=True)
+            p = check_array(self.precisions_init, dtype=[np.float64, np.float32], ensure_2d=False,
+                            allow_nd=ct == "full")
             expected = {"full": (k, n_features, n_features), "tied": (n_features, n_features),
                         "diag": (k, n_features), "spherical": (k,)}[ct]
-            if p.shape != expected:
-                raise ValueError(
-                    f"precisions_init for covariance_type={ct!r} should have shape "
-                    f"{expected}, got {p.shape}.")
+            _check_shape(p, expected, f"{ct} precision")
+            p = p.astype(np.float64)
             if ct in ("full", "tied"):
-                p3 = p if ct == "full" else p[None]
-                if not np.allclose(p3, np.transpose(p3, (0, 2, 1))):
-                    raise ValueError("precisions_init should be symmetric.")
+                for mat in (p if ct == "full" else p[None]):
+                    if not (np.allclose(mat, mat.T) and np.all(np.linalg.eigvalsh(mat) > 0.0)):
+                        raise ValueError(f"'{ct} precision' should be symmetric, positive-definite")
             elif np.any(p <= 0):
-                raise ValueError("precisions_init should be positive.")
+                raise ValueError(f"'{ct} precision' should be positive")
         return w, m, p
 
     def _prec_chol_from_precisions(self, p: np.ndarray) -> np.ndarray:
@@ -201,7 +217,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _check_fitted(self) -> None:
         if not hasattr(self, "means_"):
             raise _GMMNotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet; call 'fit' first.")
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator.")
 
     def _set_fitted(self, params, n_features, lower_bound, n_iter, converged, history) -> None:
         weights, means, covariances, prec_chol = params
@@ -221,6 +238,39 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bounds_ = list(history)
         self.n_iter_ = n_iter
         self.converged_ = bool(converged)
+
+    def _set_parameters(self, params) -> None:
+        """Set weights_, means_, covariances_, precisions_cholesky_ and precisions_ from a
+        ``(weights, means, covariances, precisions_cholesky)`` tuple (scikit-learn's name)."""
+        self.weights_, self.means_, self.covariances_, self.precisions_cholesky_ = params
+        pc = self.precisions_cholesky_
+        if self.covariance_type == "full":
+            self.precisions_ = pc @ np.transpose(pc, (0, 2, 1))
+        elif self.covariance_type == "tied":
+            self.precisions_ = pc @ pc.T
+        else:
+            self.precisions_ = pc**2
+
+    def _initialize(self, X: Any, resp: Any) -> None:
+        """Initial parameters from responsibilities ``resp`` (n_samples, n_components), with
+        ``weights_init``, ``means_init`` and ``precisions_init`` taking precedence (as
+        scikit-learn's method of the same name)."""
+        # Like scikit-learn's, no validation here: fit checks the initial values first.
+        X = _as_float64(X)
+        weights, means, covariances, prec_chol = self._params_from_resp(X, np.asarray(resp, np.float64))
+        if self.weights_init is not None:
+            weights = np.asarray(self.weights_init, dtype=np.float64)
+        if self.means_init is not None:
+            means = np.asarray(self.means_init, dtype=np.float64)
+        if self.precisions_init is not None:
+            prec_chol = self._prec_chol_from_precisions(np.asarray(self.precisions_init, np.float64))
+        self._set_parameters((weights, means, covariances, prec_chol))
+
+    def _params_from_resp(self, X: np.ndarray, resp: np.ndarray) -> tuple:
+        try:
+            return _params_from_resp(X, resp, self.covariance_type, float(self.reg_covar))
+        except ValueError as exc:
+            raise ValueError(f"{_ILL_DEFINED} {exc}") from exc
 
     def _validate_X(self, X, reset: bool) -> np.ndarray:
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset,
@@ -286,7 +336,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 lb0 = -np.inf
             elif do_init:
                 resp = self._initial_resp(X, rs)
-                weights, means, covariances, prec_chol = _params_from_resp(X, resp, ct, reg)
+                weights, means, covariances, prec_chol = self._params_from_resp(X, resp)
                 del resp
                 if w_init is not None:
                     weights = w_init.copy()
@@ -303,8 +353,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             if self.max_iter == 0:
                 result = (params, lb0, 0, False, [])
             else:
-                result = _em(X, params, ct, reg, float(self.tol), self.max_iter, lb0,
-                             tied_stats, self.verbose)
+                try:
+                    result = _em(X, params, ct, reg, float(self.tol), self.max_iter, lb0,
+                                 tied_stats, self.verbose)
+                except ValueError as exc:
+                    if "not positive definite" not in str(exc):
+                        raise
+                    raise ValueError(f"{_ILL_DEFINED} {exc}") from exc
             if self.verbose >= 1:
                 print(f"Initialization {init}: lower bound {result[1]:.6f}, "
                       f"{result[2]} iterations, converged={result[3]}")
@@ -314,10 +369,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self._set_fitted(params, d, lb, n_iter, converged, history)
         if not converged and self.max_iter > 0:
             warnings.warn(
-                f"The best EM run did not converge in max_iter={self.max_iter} iterations "
-                f"(tol={self.tol:g}). Increase max_iter or tol, try n_init > 1 or another "
-                "init_params, or check the data for duplicates and wildly different feature "
-                "scales.",
+                "Best performing initialization did not converge. Try different init parameters, "
+                "or increase max_iter, tol, or check for degenerate data. "
+                f"(max_iter={self.max_iter}, tol={self.tol:g}; n_init > 1 may help too.)",
                 ConvergenceWarning,
                 stacklevel=2,
             )
@@ -438,7 +492,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         self._check_fitted()
         if n_samples < 1:
-            raise ValueError(f"n_samples must be at least 1, got {n_samples}.")
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one sample.")
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, self.weights_)
         d = self.means_.shape[1]

@@ -481,8 +481,9 @@ def _other_metric_rows(
     _check_n_labels(k, n)
     sizes = np.bincount(codes, minlength=k).astype(np.int64)
     if isinstance(metric, str) and metric == "precomputed":
-        if X.shape[0] != X.shape[1]:
-            raise ValueError(f"A precomputed distance matrix must be square, got shape {X.shape}.")
+        shape = Xs.shape if sparse else arr.shape
+        if shape[0] != shape[1]:
+            raise ValueError(f"A precomputed distance matrix must be square, got shape {shape}.")
         if sparse:
             _check_precomputed_diagonal(Xs.diagonal())
             sums = _mk.precomputed_csr_sums(Xs.data, Xs.indices, Xs.indptr, codes, k)
@@ -493,8 +494,9 @@ def _other_metric_rows(
         code = _NUMBA_METRICS[metric]
         if sparse:
             data = np.ascontiguousarray(Xs.data, dtype=np.float64)
-            sq = np.asarray(Xs.multiply(Xs).sum(axis=1), dtype=np.float64).ravel()
-            l1 = np.asarray(abs(Xs).sum(axis=1), dtype=np.float64).ravel()
+            X64 = Xs.astype(np.float64)
+            sq = np.asarray(X64.multiply(X64).sum(axis=1), dtype=np.float64).ravel()
+            l1 = np.asarray(abs(X64).sum(axis=1), dtype=np.float64).ravel()
             sums = _mk.csr_metric_sums(data, Xs.indices, Xs.indptr, Xs.shape[1], codes, k, code, sq, l1)
         else:
             Xd = np.ascontiguousarray(arr, dtype=np.float64)
