@@ -463,7 +463,7 @@ def test_bad_inits_rejected():
         GaussianMixture(2, means_init=np.zeros((3, 2))).fit(X)
     with pytest.raises(ValueError, match="precisions_init"):
         GaussianMixture(2, precisions_init=np.zeros((2, 2))).fit(X)
-    with pytest.raises(ValueError, match="positive definite"):
+    with pytest.raises(ValueError, match="'full precision' should be symmetric, positive-definite .precisions_init"):
         GaussianMixture(2, precisions_init=np.stack([-np.eye(2)] * 2)).fit(X)
     with pytest.raises(ValueError, match="n_samples >= n_components"):
         GaussianMixture(5).fit(X[:3])

@@ -37,9 +37,10 @@ class _GMMNotFittedError(NotFittedError, sklearn.exceptions.NotFittedError):
     """segengine's NotFittedError that scikit-learn's ``except NotFittedError`` also catches."""
 
 
-def _check_shape(param: np.ndarray, shape: tuple, name: str) -> None:
+def _check_shape(param: np.ndarray, shape: tuple, name: str, field: str) -> None:
     if param.shape != shape:
-        raise ValueError(f"The parameter '{name}' should have the shape of {shape}, but got {param.shape}")
+        raise ValueError(
+            f"The parameter '{name}' should have the shape of {shape}, but got {param.shape} ({field}).")
 
 
 # scikit-learn's sentence when a covariance is not positive definite (its tests match it);
@@ -152,19 +153,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         w = m = p = None
         if self.weights_init is not None:
             w = check_array(self.weights_init, dtype=[np.float64, np.float32], ensure_2d=False)
-            _check_shape(w, (k,), "weights")
+            _check_shape(w, (k,), "weights", "weights_init")
             if np.any(w < 0) or np.any(w > 1):
                 raise ValueError(
                     "The parameter 'weights' should be in the range [0, 1], but got max value "
-                    f"{w.max():.5f}, min value {w.min():.5f}")
+                    f"{w.max():.5f}, min value {w.min():.5f} (weights_init).")
             atol = 1e-6 if w.dtype == np.float32 else 1e-8
             if not abs(1.0 - float(w.sum())) <= atol:
                 raise ValueError(
-                    f"The parameter 'weights' should be normalized, but got sum(weights) = {w.sum():.5f}")
+                    f"The parameter 'weights' should be normalized, but got sum(weights) = {w.sum():.5f} "
+                    "(weights_init).")
             w = w.astype(np.float64)
         if self.means_init is not None:
             m = check_array(self.means_init, dtype=[np.float64, np.float32])
-            _check_shape(m, (k, n_features), "means")
+            _check_shape(m, (k, n_features), "means", "means_init")
             m = m.astype(np.float64)
         if self.precisions_init is not None:
             ct = self.covariance_type
@@ -172,14 +174,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                             allow_nd=ct == "full")
             expected = {"full": (k, n_features, n_features), "tied": (n_features, n_features),
                         "diag": (k, n_features), "spherical": (k,)}[ct]
-            _check_shape(p, expected, f"{ct} precision")
+            _check_shape(p, expected, f"{ct} precision", "precisions_init")
             p = p.astype(np.float64)
             if ct in ("full", "tied"):
                 for mat in (p if ct == "full" else p[None]):
                     if not (np.allclose(mat, mat.T) and np.all(np.linalg.eigvalsh(mat) > 0.0)):
-                        raise ValueError(f"'{ct} precision' should be symmetric, positive-definite")
+                        raise ValueError(f"'{ct} precision' should be symmetric, positive-definite (precisions_init).")
             elif np.any(p <= 0):
-                raise ValueError(f"'{ct} precision' should be positive")
+                raise ValueError(f"'{ct} precision' should be positive (precisions_init).")
         return w, m, p
 
     def _prec_chol_from_precisions(self, p: np.ndarray) -> np.ndarray:

@@ -144,6 +144,8 @@ def run_suite(suite: Suite, patterns: list[str], workdir: Path, extra: list[str]
     junit = workdir / f"{suite.name}.xml"
     mine = [p.split("::", 1)[1] for p in patterns if p.split("::", 1)[0] == test_file.name]
     env = dict(os.environ)
+    # float32 variants too (scikit-learn's own CI skips them by default).
+    env.setdefault("SKLEARN_RUN_FLOAT32_TESTS", "1")
     env["SEGENGINE_CONFORMANCE_DESELECT"] = "\n".join(f"{test_file.name}::{p}" for p in mine)
     repo = str(HERE.parent.parent)
     env["PYTHONPATH"] = repo + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
