@@ -277,7 +277,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _validate_X(self, X, reset: bool) -> np.ndarray:
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset,
                           ensure_min_samples=2 if reset else 1)
+        if reset:
+            self._fit_dtype = X.dtype
         return _as_float64(X)
+
+    def _params64(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The fitted parameters in float64 (EM and inference always compute in float64)."""
+        return tuple(np.asarray(a, dtype=np.float64) for a in (
+            self.weights_, self.means_, self.covariances_, self.precisions_cholesky_))
+
+    def _store_in_input_dtype(self) -> None:
+        # Like scikit-learn, a float32 fit keeps its attributes in float32.
+        dtype = getattr(self, "_fit_dtype", np.float64)
+        for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_"):
+            setattr(self, name, np.asarray(getattr(self, name)).astype(dtype, copy=False))
 
     # ---------------------------------------------------------------- fitting
     @guarded
@@ -349,8 +362,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 params = (weights, means, covariances, prec_chol)
                 lb0 = -np.inf
             else:
-                params = (self.weights_, self.means_, self.covariances_,
-                          self.precisions_cholesky_)
+                params = self._params64()
                 lb0 = self.lower_bound_
             if self.max_iter == 0:
                 result = (params, lb0, 0, False, [])
@@ -379,14 +391,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         _, log_resp = _estimate_log_prob_resp(X, self.weights_, self.means_,
                                               self.precisions_cholesky_, ct)
+        self._store_in_input_dtype()
         return log_resp.argmax(axis=1)
 
     # ---------------------------------------------------------------- inference
     def _log_prob_resp(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         self._check_fitted()
-        X = self._validate_X(X, reset=False)
-        return _estimate_log_prob_resp(X, self.weights_, self.means_,
-                                       self.precisions_cholesky_, self.covariance_type)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        dtype = X.dtype
+        weights, means, _, prec_chol = self._params64()
+        lpn, log_resp = _estimate_log_prob_resp(_as_float64(X), weights, means, prec_chol,
+                                                self.covariance_type)
+        # Computed in float64, returned in the dtype of X (as scikit-learn's).
+        return lpn.astype(dtype, copy=False), log_resp.astype(dtype, copy=False)
 
     @guarded
     def score_samples(self, X: Any) -> np.ndarray:
@@ -497,17 +514,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             raise ValueError(
                 f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one sample.")
         rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, self.weights_)
-        d = self.means_.shape[1]
+        weights, means, covariances, _ = self._params64()
+        counts = rng.multinomial(n_samples, weights)
+        d = means.shape[1]
         ct = self.covariance_type
         parts = []
-        for k, (mean, c) in enumerate(zip(self.means_, counts)):
+        for k, (mean, c) in enumerate(zip(means, counts)):
             if ct == "full":
-                parts.append(rng.multivariate_normal(mean, self.covariances_[k], c))
+                parts.append(rng.multivariate_normal(mean, covariances[k], c))
             elif ct == "tied":
-                parts.append(rng.multivariate_normal(mean, self.covariances_, c))
+                parts.append(rng.multivariate_normal(mean, covariances, c))
             else:
-                scale = np.sqrt(self.covariances_[k])
+                scale = np.sqrt(covariances[k])
                 parts.append(mean + rng.standard_normal((c, d)) * scale)
         X = np.vstack(parts)
         y = np.repeat(np.arange(self.n_components), counts)
