@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import ast
-import fnmatch
+import importlib.util
 import os
 import re
 import subprocess
@@ -147,11 +147,14 @@ def run_suite(suite: Suite, patterns: list[str], workdir: Path, extra: list[str]
     # float32 variants too (scikit-learn's own CI skips them by default).
     env.setdefault("SKLEARN_RUN_FLOAT32_TESTS", "1")
     env["SEGENGINE_CONFORMANCE_DESELECT"] = "\n".join(f"{test_file.name}::{p}" for p in mine)
-    repo = str(HERE.parent.parent)
-    env["PYTHONPATH"] = repo + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    if importlib.util.find_spec("segengine") is None:
+        # Not installed: test the checkout this script belongs to. (An installed segengine is
+        # used as is, with the numba cache the test suite already filled.)
+        repo = str(HERE.parent.parent)
+        env["PYTHONPATH"] = repo + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     cmd = [sys.executable, "-m", "pytest", test_file.name, "-q", "-p", "no:randomly",
            f"--junitxml={junit}", "-o", "junit_family=xunit1", *extra]
-    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, check=False, cwd=workdir, env=env, capture_output=True, text=True)
     out = Outcome()
     failures = []
     if not junit.exists():
@@ -196,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             all_failures += failures
     import sklearn
 
+    spec = importlib.util.find_spec("segengine")
+    print(f"segengine under test: {Path(spec.origin).parent if spec else HERE.parent.parent / 'segengine'}")
     print(f"\nscikit-learn {sklearn.__version__} test files, estimator under test swapped for segengine's\n")
     print("| scikit-learn test file (estimator swapped) | pass | fail | skipped | not applicable |")
     print("|---|---|---|---|---|")
