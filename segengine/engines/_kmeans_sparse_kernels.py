@@ -229,8 +229,10 @@ def csr_lloyd(data, indices, indptr, xsq, w, centers_init, max_iter, tol, block,
     labels = np.full(n, -1, np.int64)
     mind = np.empty(n, np.float64)
     nb = (n + block - 1) // block
-    psums = np.empty((nb, k, d), np.float64)
-    pw = np.empty((nb, k), np.float64)
+    # The assignment (O(nnz * k)) runs in parallel blocks; the sums (O(nnz)) are then taken
+    # serially in row order: no per-block (k, d) buffers, which would be huge for wide data.
+    psums = np.empty((nb, 0, 0), np.float64)
+    pw = np.empty((nb, 0), np.float64)
     pchg = np.zeros(nb, np.int64)
     sums = np.zeros((k, d), np.float64)
     wsum = np.zeros(k, np.float64)
@@ -239,14 +241,15 @@ def csr_lloyd(data, indices, indptr, xsq, w, centers_init, max_iter, tol, block,
     for it in range(max_iter):
         n_iter = it + 1
         _centers_t(centers, CT, cnorm)
-        changed = _assign(data, indices, indptr, CT, cnorm, xsq, w, labels, mind, psums, pw, pchg, block, True, parallel)
+        changed = _assign(data, indices, indptr, CT, cnorm, xsq, w, labels, mind, psums, pw, pchg, block, False, parallel)
         sums[:, :] = 0.0
         wsum[:] = 0.0
-        for b in range(nb):
-            for j in range(k):
-                wsum[j] += pw[b, j]
-                for f in range(d):
-                    sums[j, f] += psums[b, j, f]
+        for i in range(n):
+            j = labels[i]
+            wi = w[i]
+            wsum[j] += wi
+            for p in range(indptr[i], indptr[i + 1]):
+                sums[j, indices[p]] += wi * np.float64(data[p])
         shift, n_empty = _new_centers(data, indices, indptr, w, labels, mind, sums, wsum, centers, new)
         centers, new = new, centers
         if changed == 0 and n_empty == 0:
