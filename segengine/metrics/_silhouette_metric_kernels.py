@@ -4,11 +4,11 @@ Each kernel fills ``sums[i, c]``: the sum of the distances of row ``i`` to the m
 cluster ``c``; the silhouette follows from these sums and the cluster sizes. Inputs:
 
 * a precomputed distance matrix, dense or CSR (entries not stored are distance 0);
-* points, dense or CSR, under the Euclidean, Manhattan (L1) or cosine distance.
+* points, dense or sparse, under the Euclidean, Manhattan (L1) or cosine distance.
 
 Every row is computed start to end by one thread and its sums are added in column order, so
-the thread count never changes a bit. Sparse points are visited through a dense scratch copy
-of row ``i`` and the stored entries of every other row: O(n * nnz), never densified.
+the thread count never changes a bit. Sparse points are never densified: the terms two rows
+share are found through the columns (a CSC copy of the structure).
 """
 
 from __future__ import annotations
@@ -49,26 +49,6 @@ def precomputed_csr_sums(data, indices, indptr, labels, k):
 
 
 @numba.njit(**_OPTS)
-def _pair(X, i, j, metric, norms):
-    d = X.shape[1]
-    if metric == MANHATTAN:
-        s = 0.0
-        for f in range(d):
-            s += abs(np.float64(X[i, f]) - np.float64(X[j, f]))
-        return s
-    if metric == COSINE:
-        dot = 0.0
-        for f in range(d):
-            dot += np.float64(X[i, f]) * np.float64(X[j, f])
-        return _cosine(dot, norms[i], norms[j])
-    s = 0.0
-    for f in range(d):
-        v = np.float64(X[i, f]) - np.float64(X[j, f])
-        s += v * v
-    return np.sqrt(s)
-
-
-@numba.njit(**_OPTS)
 def _cosine(dot, ni, nj):
     # scikit-learn's cosine_distances: rows of norm 0 count as norm 1 (distance 1 to all
     # non-zero rows), the result is clipped to [0, 2].
@@ -79,49 +59,75 @@ def _cosine(dot, ni, nj):
 
 
 @numba.njit(parallel=True, **_OPTS)
-def dense_metric_sums(X, labels, k, metric, norms):
-    """Per-cluster distance sums of every row of dense points; ``norms`` are the Euclidean
-    row norms (read by the cosine metric only). The self-distance is taken as 0."""
-    n = X.shape[0]
+def dense_metric_sums(XT, labels, k, metric, norms):
+    """Per-cluster distance sums of every row of dense points given transposed, ``XT`` (d, n);
+    ``norms`` are the Euclidean row norms (read by the cosine metric only). The distances of
+    row ``i`` to all rows are built feature by feature over contiguous rows of ``XT`` (SIMD);
+    the self-distance is taken as 0."""
+    d, n = XT.shape
     sums = np.zeros((n, k), np.float64)
     for i in prange(n):
+        acc = np.zeros(n, np.float64)
+        for f in range(d):
+            xf = np.float64(XT[f, i])
+            row = XT[f]
+            if metric == MANHATTAN:
+                for j in range(n):
+                    acc[j] += abs(xf - row[j])
+            elif metric == COSINE:
+                for j in range(n):
+                    acc[j] += xf * row[j]
+            else:
+                for j in range(n):
+                    v = xf - row[j]
+                    acc[j] += v * v
         for j in range(n):
-            if j != i:
-                sums[i, labels[j]] += _pair(X, i, j, metric, norms)
+            if j == i:
+                continue
+            if metric == MANHATTAN:
+                dist = acc[j]
+            elif metric == COSINE:
+                dist = _cosine(acc[j], norms[i], norms[j])
+            else:
+                dist = np.sqrt(acc[j])
+            sums[i, labels[j]] += dist
     return sums
 
 
 @numba.njit(parallel=True, **_OPTS)
-def csr_metric_sums(data, indices, indptr, n_features, labels, k, metric, sq, l1):
-    """Per-cluster distance sums of every row of CSR points.
+def csr_metric_sums(data, indices, indptr, cdata, crows, cptr, labels, k, metric, sq, l1):
+    """Per-cluster distance sums of every row of sparse points.
 
-    ``sq`` are the squared row norms (Euclidean, cosine), ``l1`` the L1 row norms (Manhattan).
-    Euclidean: ``sqrt(sq_i + sq_j - 2 x_i.x_j)``; Manhattan: ``l1_i + l1_j`` corrected on the
-    columns stored in both rows; cosine from the dot product and the norms.
+    The matrix comes twice: CSR (``data``, ``indices``, ``indptr``) and CSC (``cdata``,
+    ``crows``, ``cptr``). For row ``i``, the terms shared with every other row are gathered
+    through the columns of its stored entries (an inverted index), so the cost is the number
+    of (i, j) pairs that share a column, not n * nnz. ``sq`` are the squared row norms
+    (Euclidean, cosine), ``l1`` the L1 norms (Manhattan). Euclidean:
+    ``sqrt(sq_i + sq_j - 2 x_i.x_j)``; Manhattan: ``l1_i + l1_j`` minus, on shared columns,
+    ``|a| + |b| - |a - b|``; cosine from the dot product and the norms.
     """
     n = indptr.shape[0] - 1
     sums = np.zeros((n, k), np.float64)
     for i in prange(n):
-        row = np.zeros(n_features, np.float64)
+        acc = np.zeros(n, np.float64)
         for p in range(indptr[i], indptr[i + 1]):
-            row[indices[p]] = data[p]
+            a = np.float64(data[p])
+            c = indices[p]
+            for q in range(cptr[c], cptr[c + 1]):
+                b = np.float64(cdata[q])
+                if metric == MANHATTAN:
+                    acc[crows[q]] += abs(a) + abs(b) - abs(a - b)
+                else:
+                    acc[crows[q]] += a * b
         for j in range(n):
             if j == i:
                 continue
-            acc = 0.0
-            for p in range(indptr[j], indptr[j + 1]):
-                a = row[indices[p]]
-                b = np.float64(data[p])
-                if metric == MANHATTAN:
-                    acc += abs(a) + abs(b) - abs(a - b)
-                else:
-                    acc += a * b
             if metric == MANHATTAN:
-                dist = max(l1[i] + l1[j] - acc, 0.0)
+                dist = max(l1[i] + l1[j] - acc[j], 0.0)
             elif metric == COSINE:
-                dist = _cosine(acc, np.sqrt(sq[i]), np.sqrt(sq[j]))
+                dist = _cosine(acc[j], np.sqrt(sq[i]), np.sqrt(sq[j]))
             else:
-                dist = np.sqrt(max(sq[i] + sq[j] - 2.0 * acc, 0.0))
+                dist = np.sqrt(max(sq[i] + sq[j] - 2.0 * acc[j], 0.0))
             sums[i, labels[j]] += dist
     return sums
 

@@ -493,15 +493,17 @@ def _other_metric_rows(
     elif isinstance(metric, str) and metric in _NUMBA_METRICS:
         code = _NUMBA_METRICS[metric]
         if sparse:
-            data = np.ascontiguousarray(Xs.data, dtype=np.float64)
             X64 = Xs.astype(np.float64)
+            X64.sum_duplicates()
+            C = X64.tocsc()
             sq = np.asarray(X64.multiply(X64).sum(axis=1), dtype=np.float64).ravel()
             l1 = np.asarray(abs(X64).sum(axis=1), dtype=np.float64).ravel()
-            sums = _mk.csr_metric_sums(data, Xs.indices, Xs.indptr, Xs.shape[1], codes, k, code, sq, l1)
+            sums = _mk.csr_metric_sums(X64.data, X64.indices, X64.indptr, C.data, C.indices, C.indptr,
+                                       codes, k, code, sq, l1)
         else:
             Xd = np.ascontiguousarray(arr, dtype=np.float64)
             norms = np.sqrt(np.einsum("ij,ij->i", Xd, Xd))
-            sums = _mk.dense_metric_sums(Xd, codes, k, code, norms)
+            sums = _mk.dense_metric_sums(np.ascontiguousarray(Xd.T), codes, k, code, norms)
     else:
         # Any other metric: scikit-learn's pairwise distances, imported only here (the report
         # path never comes this way). Only the scored rows against all rows.
