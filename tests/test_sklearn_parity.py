@@ -334,3 +334,13 @@ def test_swapped_source_rebinds_after_the_last_import():
     out = conformance.swapped_source(src, "from segengine import B\n")
     assert out.index("from segengine import B") > out.index("    B,\n)")
     assert out.index("from segengine import B") < out.index("X = B()")
+
+
+def test_gmm_refuses_sparse_input_like_sklearn():
+    # scikit-learn's GaussianMixture never densifies a sparse matrix for you; neither does ours.
+    from sklearn.mixture import GaussianMixture as SkGMM
+
+    M = sp.random(50, 3, density=0.5, format="csr", random_state=0)
+    for est in (GaussianMixture(2), SkGMM(2)):
+        with pytest.raises(TypeError, match="Sparse data was passed"):
+            est.fit(M)
