@@ -95,7 +95,15 @@ def _time(fn) -> float:
 
 def main(quick: bool = False) -> dict:
     warnings.simplefilter("ignore")
+    threads = numba.get_num_threads()
     numba.set_num_threads(1)
+    try:
+        return _run(quick)
+    finally:
+        numba.set_num_threads(threads)
+
+
+def _run(quick: bool) -> dict:
     seg = _Segengine()
     repeats = 3 if quick else 5
     out = {}
