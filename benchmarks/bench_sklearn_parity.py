@@ -104,6 +104,8 @@ def main(quick: bool = False) -> dict:
 
 
 def _run(quick: bool) -> dict:
+    if quick:
+        print("quick mode: every number of rows below is divided by 4")
     seg = _Segengine()
     repeats = 3 if quick else 5
     out = {}
