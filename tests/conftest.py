@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import copy
+import os
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 # The HTTP service tests share one `segengine serve` process (fixture "service", session scope).
 from service_helpers import service_fixture  # noqa: F401
 
 from segengine.datasets import load_demo_customers
+
+# Property tests draw the same examples on every run (derandomized, no example database), so a
+# red CI is always a regression, never a newly drawn example. HYPOTHESIS_PROFILE=explore
+# searches afresh (then pin any failure it finds as an explicit example or test).
+settings.register_profile("deterministic", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 @pytest.fixture(scope="session")

@@ -99,8 +99,27 @@ def test_seeded_inits_match_sklearn(cov_type, init):
     sk = SkGMM(3, **kw).fit(X)
     ours = GaussianMixture(3, **kw).fit(X)
     assert ours.n_iter_ == sk.n_iter_
-    np.testing.assert_allclose(ours.means_, sk.means_, atol=1e-6)
+    # Both restarts can reach the same optimum with the components in another order; their
+    # lower bounds then differ only in the last bits (spherical + k-means++ here: 3e-15), and
+    # which restart is kept is decided by rounding. Under scikit-learn 1.9.1 its second
+    # restart comes out 1 ulp higher and wins, while ours ties and keeps the first (this test
+    # passed with the order pinned before 1.9). So compare the fitted mixture, not the order.
+    assert abs(ours.lower_bound_ - sk.lower_bound_) < 1e-12
+    order = _component_order(ours.means_, sk.means_)
+    np.testing.assert_allclose(ours.means_[order], sk.means_, atol=1e-6)
+    np.testing.assert_allclose(ours.weights_[order], sk.weights_, atol=1e-8)
+    np.testing.assert_allclose(ours.covariances_[order] if cov_type != "tied" else ours.covariances_,
+                               sk.covariances_, rtol=1e-6)
     assert ours.score(X) == pytest.approx(sk.score(X), abs=1e-8)
+
+
+def _component_order(means, reference):
+    """The permutation of ``means`` nearest to ``reference`` (each component matched once)."""
+    import itertools
+
+    best = min(itertools.permutations(range(len(means))),
+               key=lambda p: float(np.abs(means[list(p)] - reference).sum()))
+    return list(best)
 
 
 @pytest.mark.parametrize("init", ["random_from_data", "k-means++"])
@@ -444,7 +463,7 @@ def test_bad_inits_rejected():
         GaussianMixture(2, means_init=np.zeros((3, 2))).fit(X)
     with pytest.raises(ValueError, match="precisions_init"):
         GaussianMixture(2, precisions_init=np.zeros((2, 2))).fit(X)
-    with pytest.raises(ValueError, match="positive definite"):
+    with pytest.raises(ValueError, match="'full precision' should be symmetric, positive-definite .precisions_init"):
         GaussianMixture(2, precisions_init=np.stack([-np.eye(2)] * 2)).fit(X)
     with pytest.raises(ValueError, match="n_samples >= n_components"):
         GaussianMixture(5).fit(X[:3])

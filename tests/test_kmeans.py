@@ -32,6 +32,9 @@ _EXPECTED_FAILED = {
     "check_sample_weight_equivalence_on_dense_data": (
         "sample_weight is not equivalent to removing/repeating samples (random seeding)."
     ),
+    "check_sample_weight_equivalence_on_sparse_data": (
+        "sample_weight is not equivalent to removing/repeating samples (random seeding)."
+    ),
 }
 
 
@@ -114,11 +117,14 @@ def test_inertia_not_worse_than_sklearn(problem):
     if ours.inertia_ != ref.inertia_ and ours.inertia_ > 1.01 * ref.inertia_ + slack:
         # One unlucky draw is not a defect: compare medians over 5 seeds of each library.
         # Crowded problems (k > n/20) have optima that differ by several per cent between
-        # seeds even for best-of-30 in either library (measured; no bias either way).
+        # seeds even for best-of-30 in either library (measured; no bias either way). So do
+        # many clusters in few dimensions (k > 10 d): 1-D, n=1239, k=45, the 5-seed medians of
+        # best-of-10 differ by -3.0 % .. +2.3 % across 16 data sets, and the means over 60
+        # single-start seeds by -0.4 % .. +0.2 % (per-run spread 3-5 %): no bias, only noise.
         seeds = [seed + s for s in range(5)]
         mine = np.median([m.inertia_ for m in fits(KMeans, seeds)])
         theirs = np.median([m.inertia_ for m in fits(SKKMeans, seeds)])
-        tol = 1.04 if 20 * k > X.shape[0] else 1.01
+        tol = 1.04 if (20 * k > X.shape[0] or k > 10 * X.shape[1]) else 1.01
         assert mine <= tol * theirs + slack
     np.testing.assert_array_equal(ours.predict(X), ours.labels_)
     assert ours.labels_.dtype == np.int64 and ours.labels_.shape == (X.shape[0],)
@@ -249,7 +255,7 @@ def test_data_validation():
 def test_init_array_and_random_init():
     X, _ = make_blobs(600, 2, centers=3, random_state=4)
     init = np.array([[0.0, 0.0], [5.0, 5.0], [-5.0, 5.0]])
-    with pytest.warns(UserWarning, match="1 initialisation"):
+    with pytest.warns(RuntimeWarning, match="performing only one init in KMeans instead of n_init=4"):
         KMeans(3, init=init, n_init=4).fit(X)
     r1 = KMeans(3, init="random", random_state=0).fit(X)
     r10 = KMeans(3, init="random", n_init=1, random_state=0).fit(X)
@@ -413,3 +419,25 @@ def test_nearest_two_vs_naive(n, d, k, seed, dtype, scale):
     np.testing.assert_allclose(D[np.arange(n), labels], d1, rtol=rtol)
     if k == 1:
         assert np.all(np.isinf(d2))
+
+
+@pytest.mark.parametrize("kind", ["uniform", "duplicates"])
+def test_many_clusters_in_one_dimension_not_worse_on_average(kind):
+    # Issue 16, item 20: 1-D data, 1,239 points, k = 45, where 5-seed medians of either library
+    # differ by a few per cent. Means of single starts over fixed seeds compare the seeding and
+    # iterations rather than luck. Measured over 100 seeds on 4 duplicate-heavy sets:
+    # -0.1 % .. +1.8 % (standard error of the difference ~0.7 %); from the same initial
+    # centres both libraries run the very same Lloyd steps (same labels, inertia, n_iter_).
+    # With 20 seeds the standard error is ~1.2 %: 3 % is 2.5 sigma.
+    rng = np.random.default_rng(["uniform", "duplicates"].index(kind))
+    X = rng.random((1239, 1)) if kind == "uniform" else rng.normal(size=(300, 1))[rng.integers(0, 300, 1239)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = np.mean([KMeans(45, n_init=1, random_state=s).fit(X).inertia_ for s in range(20)])
+        theirs = np.mean([SKKMeans(45, n_init=1, random_state=s).fit(X).inertia_ for s in range(20)])
+    assert ours <= 1.03 * theirs
+    init = X[np.random.default_rng(0).choice(1239, 45, replace=False)]
+    a = KMeans(45, init=init, algorithm="lloyd").fit(X)
+    b = SKKMeans(45, init=init, n_init=1).fit(X)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert a.n_iter_ == b.n_iter_ and a.inertia_ == pytest.approx(b.inertia_, rel=1e-12)

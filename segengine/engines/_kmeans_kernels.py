@@ -429,7 +429,9 @@ def _new_centers(X, w, labels, sums, wsum, old, new):
             dist[i] = -_sq_dist_row(X, i, old, labels[i])
         order = np.argsort(dist, kind="mergesort")
         t = 0
-        for j in range(k):
+        # Every row on its centre (fewer distinct rows than clusters): moving an empty
+        # centre onto a duplicate row would change nothing but cost an iteration.
+        for j in range(k if dist[order[0]] < 0.0 else 0):
             if wsum[j] > 0.0:
                 continue
             idx = order[t]

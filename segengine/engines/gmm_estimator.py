@@ -37,6 +37,21 @@ class _GMMNotFittedError(NotFittedError, sklearn.exceptions.NotFittedError):
     """segengine's NotFittedError that scikit-learn's ``except NotFittedError`` also catches."""
 
 
+def _check_shape(param: np.ndarray, shape: tuple, name: str, field: str) -> None:
+    if param.shape != shape:
+        raise ValueError(
+            f"The parameter '{name}' should have the shape of {shape}, but got {param.shape} ({field}).")
+
+
+# scikit-learn's sentence when a covariance is not positive definite (its tests match it);
+# segengine's own explanation follows it.
+_ILL_DEFINED = (
+    "Fitting the mixture model failed because some components have ill-defined empirical "
+    "covariance (for instance caused by singleton or collapsed samples). Try to decrease the "
+    "number of components, increase reg_covar, or scale the input data."
+)
+
+
 # --------------------------------------------------------------------------------------------
 # Estimator
 # --------------------------------------------------------------------------------------------
@@ -133,37 +148,40 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # ---------------------------------------------------------------- validation helpers
     def _check_inits(self, n_features: int) -> tuple:
+        # scikit-learn's checks and messages (its test suite pins them).
         k = self.n_components
         w = m = p = None
         if self.weights_init is not None:
-            w = check_array(self.weights_init, dtype=np.float64, ensure_2d=False)
-            if w.shape != (k,):
-                raise ValueError(f"weights_init should have shape ({k},), got {w.shape}.")
+            w = check_array(self.weights_init, dtype=[np.float64, np.float32], ensure_2d=False)
+            _check_shape(w, (k,), "weights", "weights_init")
             if np.any(w < 0) or np.any(w > 1):
-                raise ValueError("weights_init should lie in [0, 1].")
-            if not np.isclose(w.sum(), 1.0, rtol=0, atol=1e-6):
-                raise ValueError(f"weights_init should sum to 1, got sum {w.sum():.6f}.")
-        if self.means_init is not None:
-            m = check_array(self.means_init, dtype=np.float64)
-            if m.shape != (k, n_features):
                 raise ValueError(
-                    f"means_init should have shape ({k}, {n_features}), got {m.shape}.")
+                    "The parameter 'weights' should be in the range [0, 1], but got max value "
+                    f"{w.max():.5f}, min value {w.min():.5f} (weights_init).")
+            atol = 1e-6 if w.dtype == np.float32 else 1e-8
+            if not abs(1.0 - float(w.sum())) <= atol:
+                raise ValueError(
+                    f"The parameter 'weights' should be normalized, but got sum(weights) = {w.sum():.5f} "
+                    "(weights_init).")
+            w = w.astype(np.float64)
+        if self.means_init is not None:
+            m = check_array(self.means_init, dtype=[np.float64, np.float32])
+            _check_shape(m, (k, n_features), "means", "means_init")
+            m = m.astype(np.float64)
         if self.precisions_init is not None:
             ct = self.covariance_type
-            p = check_array(self.precisions_init, dtype=np.float64, ensure_2d=False,
-                            allow_nd=True)
+            p = check_array(self.precisions_init, dtype=[np.float64, np.float32], ensure_2d=False,
+                            allow_nd=ct == "full")
             expected = {"full": (k, n_features, n_features), "tied": (n_features, n_features),
                         "diag": (k, n_features), "spherical": (k,)}[ct]
-            if p.shape != expected:
-                raise ValueError(
-                    f"precisions_init for covariance_type={ct!r} should have shape "
-                    f"{expected}, got {p.shape}.")
+            _check_shape(p, expected, f"{ct} precision", "precisions_init")
+            p = p.astype(np.float64)
             if ct in ("full", "tied"):
-                p3 = p if ct == "full" else p[None]
-                if not np.allclose(p3, np.transpose(p3, (0, 2, 1))):
-                    raise ValueError("precisions_init should be symmetric.")
+                for mat in (p if ct == "full" else p[None]):
+                    if not (np.allclose(mat, mat.T) and np.all(np.linalg.eigvalsh(mat) > 0.0)):
+                        raise ValueError(f"'{ct} precision' should be symmetric, positive-definite (precisions_init).")
             elif np.any(p <= 0):
-                raise ValueError("precisions_init should be positive.")
+                raise ValueError(f"'{ct} precision' should be positive (precisions_init).")
         return w, m, p
 
     def _prec_chol_from_precisions(self, p: np.ndarray) -> np.ndarray:
@@ -201,7 +219,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _check_fitted(self) -> None:
         if not hasattr(self, "means_"):
             raise _GMMNotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet; call 'fit' first.")
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator.")
 
     def _set_fitted(self, params, n_features, lower_bound, n_iter, converged, history) -> None:
         weights, means, covariances, prec_chol = params
@@ -222,10 +241,56 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = n_iter
         self.converged_ = bool(converged)
 
+    def _set_parameters(self, params) -> None:
+        """Set weights_, means_, covariances_, precisions_cholesky_ and precisions_ from a
+        ``(weights, means, covariances, precisions_cholesky)`` tuple (scikit-learn's name)."""
+        self.weights_, self.means_, self.covariances_, self.precisions_cholesky_ = params
+        pc = self.precisions_cholesky_
+        if self.covariance_type == "full":
+            self.precisions_ = pc @ np.transpose(pc, (0, 2, 1))
+        elif self.covariance_type == "tied":
+            self.precisions_ = pc @ pc.T
+        else:
+            self.precisions_ = pc**2
+
+    def _initialize(self, X: Any, resp: Any) -> None:
+        """Initial parameters from responsibilities ``resp`` (n_samples, n_components), with
+        ``weights_init``, ``means_init`` and ``precisions_init`` taking precedence (as
+        scikit-learn's method of the same name)."""
+        # Like scikit-learn's, no validation here: fit checks the initial values first.
+        X = _as_float64(X)
+        weights, means, covariances, prec_chol = self._params_from_resp(X, np.asarray(resp, np.float64))
+        if self.weights_init is not None:
+            weights = np.asarray(self.weights_init, dtype=np.float64)
+        if self.means_init is not None:
+            means = np.asarray(self.means_init, dtype=np.float64)
+        if self.precisions_init is not None:
+            prec_chol = self._prec_chol_from_precisions(np.asarray(self.precisions_init, np.float64))
+        self._set_parameters((weights, means, covariances, prec_chol))
+
+    def _params_from_resp(self, X: np.ndarray, resp: np.ndarray) -> tuple:
+        try:
+            return _params_from_resp(X, resp, self.covariance_type, float(self.reg_covar))
+        except ValueError as exc:
+            raise ValueError(f"{_ILL_DEFINED} {exc}") from exc
+
     def _validate_X(self, X, reset: bool) -> np.ndarray:
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset,
                           ensure_min_samples=2 if reset else 1)
+        if reset:
+            self._fit_dtype = X.dtype
         return _as_float64(X)
+
+    def _params64(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The fitted parameters in float64 (EM and inference always compute in float64)."""
+        return tuple(np.asarray(a, dtype=np.float64) for a in (
+            self.weights_, self.means_, self.covariances_, self.precisions_cholesky_))
+
+    def _store_in_input_dtype(self) -> None:
+        # Like scikit-learn, a float32 fit keeps its attributes in float32.
+        dtype = getattr(self, "_fit_dtype", np.float64)
+        for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_"):
+            setattr(self, name, np.asarray(getattr(self, name)).astype(dtype, copy=False))
 
     # ---------------------------------------------------------------- fitting
     @guarded
@@ -286,7 +351,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 lb0 = -np.inf
             elif do_init:
                 resp = self._initial_resp(X, rs)
-                weights, means, covariances, prec_chol = _params_from_resp(X, resp, ct, reg)
+                weights, means, covariances, prec_chol = self._params_from_resp(X, resp)
                 del resp
                 if w_init is not None:
                     weights = w_init.copy()
@@ -297,14 +362,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 params = (weights, means, covariances, prec_chol)
                 lb0 = -np.inf
             else:
-                params = (self.weights_, self.means_, self.covariances_,
-                          self.precisions_cholesky_)
+                params = self._params64()
                 lb0 = self.lower_bound_
             if self.max_iter == 0:
                 result = (params, lb0, 0, False, [])
             else:
-                result = _em(X, params, ct, reg, float(self.tol), self.max_iter, lb0,
-                             tied_stats, self.verbose)
+                try:
+                    result = _em(X, params, ct, reg, float(self.tol), self.max_iter, lb0,
+                                 tied_stats, self.verbose)
+                except ValueError as exc:
+                    if "not positive definite" not in str(exc):
+                        raise
+                    raise ValueError(f"{_ILL_DEFINED} {exc}") from exc
             if self.verbose >= 1:
                 print(f"Initialization {init}: lower bound {result[1]:.6f}, "
                       f"{result[2]} iterations, converged={result[3]}")
@@ -314,23 +383,27 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self._set_fitted(params, d, lb, n_iter, converged, history)
         if not converged and self.max_iter > 0:
             warnings.warn(
-                f"The best EM run did not converge in max_iter={self.max_iter} iterations "
-                f"(tol={self.tol:g}). Increase max_iter or tol, try n_init > 1 or another "
-                "init_params, or check the data for duplicates and wildly different feature "
-                "scales.",
+                "Best performing initialization did not converge. Try different init parameters, "
+                "or increase max_iter, tol, or check for degenerate data. "
+                f"(max_iter={self.max_iter}, tol={self.tol:g}; n_init > 1 may help too.)",
                 ConvergenceWarning,
                 stacklevel=2,
             )
         _, log_resp = _estimate_log_prob_resp(X, self.weights_, self.means_,
                                               self.precisions_cholesky_, ct)
+        self._store_in_input_dtype()
         return log_resp.argmax(axis=1)
 
     # ---------------------------------------------------------------- inference
     def _log_prob_resp(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         self._check_fitted()
-        X = self._validate_X(X, reset=False)
-        return _estimate_log_prob_resp(X, self.weights_, self.means_,
-                                       self.precisions_cholesky_, self.covariance_type)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        dtype = X.dtype
+        weights, means, _, prec_chol = self._params64()
+        lpn, log_resp = _estimate_log_prob_resp(_as_float64(X), weights, means, prec_chol,
+                                                self.covariance_type)
+        # Computed in float64, returned in the dtype of X (as scikit-learn's).
+        return lpn.astype(dtype, copy=False), log_resp.astype(dtype, copy=False)
 
     @guarded
     def score_samples(self, X: Any) -> np.ndarray:
@@ -438,19 +511,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         self._check_fitted()
         if n_samples < 1:
-            raise ValueError(f"n_samples must be at least 1, got {n_samples}.")
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one sample.")
         rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, self.weights_)
-        d = self.means_.shape[1]
+        weights, means, covariances, _ = self._params64()
+        counts = rng.multinomial(n_samples, weights)
+        d = means.shape[1]
         ct = self.covariance_type
         parts = []
-        for k, (mean, c) in enumerate(zip(self.means_, counts)):
+        for k, (mean, c) in enumerate(zip(means, counts)):
             if ct == "full":
-                parts.append(rng.multivariate_normal(mean, self.covariances_[k], c))
+                parts.append(rng.multivariate_normal(mean, covariances[k], c))
             elif ct == "tied":
-                parts.append(rng.multivariate_normal(mean, self.covariances_, c))
+                parts.append(rng.multivariate_normal(mean, covariances, c))
             else:
-                scale = np.sqrt(self.covariances_[k])
+                scale = np.sqrt(covariances[k])
                 parts.append(mean + rng.standard_normal((c, d)) * scale)
         X = np.vstack(parts)
         y = np.repeat(np.arange(self.n_components), counts)

@@ -35,6 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from segengine import config
 from segengine.metrics import _silhouette_kernels as _k
+from segengine.metrics import _silhouette_metric_kernels as _mk
 from segengine.concurrency import guarded
 
 __all__ = [
@@ -263,8 +264,10 @@ def _silhouette_rows(
 
 
 @guarded
-def silhouette_samples(X: ArrayLike, labels: ArrayLike) -> NDArray[np.float64]:
-    """Silhouette coefficient of every sample (Euclidean distance).
+def silhouette_samples(
+    X: ArrayLike, labels: ArrayLike, *, metric: str | Any = "euclidean", **kwds: Any
+) -> NDArray[np.float64]:
+    """Silhouette coefficient of every sample.
 
     Equal to :func:`sklearn.metrics.silhouette_samples` (to about 1e-12 on float64 data), but
     the memory is O(n * k): the n x n distance matrix is never formed. Distances are computed
@@ -274,10 +277,19 @@ def silhouette_samples(X: ArrayLike, labels: ArrayLike) -> NDArray[np.float64]:
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
+    X : array-like or sparse matrix of shape (n_samples, n_features)
         Points (float64 or float32; other numeric types are converted). Must be finite.
+        With ``metric="precomputed"``: the (n_samples, n_samples) distance matrix, dense or
+        sparse (entries not stored are 0), with a zero diagonal.
     labels : array-like of shape (n_samples,)
         Cluster label of every point; any values (they are remapped internally).
+    metric : str or callable, default="euclidean"
+        "euclidean" (the O(n * k)-memory engine above; sparse points too), "precomputed",
+        "manhattan" ("cityblock", "l1") and "cosine" run in numba without scikit-learn;
+        any other metric of ``sklearn.metrics.pairwise_distances`` (or a callable) is
+        computed by it, imported only then.
+    **kwds
+        Passed to ``pairwise_distances`` for the other metrics.
 
     Returns
     -------
@@ -292,6 +304,8 @@ def silhouette_samples(X: ArrayLike, labels: ArrayLike) -> NDArray[np.float64]:
         If the number of distinct labels is not in ``2..n_samples - 1``, or the input is
         malformed.
     """
+    if not _is_plain_euclidean(X, metric, kwds):
+        return _other_metric_rows(X, labels, metric, kwds, None)
     Xc = _check_X(X)
     n = Xc.shape[0]
     codes, k = _encode_labels(labels, n)
@@ -347,11 +361,12 @@ def silhouette_score(
     X: ArrayLike,
     labels: ArrayLike,
     *,
-    metric: str = "euclidean",
+    metric: str | Any = "euclidean",
     sample_size: int | None = None,
     random_state: Any = None,
+    **kwds: Any,
 ) -> float:
-    """Mean silhouette coefficient (Euclidean distance).
+    """Mean silhouette coefficient.
 
     Parameters
     ----------
@@ -359,8 +374,8 @@ def silhouette_score(
         Points; see `silhouette_samples`.
     labels : array-like of shape (n_samples,)
         Cluster label of every point.
-    metric : {"euclidean"}
-        Accepted for drop-in compatibility with scikit-learn; only Euclidean is implemented.
+    metric : str or callable, default="euclidean"
+        See `silhouette_samples`.
     sample_size : int, optional
         None (default): the exact mean over all points, equal to
         :func:`sklearn.metrics.silhouette_score`. An int: the mean over a random sample of that
@@ -383,20 +398,126 @@ def silhouette_score(
         If the number of distinct labels is not in ``2..n_samples - 1`` (checked on all
         labels), ``sample_size < 1``, or the input is malformed.
     """
-    if metric != "euclidean":
-        raise ValueError(f"Only metric='euclidean' is supported, got {metric!r}.")
+    if not _is_plain_euclidean(X, metric, kwds):
+        n = _n_rows(X)
+        rows = _score_rows(n, sample_size, random_state)
+        return float(np.mean(_other_metric_rows(X, labels, metric, kwds, rows)))
     Xc = _check_X(X)
     n = Xc.shape[0]
     codes, k = _encode_labels(labels, n)
     _check_n_labels(k, n)
-    if sample_size is None or int(sample_size) >= n:
-        rows = None
-    else:
-        if int(sample_size) != sample_size or sample_size < 1:
-            raise ValueError(f"sample_size must be a positive integer, got {sample_size!r}.")
-        rows = _sample_rows(n, int(sample_size), _rng(random_state))
+    rows = _score_rows(n, sample_size, random_state)
     s = _silhouette_rows(Xc, codes[None, :], np.array([k], dtype=np.int64), rows)[0]
     return float(np.mean(s))
+
+
+def _score_rows(n: int, sample_size: Any, random_state: Any) -> NDArray[np.int64] | None:
+    if sample_size is None or int(sample_size) >= n:
+        return None
+    if int(sample_size) != sample_size or sample_size < 1:
+        raise ValueError(f"sample_size must be a positive integer, got {sample_size!r}.")
+    return _sample_rows(n, int(sample_size), _rng(random_state))
+
+
+# ----------------------------------------------------------------------------------------------
+# other metrics, precomputed distances and sparse input
+
+_NUMBA_METRICS = {
+    "euclidean": _mk.EUCLIDEAN, "l2": _mk.EUCLIDEAN,
+    "manhattan": _mk.MANHATTAN, "cityblock": _mk.MANHATTAN, "l1": _mk.MANHATTAN,
+    "cosine": _mk.COSINE,
+}
+
+
+def _is_sparse(X: Any) -> bool:
+    return hasattr(X, "tocsr") and hasattr(X, "nnz")
+
+
+def _is_plain_euclidean(X: Any, metric: Any, kwds: dict) -> bool:
+    return isinstance(metric, str) and metric == "euclidean" and not kwds and not _is_sparse(X)
+
+
+def _n_rows(X: Any) -> int:
+    return int(X.shape[0]) if _is_sparse(X) else int(np.asarray(X).shape[0])
+
+
+def _as_csr(X: Any, dtype=None):
+    X = X.tocsr()
+    if X.data.dtype.kind not in "fiub":
+        raise ValueError(f"X must be numeric, got dtype {X.data.dtype}.")
+    if not np.isfinite(X.data).all():
+        raise ValueError("X contains NaN or infinity.")
+    return X
+
+
+def _check_precomputed_diagonal(diag: np.ndarray) -> None:
+    # scikit-learn's rule: float diagonals within 100 eps of zero, integer ones exactly zero.
+    bad = np.any(np.abs(diag) > np.finfo(diag.dtype).eps * 100) if diag.dtype.kind == "f" else np.any(diag != 0)
+    if bad:
+        raise ValueError(
+            "The precomputed distance matrix contains non-zero elements on the diagonal. "
+            "Use np.fill_diagonal(X, 0)."
+        )
+
+
+def _other_metric_rows(
+    X: Any, labels: ArrayLike, metric: Any, kwds: dict, rows: NDArray[np.int64] | None
+) -> NDArray[np.float64]:
+    """Silhouettes of ``rows`` (None: all) under any metric, from per-cluster distance sums."""
+    sparse = _is_sparse(X)
+    if sparse:
+        Xs = _as_csr(X)
+        n = Xs.shape[0]
+    else:
+        arr = np.asarray(X)
+        if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
+            raise ValueError(f"X must be a non-empty 2-D array, got shape {arr.shape}.")
+        if arr.dtype.kind not in "fiub":
+            raise ValueError(f"X must be numeric, got dtype {arr.dtype}.")
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise ValueError("X contains NaN or infinity.")
+        n = arr.shape[0]
+    codes, k = _encode_labels(labels, n)
+    _check_n_labels(k, n)
+    sizes = np.bincount(codes, minlength=k).astype(np.int64)
+    if isinstance(metric, str) and metric == "precomputed":
+        shape = Xs.shape if sparse else arr.shape
+        if shape[0] != shape[1]:
+            raise ValueError(f"A precomputed distance matrix must be square, got shape {shape}.")
+        if sparse:
+            _check_precomputed_diagonal(Xs.diagonal())
+            sums = _mk.precomputed_csr_sums(Xs.data, Xs.indices, Xs.indptr, codes, k)
+        else:
+            _check_precomputed_diagonal(np.diagonal(arr))
+            sums = _mk.precomputed_dense_sums(np.ascontiguousarray(arr, dtype=np.float64), codes, k)
+    elif isinstance(metric, str) and metric in _NUMBA_METRICS:
+        code = _NUMBA_METRICS[metric]
+        if sparse:
+            X64 = Xs.astype(np.float64)
+            X64.sum_duplicates()
+            C = X64.tocsc()
+            sq = np.asarray(X64.multiply(X64).sum(axis=1), dtype=np.float64).ravel()
+            l1 = np.asarray(abs(X64).sum(axis=1), dtype=np.float64).ravel()
+            sums = _mk.csr_metric_sums(X64.data, X64.indices, X64.indptr, C.data, C.indices, C.indptr,
+                                       codes, k, code, sq, l1)
+        else:
+            Xd = np.ascontiguousarray(arr, dtype=np.float64)
+            norms = np.sqrt(np.einsum("ij,ij->i", Xd, Xd))
+            sums = _mk.dense_metric_sums(np.ascontiguousarray(Xd.T), codes, k, code, norms)
+    else:
+        # Any other metric: scikit-learn's pairwise distances, imported only here (the report
+        # path never comes this way). Only the scored rows against all rows.
+        from sklearn.metrics import pairwise_distances
+
+        src = Xs if sparse else arr
+        first = src if rows is None else src[rows]
+        D = pairwise_distances(first, src, metric=metric, **kwds)
+        s = _mk.silhouette_from_sums(
+            _mk.precomputed_dense_sums(np.ascontiguousarray(D, dtype=np.float64), codes, k),
+            codes if rows is None else np.ascontiguousarray(codes[rows]), sizes)
+        return s
+    out = _mk.silhouette_from_sums(sums, codes, sizes)
+    return out if rows is None else out[rows]
 
 
 def _valid_labelings(
