@@ -11,10 +11,10 @@ import pytest
 
 pytest.importorskip("starlette")
 
-from segengine.service import create_app  # noqa: E402
-from segengine.service.config import ROUTE, ServiceConfig  # noqa: E402
-from segengine.service.store import TenantStore  # noqa: E402
-from segengine.service import tenants as t  # noqa: E402
+from segengine.service import create_app
+from segengine.service import tenants as t
+from segengine.service.config import ROUTE, ServiceConfig
+from segengine.service.store import TenantStore
 
 A = "00000001-1111-4111-8111-000000000001"
 B = "00000002-1111-4111-8111-000000000002"
@@ -95,3 +95,35 @@ def test_one_tenants_stalled_uploads_are_capped_and_another_tenant_is_still_read
     assert all(body["error"] == "Too many requests" and body["retry_after"] >= 1 for body in bodies)
     # Tenant B is not starved: its body is being read.
     assert reads.count(B) == 1 and other is None
+
+
+@pytest.mark.parametrize("full", ["tenant", "server"])
+def test_a_request_that_admission_would_refuse_is_refused_before_its_body_is_read(full):
+    # A refused admission gives the rate-limit token back; were the body read first, a tenant at its
+    # in-flight cap could send unlimited 20 MB bodies (decoded on the event loop) at no quota cost.
+    app, keys, config = _app()
+    state = app.state.segengine
+    if full == "tenant":
+        for _ in range(config.n_tenant_in_flight):
+            assert state.admission.try_admit(A).status == 0
+    else:
+        for i in range(config.n_workers + config.n_queue):
+            assert state.admission.try_admit(f"other-{i}").status == 0
+
+    async def scenario():
+        gate = asyncio.Event()
+        reads: list[str] = []
+        task, sent = await _start(app, A, keys, reads, gate)
+        await asyncio.sleep(0.05)
+        gate.set()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return reads, sent
+
+    reads, sent = asyncio.run(scenario())
+    assert reads == []
+    expected = 429 if full == "tenant" else 503
+    assert _status(sent) == expected
+    body = json.loads(sent[1]["body"])
+    assert body["error"] == ("Too many requests" if full == "tenant" else "Service unavailable")
+    assert body["retry_after"] >= 1

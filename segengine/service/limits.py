@@ -109,8 +109,9 @@ class Admission:
         # Exponentially weighted mean service time, for Retry-After when saturated.
         self._mean_s = 0.1
 
-    def try_admit(self, tenant_id: str) -> Verdict:
-        """Take a place for a tenant's request if there is one.
+    def check(self, tenant_id: str) -> Verdict:
+        """What :meth:`try_admit` would answer now, without taking a place (to refuse a request
+        before its body is received).
 
         Parameters
         ----------
@@ -124,6 +125,22 @@ class Admission:
             return Verdict(429, self._retry_after(self.per_tenant))
         if self.in_flight >= self.capacity:
             return Verdict(503, self._retry_after(self.in_flight))
+        return Verdict(0)
+
+    def try_admit(self, tenant_id: str) -> Verdict:
+        """Take a place for a tenant's request if there is one.
+
+        Parameters
+        ----------
+        tenant_id : str
+
+        Returns
+        -------
+        Verdict
+        """
+        verdict = self.check(tenant_id)
+        if verdict.status:
+            return verdict
         self.in_flight += 1
         self._by_tenant[tenant_id] = self._by_tenant.get(tenant_id, 0) + 1
         return Verdict(0)
