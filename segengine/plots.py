@@ -234,7 +234,6 @@ def plot_confidence(source: "Segmenter | dict", ax: "Axes | None" = None, *, lan
     report = _report(source, lang)
     dist = chart_data.confidence_distribution(report)
     bars = chart_data.segment_bars(report)
-    ax = _axes(ax, (7, 0.55 * len(bars) + 1.2))
     stats = []
     for j, b in enumerate(bars):
         q = dist.quartiles[j]
@@ -244,6 +243,10 @@ def plot_confidence(source: "Segmenter | dict", ax: "Axes | None" = None, *, lan
         stats.append({"label": _literal(f"{b.segment} · {b.name}"), "q1": q[0], "med": q[1], "q3": q[2],
                       "whislo": float(dist.edges[nonzero[0]]), "whishi": float(dist.edges[nonzero[-1] + 1]),
                       "mean": dist.means[j], "fliers": []})
+    if not stats:
+        raise ValueError("the report has no per-record results to draw confidences from "
+                         "(a model fitted with segengine.dask keeps its records on the cluster)")
+    ax = _axes(ax, (7, 0.55 * len(bars) + 1.2))
     try:
         boxes = ax.bxp(stats, orientation="horizontal", patch_artist=True, showmeans=True,
                        medianprops={"color": "#1d2430", "linewidth": 2})

@@ -140,3 +140,13 @@ def test_user_strings_with_dollar_signs_are_drawn_literally():
             assert label.count("$") == label.count("\\$"), label
             assert label.replace("\\$", "$") in {f"{s['segment']} · {s['name']}" for s in report["segments"]} \
                 | {r.label for r in chart_data.profile_rows(report)}, label
+
+
+def test_confidence_without_results_is_a_clear_error(fitted):
+    # A report without per-record results (segengine.dask keeps the records on the cluster) gave
+    # numpy's "zero-size array to reduction operation maximum which has no identity".
+    _, report = fitted
+    before = plt.get_fignums()
+    with pytest.raises(ValueError, match="no per-record results"):
+        plots.plot_confidence(dict(report, results=[]))
+    assert plt.get_fignums() == before  # no empty figure left behind
