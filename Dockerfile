@@ -2,7 +2,10 @@
 # into the image at build time (`segengine warmup`), so a new container is ready in about a second.
 #
 #   docker build -t segengine .
-#   docker run --rm -p 8000:8000 -v "$PWD/tenants.json:/etc/segengine/tenants.json:ro" segengine
+#   docker run --rm -p 8000:8000 -v "$PWD/keys:/etc/segengine:ro" segengine
+#
+# keys/ holds tenants.json and is owned by uid 10001 (README, "Docker"): a directory, not a
+# single-file mount, so that keys replaced by `segengine tenants add` reach the running server.
 #
 # Settings are SEGENGINE_* environment variables (README, "HTTP service").
 

@@ -46,6 +46,13 @@ def _axes(ax: "Axes | None", size: tuple[float, float]) -> "Axes":
     return ax
 
 
+def _literal(label: str) -> str:
+    """A label from the data (field, level or segment name) that matplotlib draws as written:
+    it reads text between two ``$`` as mathtext, so ``"$5 - $10"`` would be drawn as math and
+    ``"spend $ (\\x) $"`` would raise when the figure is drawn."""
+    return label.replace("$", "\\$")
+
+
 def _report(source: Any, language: str) -> dict[str, Any]:
     if isinstance(source, dict):
         return source
@@ -113,7 +120,7 @@ def plot_sizes(source: "Segmenter | dict", ax: "Axes | None" = None, *, language
     ax = _axes(ax, (7, 0.5 * len(bars) + 1))
     y = np.arange(len(bars))
     ax.barh(y, [b.size for b in bars], color=[segment_color(b.segment) for b in bars])
-    ax.set_yticks(y, [f"{b.segment} · {b.name}" for b in bars])
+    ax.set_yticks(y, [_literal(f"{b.segment} · {b.name}") for b in bars])
     ax.invert_yaxis()
     for i, b in enumerate(bars):
         ax.annotate(f"{format_int(b.size, lang)} ({format_percent(b.share, lang)})", (b.size, i),
@@ -150,8 +157,8 @@ def plot_profile(source: "Segmenter | dict", ax: "Axes | None" = None, *, langua
     ax = _axes(ax, (1.1 * len(bars) + 3, 0.32 * len(rows) + 1.5))
     cmap = LinearSegmentedColormap.from_list("segengine_effect", HEATMAP_COLORS).with_extremes(bad="#e0e0e0")
     image = ax.imshow(np.ma.masked_invalid(matrix), cmap=cmap, vmin=-limit, vmax=limit, aspect="auto")
-    ax.set_xticks(np.arange(len(bars)), [f"{b.segment} · {b.name}" for b in bars], rotation=30, ha="right")
-    ax.set_yticks(np.arange(len(rows)), [r.label for r in rows])
+    ax.set_xticks(np.arange(len(bars)), [_literal(f"{b.segment} · {b.name}") for b in bars], rotation=30, ha="right")
+    ax.set_yticks(np.arange(len(rows)), [_literal(r.label) for r in rows])
     for i in range(matrix.shape[0]):
         for j in range(matrix.shape[1]):
             if np.isfinite(matrix[i, j]):
@@ -191,7 +198,7 @@ def plot_projection(segmenter: "Segmenter", ax: "Axes | None" = None, *, languag
     for j in range(proj.centers.shape[0]):
         pts = proj.xy[proj.labels == j]
         ax.scatter(pts[:, 0], pts[:, 1], s=6, alpha=0.55, color=segment_color(j), linewidths=0,
-                   label=f"{j} · {report_names[j]}")
+                   label=_literal(f"{j} · {report_names[j]}"))
     for j in range(proj.centers.shape[0]):
         ax.scatter([proj.centers[j, 0]], [proj.centers[j, 1]], marker="X", s=160, color=segment_color(j),
                    edgecolors="white", linewidths=1.5, zorder=3)
@@ -227,16 +234,19 @@ def plot_confidence(source: "Segmenter | dict", ax: "Axes | None" = None, *, lan
     report = _report(source, lang)
     dist = chart_data.confidence_distribution(report)
     bars = chart_data.segment_bars(report)
-    ax = _axes(ax, (7, 0.55 * len(bars) + 1.2))
     stats = []
     for j, b in enumerate(bars):
         q = dist.quartiles[j]
         if q is None:
             continue
         nonzero = np.flatnonzero(dist.counts[j])
-        stats.append({"label": f"{b.segment} · {b.name}", "q1": q[0], "med": q[1], "q3": q[2],
+        stats.append({"label": _literal(f"{b.segment} · {b.name}"), "q1": q[0], "med": q[1], "q3": q[2],
                       "whislo": float(dist.edges[nonzero[0]]), "whishi": float(dist.edges[nonzero[-1] + 1]),
                       "mean": dist.means[j], "fliers": []})
+    if not stats:
+        raise ValueError("the report has no per-record results to draw confidences from "
+                         "(a model fitted with segengine.dask keeps its records on the cluster)")
+    ax = _axes(ax, (7, 0.55 * len(bars) + 1.2))
     try:
         boxes = ax.bxp(stats, orientation="horizontal", patch_artist=True, showmeans=True,
                        medianprops={"color": "#1d2430", "linewidth": 2})

@@ -115,3 +115,38 @@ def test_confidence_boxes(fitted):
 def test_bad_source():
     with pytest.raises(TypeError):
         plots.plot_sizes([1, 2, 3])
+
+
+def test_user_strings_with_dollar_signs_are_drawn_literally():
+    # matplotlib reads text between two "$" as mathtext: a field named "spend $ (\x) $" made
+    # plot_profile raise at draw time, and a level "$5 - $10" was drawn as italic math "5 - ".
+    rng = np.random.default_rng(4)
+    records = [{"id": str(i), "spend $ (\\x) $": float(rng.normal(10 * (i % 3), 1)),
+                "price_$5-$10": float(rng.normal(-3 * (i % 3), 1)), "tier": ["$\\bad{", "$5 - $10", "_x^y"][i % 3]}
+               for i in range(300)]
+    seg = se.Segmenter(random_state=0).fit(records)
+    report = seg.report("en")
+    for ax in (plots.plot_sizes(report), plots.plot_profile(report), plots.plot_confidence(report),
+               plots.plot_projection(seg)):
+        ax.figure.canvas.draw()  # raised ValueError (mathtext) before
+        texts = [t.get_text() for t in (*ax.get_xticklabels(), *ax.get_yticklabels())]
+        legend = ax.get_legend()
+        if legend is not None:
+            texts += [t.get_text() for t in legend.get_texts()]
+        with_dollar = [t for t in texts if "$" in t]
+        assert with_dollar, texts
+        for label in with_dollar:
+            # Every "$" is escaped, so matplotlib shows it as a dollar sign, never as math.
+            assert label.count("$") == label.count("\\$"), label
+            assert label.replace("\\$", "$") in {f"{s['segment']} · {s['name']}" for s in report["segments"]} \
+                | {r.label for r in chart_data.profile_rows(report)}, label
+
+
+def test_confidence_without_results_is_a_clear_error(fitted):
+    # A report without per-record results (segengine.dask keeps the records on the cluster) gave
+    # numpy's "zero-size array to reduction operation maximum which has no identity".
+    _, report = fitted
+    before = plt.get_fignums()
+    with pytest.raises(ValueError, match="no per-record results"):
+        plots.plot_confidence(dict(report, results=[]))
+    assert plt.get_fignums() == before  # no empty figure left behind

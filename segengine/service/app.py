@@ -29,7 +29,7 @@ from starlette.routing import Route
 from segengine.service.auth import AuthError, authenticate
 from segengine.service.body import BodyError, content_encoding, is_json_type, read_body
 from segengine.service.config import ROUTE, ServiceConfig
-from segengine.service.limits import Admission, RateLimiter
+from segengine.service.limits import Admission, BodyReads, RateLimiter, Verdict
 from segengine.service.logs import log_request
 from segengine.service.messages import service_error_body, text
 from segengine.service.openapi import openapi_document
@@ -50,6 +50,7 @@ class _State:
         self.config = config
         self.limiter = RateLimiter()
         self.admission = Admission(config.n_workers, config.n_queue, config.n_tenant_in_flight)
+        self.body_reads = BodyReads(config.n_workers + config.n_queue, config.n_tenant_in_flight)
         self.workers: ReportWorkers | None = None
         self.ready = False
         self.draining = False
@@ -124,6 +125,14 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         request.state.error = "Service error"
         return respond(request, 500, encode_json(body), {"Retry-After": str(config.retry_after_s)})
 
+    def refused(request: Request, language: str, tenant_id: str, verdict: Verdict) -> Response:
+        # Not admitted: the request does not count against the tenant's rate limit.
+        state.limiter.refund(tenant_id)
+        if verdict.status == 429:
+            return problem(request, 429, language, "tenant_busy", retry_after=verdict.retry_after,
+                           limit=state.admission.per_tenant)
+        return problem(request, 503, language, "busy", retry_after=verdict.retry_after)
+
     async def report(request: Request) -> Response:
         headers = request.headers
         raw_language = headers.get("accept-language", "")
@@ -155,6 +164,14 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         wait = state.limiter.acquire(tenant.tenant_id, tenant.rate_limit)
         if wait:
             return problem(request, 429, language, "rate_limited", retry_after=wait, limit=tenant.rate_limit)
+        # Refuse before receiving the body what admission would refuse after it: a refusal gives the
+        # rate-limit token back, so it must cost no more than the authentication.
+        early = state.admission.check(tenant.tenant_id)
+        if early.status:
+            return refused(request, language, tenant.tenant_id, early)
+        reading = state.body_reads.try_start(tenant.tenant_id)
+        if reading:
+            return refused(request, language, tenant.tenant_id, Verdict(reading, 1))
         try:
             raw = await read_body(request.stream(), encoding, config.max_body_bytes)
         except ClientDisconnect:
@@ -167,14 +184,12 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
                 return problem(request, 413, language, "too_large", {"body": "too_large_detail"}, mb=mb_text,
                                after=after, headers={"Connection": "close"})
             return problem(request, 400, language, "bad_gzip", {"body": "bad_gzip_detail"})
+        finally:
+            state.body_reads.done(tenant.tenant_id)
         request.state.bytes_in = len(raw)
         verdict = state.admission.try_admit(tenant.tenant_id)
         if verdict.status:
-            state.limiter.refund(tenant.tenant_id)
-            if verdict.status == 429:
-                return problem(request, 429, language, "tenant_busy", retry_after=verdict.retry_after,
-                               limit=state.admission.per_tenant)
-            return problem(request, 503, language, "busy", retry_after=verdict.retry_after)
+            return refused(request, language, tenant.tenant_id, verdict)
         assert state.workers is not None
         fault = headers.get("x-segengine-fault") if config.fault_injection else None
         loop = asyncio.get_running_loop()

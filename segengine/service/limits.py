@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Admission", "RateLimiter", "Verdict"]
+__all__ = ["Admission", "BodyReads", "RateLimiter", "Verdict"]
 
 
 @dataclass
@@ -109,8 +109,9 @@ class Admission:
         # Exponentially weighted mean service time, for Retry-After when saturated.
         self._mean_s = 0.1
 
-    def try_admit(self, tenant_id: str) -> Verdict:
-        """Take a place for a tenant's request if there is one.
+    def check(self, tenant_id: str) -> Verdict:
+        """What :meth:`try_admit` would answer now, without taking a place (to refuse a request
+        before its body is received).
 
         Parameters
         ----------
@@ -124,6 +125,22 @@ class Admission:
             return Verdict(429, self._retry_after(self.per_tenant))
         if self.in_flight >= self.capacity:
             return Verdict(503, self._retry_after(self.in_flight))
+        return Verdict(0)
+
+    def try_admit(self, tenant_id: str) -> Verdict:
+        """Take a place for a tenant's request if there is one.
+
+        Parameters
+        ----------
+        tenant_id : str
+
+        Returns
+        -------
+        Verdict
+        """
+        verdict = self.check(tenant_id)
+        if verdict.status:
+            return verdict
         self.in_flight += 1
         self._by_tenant[tenant_id] = self._by_tenant.get(tenant_id, 0) + 1
         return Verdict(0)
@@ -148,3 +165,60 @@ class Admission:
 
     def _retry_after(self, ahead: int) -> int:
         return max(1, math.ceil(self._mean_s * ahead / max(1, self.workers)))
+
+
+class BodyReads:
+    """Bodies being received at once, per tenant and in all, before admission to the workers.
+
+    A body is held in memory while it arrives (up to the body limit, 20 MB), so without a bound a
+    tenant within its rate limit (a burst of 100) could hold 100 slow uploads, gigabytes, at once
+    and starve every other tenant of memory; with it, at most ``per_tenant`` of a tenant's bodies and
+    ``capacity`` in all are received at once (429 and 503 above, answered before reading).
+
+    Parameters
+    ----------
+    capacity : int
+        Bodies received at once in all.
+    per_tenant : int
+        Bodies of one tenant received at once.
+    """
+
+    def __init__(self, capacity: int, per_tenant: int) -> None:
+        self.capacity = capacity
+        self.per_tenant = per_tenant
+        self.reading = 0
+        self._by_tenant: dict[str, int] = {}
+
+    def try_start(self, tenant_id: str) -> int:
+        """Take a place to receive a tenant's body.
+
+        Parameters
+        ----------
+        tenant_id : str
+
+        Returns
+        -------
+        int
+            0 when taken (give it back with :meth:`done`), else the status to answer (429 or 503).
+        """
+        if self._by_tenant.get(tenant_id, 0) >= self.per_tenant:
+            return 429
+        if self.reading >= self.capacity:
+            return 503
+        self.reading += 1
+        self._by_tenant[tenant_id] = self._by_tenant.get(tenant_id, 0) + 1
+        return 0
+
+    def done(self, tenant_id: str) -> None:
+        """Give back the place of a body received, refused or abandoned.
+
+        Parameters
+        ----------
+        tenant_id : str
+        """
+        self.reading -= 1
+        left = self._by_tenant.get(tenant_id, 1) - 1
+        if left:
+            self._by_tenant[tenant_id] = left
+        else:
+            self._by_tenant.pop(tenant_id, None)
