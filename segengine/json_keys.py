@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["duplicate_key_paths"]
+__all__ = ["duplicate_key_paths", "no_key_dropped"]
 
 # Listed duplicate paths at most (like the data errors of segengine.table).
 MAX_PATHS = 100
@@ -63,6 +63,26 @@ class _Duplicate(Exception):
     pass
 
 
+def no_key_dropped(text: str | bytes, parsed: Any) -> bool:
+    """Whether ``parsed`` provably kept every key/value pair of ``text`` (the cheap colon count).
+
+    Parameters
+    ----------
+    text : str or bytes
+        JSON text that a parser (``json``, ``orjson``) turned into ``parsed``.
+    parsed : object
+        Its value.
+
+    Returns
+    -------
+    bool
+        True when no object of the text can have repeated a key; False means "look closer"
+        (a colon inside a string, or a real duplicate): :func:`duplicate_key_paths` decides.
+    """
+    colons = text.count(b":" if isinstance(text, bytes) else ":")
+    return colons == _counted_pairs(parsed)
+
+
 def duplicate_key_paths(text: str, parsed: Any) -> list[tuple[str, str]]:
     """Paths (``data.3.spend``) and names of keys that appear twice in one object of ``text``.
 
@@ -78,7 +98,7 @@ def duplicate_key_paths(text: str, parsed: Any) -> list[tuple[str, str]]:
     list of (path, key)
         Empty when no object of the text repeats a key; at most ``MAX_PATHS`` entries.
     """
-    if text.count(":") == _counted_pairs(parsed):
+    if no_key_dropped(text, parsed):
         return []
     try:
         json.loads(text, object_pairs_hook=_has_duplicate)

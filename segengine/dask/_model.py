@@ -68,25 +68,27 @@ def _r(x: Any, digits: int = 4) -> float | None:
 
 def _build(seg: DistributedSegmenter, language: str, include_metadata: bool) -> dict[str, Any]:
     from segengine.profiling import FieldColumn
-    from segengine.report import render_notices
+    from segengine.report import _roles_metadata, render_notices, rounded_shares
     from segengine.text.insights import segment_texts, summary_insights
 
     t0 = time.perf_counter()
     k = seg.n_clusters_
     columns = [FieldColumn(name, kind, np.zeros(0), used) for name, kind, used in seg.field_kinds_ if kind != "empty"]
     profiles = seg.profiles_
-    texts = segment_texts(profiles, columns, language)
+    roles, naming = dict(seg.options_.roles), seg.options_.naming
+    texts = segment_texts(profiles, columns, language, roles, naming)
     overall_sil, per_sil = seg.segment_silhouettes_
     names = [t["name"] for t in texts]
     n = int(seg.n_records_)
     sizes = seg.segment_sizes_
     segments = []
+    shares = rounded_shares(sizes)
     for j in range(k):
         segments.append({
             "segment": j,
             "name": names[j],
             "size": int(sizes[j]),
-            "share": _r(sizes[j] / n),
+            "share": shares[j],
             "silhouette": per_sil[j],
             "profile": profiles.profiles[j],
             "characteristics": texts[j]["characteristics"],
@@ -98,7 +100,7 @@ def _build(seg: DistributedSegmenter, language: str, include_metadata: bool) -> 
         "algorithm": seg.algorithm_,
         "silhouette": overall_sil,
         "features_used": seg.preprocessor_.used_fields_,
-        "insights": summary_insights(profiles, columns, language),
+        "insights": summary_insights(profiles, columns, language, roles, naming),
     }
     body: dict[str, Any] = {"results": [], "segments": segments, "summary": summary}
     t1 = time.perf_counter()
@@ -126,4 +128,5 @@ def _build(seg: DistributedSegmenter, language: str, include_metadata: bool) -> 
                 "max_rank_error": round(float(seg.quantile_rank_error_), 6),
             }),
         }
+        body["metadata"].update(_roles_metadata(profiles, columns, roles, naming))
     return body
