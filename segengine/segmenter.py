@@ -269,7 +269,12 @@ class Segmenter:
             else:
                 evidence["gmm_bic"] = float(gmm.bic(Xm))
                 evidence["delta_bic_per_record"] = (evidence["kmeans_bic"] - evidence["gmm_bic"]) / (2.0 * n)
-                if options.algorithm == "gmm" or evidence["delta_bic_per_record"] > config.GMM_BIC_MARGIN:
+                collapsed = _mixture_degeneracy(Xm, pre, gmm, evidence, options.random_state)
+                if collapsed and options.algorithm == "gmm":
+                    first = collapsed[0]
+                    notices.append(("warn_gmm_degenerate", {"field": first["field"], "n": len(collapsed)}))
+                if options.algorithm == "gmm" or (
+                        evidence["delta_bic_per_record"] > config.GMM_BIC_MARGIN and not collapsed):
                     algorithm = "gmm"
         evidence["margin"] = config.GMM_BIC_MARGIN
         evidence["chosen"] = algorithm
@@ -319,8 +324,13 @@ class Segmenter:
         else:
             self.weights_ = (np.bincount(km.labels, minlength=k)[order] / n).astype(np.float64)
         resp = self._proba_matrix(Xm)
-        if algorithm == "gmm":
-            labels = np.argmax(resp, axis=1)
+        best = self._labels_for(Xm, resp)
+        if not np.array_equal(best, labels):
+            # GMM: the final E-step; KMeans: records on a float tie between two centres (the
+            # kernel's ||c||^2 - 2 x.c rounding), which then take the more probable segment.
+            if algorithm == "kmeans":
+                sel.rows = sel.chosen_values = None  # the search's silhouettes were of other labels
+            labels = best
             self.labels_ = labels
         self._fit_labels = self.labels_
         self.prediction_ = resp[np.arange(n), labels]
@@ -412,17 +422,22 @@ class Segmenter:
             )
             resp = np.exp(log_resp)
         else:
+            # Equal weights: a KMeans record belongs to its nearest centre, so its membership
+            # must be largest there. With the segment shares as weights, a record near the
+            # border of a small segment got a larger probability for the big neighbour than
+            # for its own segment (issue #12: 241 of 23,570 customers).
             sq = _sq_distances(Xm, self.centers_)
-            log_p = np.log(np.maximum(self.weights_, 1e-300)) - sq / (2.0 * self.sigma2_)
+            log_p = -sq / (2.0 * self.sigma2_)
             log_p -= log_p.max(axis=1, keepdims=True)
             resp = np.exp(log_p)
         resp /= resp.sum(axis=1, keepdims=True)
         return resp
 
     def _labels_for(self, Xm: np.ndarray, resp: np.ndarray) -> np.ndarray:
-        if self.algorithm_ == "gmm":
-            return np.argmax(resp, axis=1)
-        return np.argmin(_sq_distances(Xm, self.centers_), axis=1)
+        # The label is the most probable segment for both engines (for KMeans the nearest
+        # centre, since the memberships are monotone in the distance), so predict and
+        # predict_proba never disagree, not even on float ties.
+        return np.argmax(resp, axis=1)
 
     def transform_records(self, X: Any, *, language: str = "en") -> np.ndarray:
         """Apply the fitted preprocessing to new records and return the model's input matrix.
@@ -664,6 +679,31 @@ def _fit_gmm(X: np.ndarray, labels: np.ndarray, k: int, options: SegmentationOpt
     if not np.all(np.isfinite(gmm.means)) or not np.isfinite(gmm.lower_bound):
         return None, "non-finite parameters"
     return gmm, ""
+
+
+def _mixture_degeneracy(X: np.ndarray, pre: Preprocessor, gmm, evidence: dict, random_state) -> list:
+    """Record lumpy fields and collapsed mixture components in ``evidence``; return the latter.
+
+    See :mod:`segengine.mixture_checks`: a component sitting on one value of a point-mass or
+    discrete field has an unbounded density there, so its BIC gain is an artefact.
+    """
+    from segengine.mixture_checks import collapsed_components, component_variances, lumpy_fields
+
+    names = pre.feature_names_out_
+    lumpy = lumpy_fields(X, names, random_state)
+    k, d = np.asarray(gmm.means).shape
+    variances = component_variances(gmm.covariance_type, gmm.covariances, k, d)
+    collapsed = collapsed_components(variances, lumpy, names)
+    evidence["point_mass_fields"] = [
+        {"field": e["field"], "top_share": e["top_share"]} for e in lumpy
+        if e["top_share"] >= config.POINT_MASS_SHARE]
+    evidence["discrete_fields"] = [
+        {"field": e["field"], "levels": e["levels"]} for e in lumpy if e["levels"] <= config.DISCRETE_MAX_LEVELS]
+    evidence["collapsed_components"] = [
+        {"component": c["component"], "field": c["field"], "std": round(c["std"], 8),
+         "floor": round(c["floor"], 8)} for c in collapsed]
+    evidence["gmm_degenerate"] = bool(collapsed)
+    return collapsed
 
 
 def _confidence(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> np.ndarray:
