@@ -33,6 +33,12 @@ SILHOUETTE_EXACT_MAX_CELLS = 512
 # sample -- hence the seed -- cannot decide between two close k (issue #12).
 SILHOUETTE_CONTENDER_Z = 3.0
 SILHOUETTE_RESOLVE_MAX_N = 20_000
+# silhouette="exact" compares every pair of records: the k search then runs on all records, and
+# requests above SILHOUETTE_EXACT_LIMIT records are refused (422) rather than left running; the
+# exact pass over 9 labelings at that size took about SILHOUETTE_EXACT_LIMIT_SECONDS on 2 cores
+# (benchmarks/bench_silhouette.py --exact-limit).
+SILHOUETTE_EXACT_LIMIT = 50_000
+SILHOUETTE_EXACT_LIMIT_SECONDS = 2
 # Records scored (each against all records) when sampled: one sample of 1,000 serves every k
 # and picked the exact k in every trial (4 blob sets x 20 seeds; SPEC section 6), ~7 ms at 10k.
 SILHOUETTE_SAMPLE_SIZE = 1_000
@@ -99,3 +105,13 @@ SILHOUETTE_REFERENCE_MAX_N = 50_000
 # it a parallel region saves under 1.5 ms on an idle 2-core machine and stalls for 4-12 ms
 # (scheduler ticks) whenever the cores are shared with another process.
 GMM_PARALLEL_MIN_WORK = 10_000_000
+
+# Segment stability (segengine.stability, Hennig's clusterboot): bootstrap resamples of a seeded
+# subsample of STABILITY_SAMPLE_SIZE records, each refitted with STABILITY_RESTARTS KMeans
+# restarts (and at most STABILITY_GMM_MAX_ITER EM iterations for a mixture).
+STABILITY_RESAMPLES = 20
+STABILITY_SAMPLE_SIZE = 1_000
+STABILITY_RESTARTS = 3
+STABILITY_GMM_MAX_ITER = 20
+# Resamples run two at a time from this many sampled records x features.
+STABILITY_THREAD_MIN_WORK = 2_000

@@ -211,6 +211,13 @@ class Segmenter:
                 error_text(language, "options_invalid"),
                 {"options.n_clusters": error_text(language, "n_clusters_too_large", k=options.n_clusters, n=n)},
             )
+        if options.silhouette == "exact" and n > config.SILHOUETTE_EXACT_LIMIT:
+            raise ValidationError(
+                error_text(language, "options_invalid"),
+                {"options.silhouette": error_text(
+                    language, "exact_silhouette_too_large", max=config.SILHOUETTE_EXACT_LIMIT,
+                    seconds=config.SILHOUETTE_EXACT_LIMIT_SECONDS, n=n)},
+            )
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         pre = Preprocessor(options)
@@ -335,11 +342,38 @@ class Segmenter:
         self._fit_labels = self.labels_
         self.prediction_ = resp[np.arange(n), labels]
         self.confidence_ = _confidence(Xm, centers, labels)
+        t4 = time.perf_counter()
+        timings["final_model"] += (t4 - t3) * 1000.0
+        self._fit_stability(Xm, labels, options, started, notices)
+        timings["stability"] = (time.perf_counter() - t4) * 1000.0
         self.notices_ = notices
         self.timings_ms_ = timings
         self.fit_started_ = started
         self.ids_ = table.ids
         return self
+
+    def _fit_stability(self, Xm: np.ndarray, labels: np.ndarray, options: SegmentationOptions,
+                       started: float, notices: list) -> None:
+        """Bootstrap stability of every segment (segengine.stability), with warnings below 0.6."""
+        from segengine.stability import UNSTABLE_BELOW, segment_stability
+
+        deadline = None
+        if options.time_budget_ms is not None:
+            deadline = started + options.time_budget_ms / 1000.0
+        result = segment_stability(
+            Xm, labels, self.n_clusters_, algorithm=self.algorithm_,
+            covariance_type=options.covariance_type, random_state=options.random_state,
+            deadline=deadline,
+        )
+        if result is None:
+            self.stability_ = None
+            self.stability_info_ = {"method": "bootstrap_jaccard", "resamples": 0}
+            return
+        self.stability_ = result.stability
+        self.stability_info_ = result.to_dict()
+        for j, value in enumerate(result.stability):
+            if np.isfinite(value) and value < UNSTABLE_BELOW:
+                notices.append(("warn_unstable_segment", {"segment": j, "pct": int(round(100 * value))}))
 
     # -- inspection --------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -579,6 +613,9 @@ class Segmenter:
             "sigma2": self.sigma2_,
             "selection": self.selection_.to_dict(),
             "algorithm_evidence": self.algorithm_evidence_,
+            "stability": None if getattr(self, "stability_", None) is None else [
+                None if not np.isfinite(v) else float(v) for v in self.stability_],
+            "stability_info": getattr(self, "stability_info_", None),
         }
         if self.algorithm_ == "gmm":
             g = self.gmm_params_
@@ -630,6 +667,10 @@ class Segmenter:
             seg.selection_ = _SavedSelection(state["selection"])
             seg.silhouette_scores_ = dict(seg.selection_.scores)
             seg.algorithm_evidence_ = dict(state.get("algorithm_evidence") or {})
+            stab = state.get("stability")
+            seg.stability_ = None if stab is None else np.array(
+                [np.nan if v is None else float(v) for v in stab], dtype=np.float64)
+            seg.stability_info_ = state.get("stability_info")
             width = sum(f.width for f in seg.preprocessor_.fields_)
             if seg.algorithm_ not in ("kmeans", "gmm") or seg.centers_.shape[1] != width \
                     or seg.weights_.shape != (seg.n_clusters_,):

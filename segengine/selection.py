@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from segengine import config
-from segengine.engines.kmeans import KMeansResult, kmeans_fit, kmeans_fit_many
+from segengine.engines.kmeans import KMeansResult, kmeans_fit, kmeans_fit_many, nearest_two
 from segengine.metrics.silhouette import count_cells, silhouette_rows_multi
 from segengine.concurrency import guarded
 
@@ -180,6 +180,9 @@ def select_k(
     else:
         sub, Xs = None, X
     ns = Xs.shape[0]
+    if auto_restarts and ns <= config.KMEANS_SCREEN_SAMPLE:
+        # Small inputs: the restarts on all records are as cheap as screening would be.
+        n_init = max(n_init, config.KMEANS_SCREEN_RESTARTS)
     xs_sq = np.einsum("ij,ij->i", Xs, Xs)
     fits: dict[int, KMeansResult] = {}
     stopped = None
@@ -303,8 +306,8 @@ def _screen_restarts(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, rand
     find the good basin nearly as reliably as restarts on all records (the basins are a property
     of the blobs, not of the sample) at a fraction of the cost; the best screening centres of
     each k are then refined on all records and kept when they beat the fit at hand. Every k,
-    the endpoints included, is treated alike. Inputs no larger than the sample get the
-    restarts on all records.
+    the endpoints included, is treated alike. Inputs no larger than the sample get these
+    restarts on all records instead (in :func:`select_k`).
 
     Returns
     -------
@@ -316,17 +319,19 @@ def _screen_restarts(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, rand
     improved = []
     seed = _seed_for(random_state, 2000)
     if ns <= m:
-        screened = kmeans_fit_many(X, ks, n_init=config.KMEANS_SCREEN_RESTARTS, random_state=seed)
-        for k, fit in screened.items():
-            if fit.inertia < fits[k].inertia:
-                fits[k] = fit
-                improved.append(k)
+        # select_k already gave every k this many restarts on all records.
         return {"restarts": config.KMEANS_SCREEN_RESTARTS, "sample_size": None, "improved": improved}
     pick = np.random.default_rng([0 if random_state is None else int(random_state), 11])
     rows = np.sort(pick.choice(ns, size=m, replace=False))
     screened = kmeans_fit_many(np.ascontiguousarray(X[rows]), ks,
                                n_init=config.KMEANS_SCREEN_RESTARTS, random_state=seed)
     for k in ks:
+        # One assignment pass tells whether the screened centres start below the fit at hand;
+        # when they do not, the fit is already in the basin they found (the common case), and the
+        # refinement on all records is skipped.
+        _, d1, _ = nearest_two(X, screened[k].centers)
+        if float(d1.sum()) >= fits[k].inertia:
+            continue
         refined = kmeans_fit(X, k, init=screened[k].centers, n_init=1, random_state=seed, x_sq_norms=x_sq)
         if refined.inertia < fits[k].inertia * (1.0 - 1e-9):
             fits[k] = refined
