@@ -32,6 +32,8 @@ SILHOUETTE_EXACT_MAX_CELLS = 512
 # of the best are then scored exactly (up to SILHOUETTE_RESOLVE_MAX_N records), so that the
 # sample -- hence the seed -- cannot decide between two close k (issue #12).
 SILHOUETTE_CONTENDER_Z = 3.0
+# Silhouettes this close are a tie (the smaller k wins), exact or not.
+SILHOUETTE_TIE = 0.002
 SILHOUETTE_RESOLVE_MAX_N = 20_000
 # silhouette="exact" compares every pair of records: the k search then runs on all records, and
 # requests above SILHOUETTE_EXACT_LIMIT records are refused (422) rather than left running; the
@@ -89,6 +91,8 @@ KMEANS_REPAIR_RATIO = 0.6
 # (selection._screen_restarts; issue #12: one restart let the chosen k change with the seed).
 KMEANS_SCREEN_RESTARTS = 10
 KMEANS_SCREEN_SAMPLE = 1_000
+# Inputs of at most KMEANS_SCREEN_SAMPLE records get this many restarts on all records instead.
+KMEANS_SMALL_RESTARTS = 8
 
 # Above this many records the k search (KMeans with restarts and repairs, silhouettes) runs on
 # a seeded subsample of this size; the chosen k is then refined on all records with at most
@@ -109,9 +113,9 @@ GMM_PARALLEL_MIN_WORK = 10_000_000
 # Segment stability (segengine.stability, Hennig's clusterboot): bootstrap resamples of a seeded
 # subsample of STABILITY_SAMPLE_SIZE records, each refitted with STABILITY_RESTARTS KMeans
 # restarts (and at most STABILITY_GMM_MAX_ITER EM iterations for a mixture).
-STABILITY_RESAMPLES = 20
+STABILITY_RESAMPLES = 12
 STABILITY_SAMPLE_SIZE = 1_000
-STABILITY_RESTARTS = 3
+STABILITY_RESTARTS = 2
 STABILITY_GMM_MAX_ITER = 20
 # Resamples run two at a time from this many sampled records x features.
 STABILITY_THREAD_MIN_WORK = 2_000

@@ -182,7 +182,7 @@ def select_k(
     ns = Xs.shape[0]
     if auto_restarts and ns <= config.KMEANS_SCREEN_SAMPLE:
         # Small inputs: the restarts on all records are as cheap as screening would be.
-        n_init = max(n_init, config.KMEANS_SCREEN_RESTARTS)
+        n_init = max(n_init, config.KMEANS_SMALL_RESTARTS)
     xs_sq = np.einsum("ij,ij->i", Xs, Xs)
     fits: dict[int, KMeansResult] = {}
     stopped = None
@@ -241,7 +241,11 @@ def select_k(
     errors = {k: float(e) for k, e, m in zip(ks, errs, means) if math.isfinite(m)}
     if scores:
         best = max(scores, key=lambda k: (scores[k], -k))
-        tolerance = errors[best]
+        # Scores closer than config.SILHOUETTE_TIE are a tie even when exact: converged fits of
+        # the same partition from other seeds move a silhouette by up to ~0.001 (issue #12: two
+        # blob sets where k = 4 and 5, or 2 and 3, were 0.0002-0.0008 apart and swapped with
+        # the seed). Ties go to the smaller k.
+        tolerance = max(errors[best], config.SILHOUETTE_TIE)
         chosen = min(k for k in scores if scores[k] >= scores[best] - tolerance - 1e-12)
         ties = [
             (chosen, k, abs(scores[chosen] - scores[k]))
@@ -320,7 +324,7 @@ def _screen_restarts(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, rand
     seed = _seed_for(random_state, 2000)
     if ns <= m:
         # select_k already gave every k this many restarts on all records.
-        return {"restarts": config.KMEANS_SCREEN_RESTARTS, "sample_size": None, "improved": improved}
+        return {"restarts": config.KMEANS_SMALL_RESTARTS, "sample_size": None, "improved": improved}
     pick = np.random.default_rng([0 if random_state is None else int(random_state), 11])
     rows = np.sort(pick.choice(ns, size=m, replace=False))
     screened = kmeans_fit_many(np.ascontiguousarray(X[rows]), ks,
