@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from segengine import config
-from segengine.engines.kmeans import KMeansResult, kmeans_fit, kmeans_fit_many, nearest_two
+from segengine.engines.kmeans import KMeansResult, kmeans_fit, kmeans_fit_many
 from segengine.metrics.silhouette import count_cells, silhouette_rows_multi
 from segengine.concurrency import guarded
 
@@ -273,8 +273,8 @@ def _contenders(per_point: np.ndarray, fpc: float) -> list[int]:
     """Labelings whose sampled silhouette is not clearly below the best one's.
 
     The same sample scores every k, so the difference to the best is judged by its paired
-    standard error (much smaller than either score's own): within ``config.SILHOUETTE_CONTENDER_Z``
-    of them, or within the near-tie gap, a labeling is a contender.
+    standard error (much smaller than either score's own): within the tie tolerance plus
+    ``config.SILHOUETTE_CONTENDER_Z`` of them, or within the near-tie gap, a labeling is a contender.
     """
     means = per_point.mean(axis=1)
     finite = np.flatnonzero(np.isfinite(means))
@@ -286,7 +286,7 @@ def _contenders(per_point: np.ndarray, fpc: float) -> list[int]:
     for i in finite:
         diff = per_point[best] - per_point[i]
         se = float(diff.std(ddof=1)) / math.sqrt(s) * fpc if s > 1 else 0.0
-        if means[best] - means[i] <= max(config.SILHOUETTE_CONTENDER_Z * se, NEAR_TIE):
+        if means[best] - means[i] <= max(config.SILHOUETTE_TIE + config.SILHOUETTE_CONTENDER_Z * se, NEAR_TIE):
             out.append(int(i))
     return out
 
@@ -327,14 +327,14 @@ def _screen_restarts(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, rand
         return {"restarts": config.KMEANS_SMALL_RESTARTS, "sample_size": None, "improved": improved}
     pick = np.random.default_rng([0 if random_state is None else int(random_state), 11])
     rows = np.sort(pick.choice(ns, size=m, replace=False))
-    screened = kmeans_fit_many(np.ascontiguousarray(X[rows]), ks,
-                               n_init=config.KMEANS_SCREEN_RESTARTS, random_state=seed)
+    S = np.ascontiguousarray(X[rows])
+    screened = kmeans_fit_many(S, ks, n_init=config.KMEANS_SCREEN_RESTARTS, random_state=seed)
     for k in ks:
-        # One assignment pass tells whether the screened centres start below the fit at hand;
-        # when they do not, the fit is already in the basin they found (the common case), and the
-        # refinement on all records is skipped.
-        _, d1, _ = nearest_two(X, screened[k].centers)
-        if float(d1.sum()) >= fits[k].inertia:
+        # The fit at hand, run to convergence on the same sample, is compared with the screening's
+        # best there (like with like): when the screening found no better basin (the common
+        # case), the refinement on all records is skipped.
+        here = kmeans_fit(S, k, init=fits[k].centers, n_init=1, random_state=seed)
+        if screened[k].inertia >= here.inertia * (1.0 - 1e-6):
             continue
         refined = kmeans_fit(X, k, init=screened[k].centers, n_init=1, random_state=seed, x_sq_norms=x_sq)
         if refined.inertia < fits[k].inertia * (1.0 - 1e-9):
