@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from segengine import config
+from segengine.concurrency import needs_serialising
 from segengine.engines.kmeans import kmeans_fit
 from segengine.selection import n_distinct_rows
 
@@ -176,8 +177,11 @@ def segment_stability(
         return best_match_jaccard(lb[idx], refit, k, k)
 
     # The kernels release the GIL: two resamples at a time use both cores of the target machine.
+    # Not while the caller holds the process-wide lock of a layer that cannot run parallel
+    # regions from several threads (workqueue): the engines' entry points take that lock, and
+    # worker threads would wait for it forever.
     workers = min(2, os.cpu_count() or 1, len(plan))
-    if workers > 1 and m * X.shape[1] >= config.STABILITY_THREAD_MIN_WORK:
+    if workers > 1 and m * X.shape[1] >= config.STABILITY_THREAD_MIN_WORK and not needs_serialising():
         with ThreadPoolExecutor(max_workers=workers) as pool:
             done = list(pool.map(one, plan))
     else:
