@@ -2,8 +2,8 @@
 
 On 40 random blob sets (n 1,500-15,000, d 2-10, 2-8 blobs of random sizes, spread from well
 separated to heavily overlapping) ``select_k`` runs with random_state 0..9. Printed per set: the
-distinct k chosen, and the inertia of the chosen k (seed 0) relative to scikit-learn's
-``KMeans(n_init=10)`` at that k. Then the repro of finding 1 (one k for every seed) and totals
+k chosen per seed, and the inertia of each seed's chosen k relative to scikit-learn's
+``KMeans(n_init=10)`` at that k (the worst seed). Then the repro of finding 1 (one k for every seed) and totals
 against the issue's targets: the same k for all ten seeds in at least 39 of 40 sets, and every
 chosen k's inertia within 0.5 % of scikit-learn's.
 
@@ -56,10 +56,10 @@ def evaluate(X: np.ndarray) -> dict:
     sels = [se.select_k(X, random_state=s) for s in SEEDS]
     ms = (time.perf_counter() - t) * 1000.0 / len(sels)
     ks = [s.k for s in sels]
-    k0 = ks[0]
-    ours = sels[0].fits[k0].inertia
-    ref = KMeans(n_clusters=k0, n_init=10, random_state=0).fit(X).inertia_
-    return {"ks": ks, "stable": len(set(ks)) == 1, "k": k0, "inertia_ratio": ours / ref,
+    refs = {k: KMeans(n_clusters=k, n_init=10, random_state=0).fit(X).inertia_ for k in set(ks)}
+    # The worst seed: every seed's chosen k against scikit-learn's n_init=10 at that k.
+    ratio = max(s.fits[s.k].inertia / refs[s.k] for s in sels)
+    return {"ks": ks, "stable": len(set(ks)) == 1, "k": ks[0], "inertia_ratio": ratio,
             "ms_per_select_k": ms}
 
 
