@@ -92,7 +92,7 @@ KMEANS_REPAIR_RATIO = 0.6
 KMEANS_SCREEN_RESTARTS = 10
 KMEANS_SCREEN_SAMPLE = 1_000
 # Inputs of at most KMEANS_SCREEN_SAMPLE records get this many restarts on all records instead.
-KMEANS_SMALL_RESTARTS = 8
+KMEANS_SMALL_RESTARTS = 4
 
 # Above this many records the k search (KMeans with restarts and repairs, silhouettes) runs on
 # a seeded subsample of this size; the chosen k is then refined on all records with at most
@@ -113,9 +113,9 @@ GMM_PARALLEL_MIN_WORK = 10_000_000
 # Segment stability (segengine.stability, Hennig's clusterboot): bootstrap resamples of a seeded
 # subsample of STABILITY_SAMPLE_SIZE records, each refitted with STABILITY_RESTARTS KMeans
 # restarts (and at most STABILITY_GMM_MAX_ITER EM iterations for a mixture).
-STABILITY_RESAMPLES = 12
+STABILITY_RESAMPLES = 10
 STABILITY_SAMPLE_SIZE = 1_000
 STABILITY_RESTARTS = 2
 STABILITY_GMM_MAX_ITER = 20
 # Resamples run two at a time from this many sampled records x features.
-STABILITY_THREAD_MIN_WORK = 2_000
+STABILITY_THREAD_MIN_WORK = 20_000

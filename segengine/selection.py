@@ -14,7 +14,9 @@ variance). The mixture must win by ``config.GMM_BIC_MARGIN`` nats per record to 
 from __future__ import annotations
 
 import math
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +25,7 @@ import numpy as np
 from segengine import config
 from segengine.engines.kmeans import KMeansResult, kmeans_fit, kmeans_fit_many
 from segengine.metrics.silhouette import count_cells, silhouette_rows_multi
-from segengine.concurrency import guarded
+from segengine.concurrency import guarded, needs_serialising
 
 __all__ = ["KSelection", "select_k", "kmeans_mixture_loglik", "n_distinct_rows"]
 
@@ -186,20 +188,29 @@ def select_k(
     xs_sq = np.einsum("ij,ij->i", Xs, Xs)
     fits: dict[int, KMeansResult] = {}
     stopped = None
-    if time_budget_ms is None:
+    screen_first = auto_restarts and time_budget_ms is None and ns > config.KMEANS_SCREEN_SAMPLE
+    if screen_first:
+        # The screening's restarts replace the first fit on all records (half the search's cost
+        # at 10k records): every k starts from its best screened centres, refined on all records.
+        pass
+    elif time_budget_ms is None:
         # All k at once: the engine shares the norms and runs the k side by side on the cores.
         fits = kmeans_fit_many(Xs, range(k_min, k_max + 1), n_init=n_init, random_state=random_state)
     for k in range(k_min, k_max + 1):
-        if k in fits:
+        if k in fits or screen_first:
             continue
         fits[k] = kmeans_fit(Xs, k, n_init=n_init, random_state=random_state, x_sq_norms=xs_sq)
         if time_budget_ms is not None and k < k_max:
             if (time.perf_counter() - started) * 1000.0 > time_budget_ms:
                 stopped = k
                 break
-    ks = sorted(fits)
-    restarts: dict[str, Any] = {"per_k": int(n_init), "screening": None}
-    if auto_restarts:
+    ks = list(range(k_min, k_max + 1)) if screen_first else sorted(fits)
+    restarts: dict[str, Any] = {"per_k": 0 if screen_first else int(n_init), "screening": None}
+
+    def over_budget() -> bool:
+        return time_budget_ms is not None and (time.perf_counter() - started) * 1000.0 > time_budget_ms
+
+    if auto_restarts and not over_budget():
         restarts["screening"] = _screen_restarts(Xs, xs_sq, fits, ks, random_state)
     restarts["repaired"] = _repair_nonconvex(Xs, fits, ks, random_state)
     labelings = np.stack([fits[k].labels for k in ks])
@@ -225,7 +236,7 @@ def select_k(
         errs = per_point.std(axis=1, ddof=1) / math.sqrt(sample_size) * fpc
     resolved: list[int] = []
     exact_values: dict[int, np.ndarray] = {}
-    if rows is not None and ns <= config.SILHOUETTE_RESOLVE_MAX_N:
+    if rows is not None and ns <= config.SILHOUETTE_RESOLVE_MAX_N and not over_budget():
         # Candidates the sample cannot tell apart are scored exactly: otherwise which of two
         # close k wins follows the sample, i.e. the seed (issue #12, finding 1).
         fpc = math.sqrt(max(0.0, 1.0 - sample_size / ns))
@@ -329,15 +340,36 @@ def _screen_restarts(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, rand
     rows = np.sort(pick.choice(ns, size=m, replace=False))
     S = np.ascontiguousarray(X[rows])
     screened = kmeans_fit_many(S, ks, n_init=config.KMEANS_SCREEN_RESTARTS, random_state=seed)
+    todo = []
     for k in ks:
-        # The fit at hand, run to convergence on the same sample, is compared with the screening's
-        # best there (like with like): when the screening found no better basin (the common
-        # case), the refinement on all records is skipped.
-        here = kmeans_fit(S, k, init=fits[k].centers, n_init=1, random_state=seed)
-        if screened[k].inertia >= here.inertia * (1.0 - 1e-6):
-            continue
-        refined = kmeans_fit(X, k, init=screened[k].centers, n_init=1, random_state=seed, x_sq_norms=x_sq)
-        if refined.inertia < fits[k].inertia * (1.0 - 1e-9):
+        if k in fits:
+            # The fit at hand, run to convergence on the same sample, is compared with the
+            # screening's best there (like with like): when the screening found no better basin
+            # (the common case), the refinement on all records is skipped.
+            here = kmeans_fit(S, k, init=fits[k].centers, n_init=1, random_state=seed)
+            if screened[k].inertia >= here.inertia * (1.0 - 1e-6):
+                continue
+        todo.append(k)
+
+    def refine(k: int) -> KMeansResult:
+        return kmeans_fit(X, k, init=screened[k].centers, n_init=1, random_state=seed, x_sq_norms=x_sq)
+
+    # The refinements are independent serial fits (the kernels release the GIL): two at a time
+    # on the target's 2 cores, largest k first -- but not while the caller holds the lock of a
+    # threading layer that cannot run parallel regions from several threads (the engines'
+    # entry points take it, and worker threads would wait for it forever).
+    if len(todo) > 1 and X.shape[0] * X.shape[1] >= 20_000 and not needs_serialising() \
+            and (os.cpu_count() or 1) > 1:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = {k: pool.submit(refine, k) for k in sorted(todo, reverse=True)}
+            done = {k: futures[k].result() for k in todo}
+    else:
+        done = {k: refine(k) for k in todo}
+    for k in todo:
+        refined = done[k]
+        if k not in fits:
+            fits[k] = refined
+        elif refined.inertia < fits[k].inertia * (1.0 - 1e-9):
             fits[k] = refined
             improved.append(k)
     return {"restarts": config.KMEANS_SCREEN_RESTARTS, "sample_size": m, "improved": improved}
