@@ -59,7 +59,9 @@ def test_k_min_two_is_checked_against_the_total_sum_of_squares():
     fits = dict(good)
     fits[2] = bad
     repaired = _repair_nonconvex(X, fits, [2, 3, 4], 0)
-    assert 2 in repaired and fits[2].inertia == pytest.approx(good[2].inertia, rel=1e-6)
+    ref = SkKMeans(n_clusters=2, n_init=10, random_state=0).fit(X).inertia_
+    assert fits[2].inertia <= 1.005 * ref < bad.inertia
+    assert repaired == [2]
 
 
 def test_sampled_near_ties_are_resolved_exactly_so_the_seed_does_not_decide():
