@@ -188,7 +188,8 @@ def select_k(
     xs_sq = np.einsum("ij,ij->i", Xs, Xs)
     fits: dict[int, KMeansResult] = {}
     stopped = None
-    screen_first = auto_restarts and time_budget_ms is None and ns > config.KMEANS_SCREEN_SAMPLE
+    screen_first = (config.KMEANS_SCREEN_REPLACES_FIRST_FIT and auto_restarts
+                    and time_budget_ms is None and ns > config.KMEANS_SCREEN_SAMPLE)
     if screen_first:
         # The screening's restarts replace the first fit on all records (half the search's cost
         # at 10k records): every k starts from its best screened centres, refined on all records.
