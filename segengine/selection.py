@@ -340,7 +340,7 @@ def _screen_restarts(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, rand
     pick = np.random.default_rng([0 if random_state is None else int(random_state), 11])
     rows = np.sort(pick.choice(ns, size=m, replace=False))
     S = np.ascontiguousarray(X[rows])
-    screened = kmeans_fit_many(S, ks, n_init=config.KMEANS_SCREEN_RESTARTS, random_state=seed)
+    screened = _fit_many_two_threads(S, ks, config.KMEANS_SCREEN_RESTARTS, seed)
     todo = []
     for k in ks:
         if k in fits:
@@ -359,8 +359,7 @@ def _screen_restarts(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, rand
     # on the target's 2 cores, largest k first -- but not while the caller holds the lock of a
     # threading layer that cannot run parallel regions from several threads (the engines'
     # entry points take it, and worker threads would wait for it forever).
-    if len(todo) > 1 and X.shape[0] * X.shape[1] >= 20_000 and not needs_serialising() \
-            and (os.cpu_count() or 1) > 1:
+    if len(todo) > 1 and _threads_pay(X.shape[0] * X.shape[1]):
         with ThreadPoolExecutor(max_workers=2) as pool:
             futures = {k: pool.submit(refine, k) for k in sorted(todo, reverse=True)}
             done = {k: futures[k].result() for k in todo}
@@ -374,6 +373,29 @@ def _screen_restarts(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, rand
             fits[k] = refined
             improved.append(k)
     return {"restarts": config.KMEANS_SCREEN_RESTARTS, "sample_size": m, "improved": improved}
+
+
+def _threads_pay(n_cells: int) -> bool:
+    # Two worker threads on the target's 2 cores -- but not while the caller holds the lock of a
+    # threading layer that cannot run parallel regions from several threads (the engines' entry
+    # points take it, and worker threads would wait for it forever).
+    return n_cells >= 20_000 and (os.cpu_count() or 1) > 1 and not needs_serialising()
+
+
+def _fit_many_two_threads(S: np.ndarray, ks: list, n_init: int, seed) -> dict[int, KMeansResult]:
+    """``kmeans_fit_many`` split over two threads by k (same results: each k has its own seed).
+
+    The engine runs a small sample's k on one thread (one fit is too short to share), but ten
+    restarts per k are not: two halves of the k, largest first, run side by side.
+    """
+    if len(ks) < 2 or not _threads_pay(S.shape[0] * S.shape[1] * n_init):
+        return kmeans_fit_many(S, ks, n_init=n_init, random_state=seed)
+    order = sorted(ks, reverse=True)
+    groups = [order[0::2], order[1::2]]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parts = list(pool.map(lambda g: kmeans_fit_many(S, g, n_init=n_init, random_state=seed), groups))
+    merged = {**parts[0], **parts[1]}
+    return {k: merged[k] for k in ks}
 
 
 def _repair_nonconvex(X, fits, ks, random_state) -> list[int]:
