@@ -112,7 +112,7 @@ def collapsed_components(
         ``component``, ``field``, ``std`` and the ``floor`` it fell below, one entry per
         collapsed (component, field) pair.
     """
-    k, d = variances.shape
+    d = variances.shape[1]
     floor = np.full(d, config.GMM_COLLAPSE_REG_FACTOR * reg_covar)
     for entry in lumpy:
         # Standard deviation below half a level spacing: the component covers one level.

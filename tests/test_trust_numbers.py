@@ -126,7 +126,7 @@ def test_an_explicit_degenerate_mixture_is_fitted_with_a_warning():
 
 
 def test_continuous_blobs_have_no_lumpy_fields_and_the_mixture_can_still_win():
-    X, y = make_blobs(n_samples=1500, centers=3, random_state=170)
+    X, _ = make_blobs(n_samples=1500, centers=3, random_state=170)
     X = X @ np.array([[0.6, -0.6], [-0.4, 0.8]])
     seg = se.Segmenter(n_clusters=3).fit(X)
     ev = seg.algorithm_evidence_
