@@ -53,6 +53,19 @@ MAX_MODEL_CELLS = 12_500_000
 # ~12 ms at 5k, ~45 ms at 10k, ~170 ms at 20k; benchmarks/bench_silhouette.py), sampled above.
 SILHOUETTE_EXACT_MAX_N = 5_000
 SILHOUETTE_EXACT_MAX_CELLS = 512
+# Sampled silhouettes: the k whose score is within SILHOUETTE_CONTENDER_Z paired standard errors
+# of the best are then scored exactly (up to SILHOUETTE_RESOLVE_MAX_N records), so that the
+# sample -- hence the seed -- cannot decide between two close k (issue #12).
+SILHOUETTE_CONTENDER_Z = 3.0
+# Silhouettes this close are a tie (the smaller k wins), exact or not.
+SILHOUETTE_TIE = 0.002
+SILHOUETTE_RESOLVE_MAX_N = 20_000
+# silhouette="exact" compares every pair of records: the k search then runs on all records, and
+# requests above SILHOUETTE_EXACT_LIMIT records are refused (422) rather than left running; the
+# exact pass over 9 labelings at that size took about SILHOUETTE_EXACT_LIMIT_SECONDS on 2 cores
+# (benchmarks/bench_silhouette.py --exact-limit).
+SILHOUETTE_EXACT_LIMIT = 50_000
+SILHOUETTE_EXACT_LIMIT_SECONDS = 2
 # Records scored (each against all records) when sampled: one sample of 1,000 serves every k
 # and picked the exact k in every trial (4 blob sets x 20 seeds; SPEC section 6), ~7 ms at 10k.
 SILHOUETTE_SAMPLE_SIZE = 1_000
@@ -74,6 +87,15 @@ SILHOUETTE_PARALLEL_MIN_PAIRS = 8_000_000
 GMM_BIC_MARGIN = 0.05
 # ...and it is only tried when there are at least this many records per mixture parameter.
 GMM_MIN_RECORDS_PER_PARAMETER = 10
+# Honest mixture choice (segengine.mixture_checks): a field is "lumpy" when one value holds at
+# least POINT_MASS_SHARE of the records or it has at most DISCRETE_MAX_LEVELS distinct values
+# (counted on a seeded sample of LUMPY_SAMPLE_SIZE rows); a mixture component whose standard
+# deviation along a lumpy field is below half its level spacing, or whose variance along any
+# field is below GMM_COLLAPSE_REG_FACTOR x reg_covar, has collapsed and is never chosen by "auto".
+POINT_MASS_SHARE = 0.02
+DISCRETE_MAX_LEVELS = 20
+LUMPY_SAMPLE_SIZE = 4096
+GMM_COLLAPSE_REG_FACTOR = 10.0
 # Largest cells x points accumulator (bytes) for the exact silhouette scheme that uses every
 # pair of points once (half the work); larger problems visit each pair twice in O(rows x cells).
 SILHOUETTE_SYMMETRIC_MAX_BYTES = 64 * 2**20
@@ -88,6 +110,19 @@ KMEANS_REPAIR_RESTARTS = 2
 # A k is refitted when its inertia step is below this fraction of the next step (demo data,
 # k = 5 with a poor optimum: 0.38; ordinary wiggles on good fits: 0.75-0.9).
 KMEANS_REPAIR_RATIO = 0.6
+
+# Restarts of every k in the k search (and of a fixed n_clusters) under n_init="auto": this many
+# k-means++ restarts on a seeded sample of this many records, the best refined on all records
+# (selection._screen_restarts; issue #12: one restart let the chosen k change with the seed).
+KMEANS_SCREEN_RESTARTS = 10
+KMEANS_SCREEN_SAMPLE = 1_000
+# Whether the screening replaces the first k-means++ fit on all records (cheaper: 40 blob sets,
+# 38 of 40 with one k for seeds 0..9, one chosen k 0.7 % above scikit-learn's n_init=10) or
+# complements it (39 of 40 and 40 of 40; the sample can miss a small segment's basin that a fit
+# on all records finds). benchmarks/k_stability.py measures both.
+KMEANS_SCREEN_REPLACES_FIRST_FIT = False
+# Inputs of at most KMEANS_SCREEN_SAMPLE records get this many restarts on all records instead.
+KMEANS_SMALL_RESTARTS = 4
 
 # Above this many records the k search (KMeans with restarts and repairs, silhouettes) runs on
 # a seeded subsample of this size; the chosen k is then refined on all records with at most
@@ -131,3 +166,13 @@ K_MAX_PROFILE_CELLS = 4_000
 K_MAX_MEMBERSHIP_CELLS = 10_000_000
 SEARCH_MAX_WORK = 25_000_000
 SEARCH_MAX_CANDIDATES = 100
+
+# Segment stability (segengine.stability, Hennig's clusterboot): bootstrap resamples of a seeded
+# subsample of STABILITY_SAMPLE_SIZE records, each refitted with STABILITY_RESTARTS KMeans
+# restarts (and at most STABILITY_GMM_MAX_ITER EM iterations for a mixture).
+STABILITY_RESAMPLES = 10
+STABILITY_SAMPLE_SIZE = 1_000
+STABILITY_RESTARTS = 2
+STABILITY_GMM_MAX_ITER = 20
+# Resamples run two at a time from this many sampled records x features.
+STABILITY_THREAD_MIN_WORK = 20_000

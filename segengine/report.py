@@ -206,6 +206,7 @@ def build_report(seg: "Segmenter", language: str, *, include_metadata: bool) -> 
     ]
     n = len(labels)
     sizes = np.bincount(seg.labels_, minlength=k)
+    stability = getattr(seg, "stability_", None)
     segments = []
     shares = rounded_shares(sizes)
     for j in range(k):
@@ -215,6 +216,7 @@ def build_report(seg: "Segmenter", language: str, *, include_metadata: bool) -> 
             "size": int(sizes[j]),
             "share": shares[j],
             "silhouette": per_segment_sil[j],
+            "stability": None if stability is None or j >= len(stability) else _r(stability[j]),
             "profile": profiles.profiles[j],
             "characteristics": texts[j]["characteristics"],
             "insights": texts[j]["insights"],
@@ -240,6 +242,7 @@ def build_report(seg: "Segmenter", language: str, *, include_metadata: bool) -> 
             "random_state": seg.options_.random_state,
             "k_selection": seg.selection_.to_dict(),
             "algorithm_selection": evidence,
+            "stability": getattr(seg, "stability_info_", None),
             "preprocessing": [
                 {"field": f.name, "kind": f.kind, "used": f.used, "reason": f.reason, "log1p": f.log1p}
                 for f in seg.preprocessor_.fields_

@@ -226,6 +226,13 @@ class Segmenter:
                 error_text(language, "options_invalid"),
                 {"options.n_clusters": error_text(language, "n_clusters_too_large", k=options.n_clusters, n=n)},
             )
+        if options.silhouette == "exact" and n > config.SILHOUETTE_EXACT_LIMIT:
+            raise ValidationError(
+                error_text(language, "options_invalid"),
+                {"options.silhouette": error_text(
+                    language, "exact_silhouette_too_large", max=config.SILHOUETTE_EXACT_LIMIT,
+                    seconds=config.SILHOUETTE_EXACT_LIMIT_SECONDS, n=n)},
+            )
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         pre = Preprocessor(options)
@@ -297,7 +304,12 @@ class Segmenter:
             else:
                 evidence["gmm_bic"] = float(gmm.bic(Xm))
                 evidence["delta_bic_per_record"] = (evidence["kmeans_bic"] - evidence["gmm_bic"]) / (2.0 * n)
-                if options.algorithm == "gmm" or evidence["delta_bic_per_record"] > config.GMM_BIC_MARGIN:
+                collapsed = _mixture_degeneracy(Xm, pre, gmm, evidence, options.random_state)
+                if collapsed and options.algorithm == "gmm":
+                    first = collapsed[0]
+                    notices.append(("warn_gmm_degenerate", {"field": first["field"], "n": len(collapsed)}))
+                if options.algorithm == "gmm" or (
+                        evidence["delta_bic_per_record"] > config.GMM_BIC_MARGIN and not collapsed):
                     algorithm = "gmm"
         evidence["margin"] = config.GMM_BIC_MARGIN
         evidence["chosen"] = algorithm
@@ -354,12 +366,26 @@ class Segmenter:
         else:
             self.weights_ = (np.bincount(km.labels, minlength=k)[order] / n).astype(np.float64)
         resp = self._proba_matrix(Xm)
-        if algorithm == "gmm":
-            labels = np.argmax(resp, axis=1)
+        best = self._labels_for(Xm, resp)
+        if not np.array_equal(best, labels):
+            # GMM: the final E-step; KMeans: records on a float tie between two centres (the
+            # kernel's ||c||^2 - 2 x.c rounding), which then take the more probable segment.
+            if algorithm == "kmeans":
+                sel.rows = sel.chosen_values = None  # the search's silhouettes were of other labels
+            labels = best
             self.labels_ = labels
         self._fit_labels = self.labels_
         self.prediction_ = resp[np.arange(n), labels]
         self.confidence_ = _confidence(Xm, centers, labels)
+        t4 = time.perf_counter()
+        timings["final_model"] += (t4 - t3) * 1000.0
+        if deadline.expired():
+            deadline.degrade("budget_stability_skipped")
+            self.stability_ = None
+            self.stability_info_ = {"method": "bootstrap_jaccard", "resamples": 0}
+        else:
+            self._fit_stability(Xm, labels, options, started, notices)
+        timings["stability"] = (time.perf_counter() - t4) * 1000.0
         notices.extend(("warn_budget", {"ms": int(deadline.budget_ms), "how": key}) for key in deadline.degraded)
         self.deadline_ = deadline
         self.notices_ = notices
@@ -367,6 +393,29 @@ class Segmenter:
         self.fit_started_ = started
         self.ids_ = table.ids
         return self
+
+    def _fit_stability(self, Xm: np.ndarray, labels: np.ndarray, options: SegmentationOptions,
+                       started: float, notices: list) -> None:
+        """Bootstrap stability of every segment (segengine.stability), with warnings below 0.6."""
+        from segengine.stability import UNSTABLE_BELOW, segment_stability
+
+        deadline = None
+        if options.time_budget_ms is not None:
+            deadline = started + options.time_budget_ms / 1000.0
+        result = segment_stability(
+            Xm, labels, self.n_clusters_, algorithm=self.algorithm_,
+            covariance_type=options.covariance_type, random_state=options.random_state,
+            deadline=deadline,
+        )
+        if result is None:
+            self.stability_ = None
+            self.stability_info_ = {"method": "bootstrap_jaccard", "resamples": 0}
+            return
+        self.stability_ = result.stability
+        self.stability_info_ = result.to_dict()
+        for j, value in enumerate(result.stability):
+            if np.isfinite(value) and value < UNSTABLE_BELOW:
+                notices.append(("warn_unstable_segment", {"segment": j, "pct": int(round(100 * value))}))
 
     # -- inspection --------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -473,17 +522,22 @@ class Segmenter:
             )
             resp = np.exp(log_resp)
         else:
+            # Equal weights: a KMeans record belongs to its nearest centre, so its membership
+            # must be largest there. With the segment shares as weights, a record near the
+            # border of a small segment got a larger probability for the big neighbour than
+            # for its own segment (issue #12: 241 of 23,570 customers).
             sq = _sq_distances(Xm, self.centers_)
-            log_p = np.log(np.maximum(self.weights_, 1e-300)) - sq / (2.0 * self.sigma2_)
+            log_p = -sq / (2.0 * self.sigma2_)
             log_p -= log_p.max(axis=1, keepdims=True)
             resp = np.exp(log_p)
         resp /= resp.sum(axis=1, keepdims=True)
         return resp
 
     def _labels_for(self, Xm: np.ndarray, resp: np.ndarray) -> np.ndarray:
-        if self.algorithm_ == "gmm":
-            return np.argmax(resp, axis=1)
-        return np.argmin(_sq_distances(Xm, self.centers_), axis=1)
+        # The label is the most probable segment for both engines (for KMeans the nearest
+        # centre, since the memberships are monotone in the distance), so predict and
+        # predict_proba never disagree, not even on float ties.
+        return np.argmax(resp, axis=1)
 
     def transform_records(self, X: Any, *, language: str = "en") -> np.ndarray:
         """Apply the fitted preprocessing to new records and return the model's input matrix.
@@ -633,6 +687,9 @@ class Segmenter:
             "sigma2": self.sigma2_,
             "selection": self.selection_.to_dict(),
             "algorithm_evidence": self.algorithm_evidence_,
+            "stability": None if getattr(self, "stability_", None) is None else [
+                None if not np.isfinite(v) else float(v) for v in self.stability_],
+            "stability_info": getattr(self, "stability_info_", None),
         }
         if self.algorithm_ == "gmm":
             g = self.gmm_params_
@@ -686,6 +743,10 @@ class Segmenter:
             seg.selection_ = _SavedSelection(state["selection"])
             seg.silhouette_scores_ = dict(seg.selection_.scores)
             seg.algorithm_evidence_ = dict(state.get("algorithm_evidence") or {})
+            stab = state.get("stability")
+            seg.stability_ = None if stab is None else np.array(
+                [np.nan if v is None else float(v) for v in stab], dtype=np.float64)
+            seg.stability_info_ = state.get("stability_info")
             width = sum(f.width for f in seg.preprocessor_.fields_)
             if seg.algorithm_ not in ("kmeans", "gmm") or seg.centers_.shape[1] != width \
                     or seg.weights_.shape != (seg.n_clusters_,):
@@ -749,6 +810,31 @@ def _fit_gmm(X: np.ndarray, labels: np.ndarray, k: int, options: SegmentationOpt
     if not np.all(np.isfinite(gmm.means)) or not np.isfinite(gmm.lower_bound):
         return None, "non-finite parameters"
     return gmm, ""
+
+
+def _mixture_degeneracy(X: np.ndarray, pre: Preprocessor, gmm, evidence: dict, random_state) -> list:
+    """Record lumpy fields and collapsed mixture components in ``evidence``; return the latter.
+
+    See :mod:`segengine.mixture_checks`: a component sitting on one value of a point-mass or
+    discrete field has an unbounded density there, so its BIC gain is an artefact.
+    """
+    from segengine.mixture_checks import collapsed_components, component_variances, lumpy_fields
+
+    names = pre.feature_names_out_
+    lumpy = lumpy_fields(X, names, random_state)
+    k, d = np.asarray(gmm.means).shape
+    variances = component_variances(gmm.covariance_type, gmm.covariances, k, d)
+    collapsed = collapsed_components(variances, lumpy, names)
+    evidence["point_mass_fields"] = [
+        {"field": e["field"], "top_share": e["top_share"]} for e in lumpy
+        if e["top_share"] >= config.POINT_MASS_SHARE]
+    evidence["discrete_fields"] = [
+        {"field": e["field"], "levels": e["levels"]} for e in lumpy if e["levels"] <= config.DISCRETE_MAX_LEVELS]
+    evidence["collapsed_components"] = [
+        {"component": c["component"], "field": c["field"], "std": round(c["std"], 8),
+         "floor": round(c["floor"], 8)} for c in collapsed]
+    evidence["gmm_degenerate"] = bool(collapsed)
+    return collapsed
 
 
 def _confidence(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> np.ndarray:

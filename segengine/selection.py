@@ -14,7 +14,9 @@ variance). The mixture must win by ``config.GMM_BIC_MARGIN`` nats per record to 
 from __future__ import annotations
 
 import math
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +26,7 @@ from segengine import config
 from segengine.budget import Deadline, kmeans_pass_ms, silhouette_exact_ms
 from segengine.engines.kmeans import KMeansResult, kmeans_fit, kmeans_fit_many
 from segengine.metrics.silhouette import count_cells, silhouette_rows_multi
-from segengine.concurrency import guarded
+from segengine.concurrency import guarded, needs_serialising
 
 __all__ = ["KSelection", "select_k", "kmeans_mixture_loglik", "n_distinct_rows"]
 
@@ -50,6 +52,8 @@ class KSelection:
     fits : dict[int, KMeansResult]
         The KMeans fit of every k that was tried (above ``config.SEARCH_MAX_N`` records, on the
         search subsample; the chosen k refined on all records).
+    resolved_exactly : list of int
+        The k whose sampled scores were too close to tell apart and were then scored exactly.
     near_ties : list of (int, int, float)
         Pairs (chosen k, other k, gap) closer than the error or 0.003.
     stopped_early_after : int or None
@@ -67,6 +71,8 @@ class KSelection:
     distinct_cap: int | None = None
     rows: np.ndarray | None = field(default=None, repr=False)
     chosen_values: np.ndarray | None = field(default=None, repr=False)
+    resolved_exactly: list[int] = field(default_factory=list)
+    restarts: dict[str, Any] = field(default_factory=dict)
     # Segments that received records when fewer than k did (segmenter._reduced_segments).
     formed: int | None = None
 
@@ -81,6 +87,8 @@ class KSelection:
             "sample_size": self.sample_size,
             "near_ties": [{"k": b, "gap": _round(g)} for _, b, g in self.near_ties],
             "stopped_early_after": self.stopped_early_after,
+            "resolved_exactly": list(self.resolved_exactly),
+            "restarts": self.restarts,
         }
 
 
@@ -168,39 +176,61 @@ def select_k(
         raise ValueError(f"no k >= 2 can be fitted to {n} records with {distinct} distinct rows")
     k_min = min(k_min, k_max)
     started = time.perf_counter() if started_at is None else started_at
+    auto_restarts = n_init is None
     if n_init is None:
         n_init = auto_n_init(min(n, config.SEARCH_MAX_N))
     # Large inputs: the whole k search (fits, restarts, silhouettes) runs on a seeded
     # subsample -- centres and silhouettes barely move with more records -- and only the
     # chosen k is refined on all records, from its subsample centres.
-    if n > config.SEARCH_MAX_N:
+    # silhouette="exact" means exact: the search then runs on every record (issue #12).
+    if n > config.SEARCH_MAX_N and silhouette != "exact":
         pick = np.random.default_rng([0 if random_state is None else int(random_state), 7])
         sub = np.sort(pick.choice(n, size=config.SEARCH_MAX_N, replace=False))
         Xs = np.ascontiguousarray(X[sub])
     else:
         sub, Xs = None, X
     ns = Xs.shape[0]
+    if auto_restarts and ns <= config.KMEANS_SCREEN_SAMPLE:
+        # Small inputs: the restarts on all records are as cheap as screening would be.
+        n_init = max(n_init, config.KMEANS_SMALL_RESTARTS)
     xs_sq = np.einsum("ij,ij->i", Xs, Xs)
     fits: dict[int, KMeansResult] = {}
     stopped = None
-    if time_budget_ms is None:
+    screen_first = (config.KMEANS_SCREEN_REPLACES_FIRST_FIT and auto_restarts
+                    and time_budget_ms is None and ns > config.KMEANS_SCREEN_SAMPLE)
+    if screen_first:
+        # The screening's restarts replace the first fit on all records (half the search's cost
+        # at 10k records): every k starts from its best screened centres, refined on all records.
+        pass
+    elif time_budget_ms is None:
         # All k at once: the engine shares the norms and runs the k side by side on the cores.
         fits = kmeans_fit_many(Xs, range(k_min, k_max + 1), n_init=n_init, random_state=random_state)
     for k in range(k_min, k_max + 1):
-        if k in fits:
+        if k in fits or screen_first:
             continue
         fits[k] = kmeans_fit(Xs, k, n_init=n_init, random_state=random_state, x_sq_norms=xs_sq)
         if time_budget_ms is not None and k < k_max:
             if (time.perf_counter() - started) * 1000.0 > time_budget_ms:
                 stopped = k
                 break
-    ks = sorted(fits)
+    ks = list(range(k_min, k_max + 1)) if screen_first else sorted(fits)
+    restarts: dict[str, Any] = {"per_k": 0 if screen_first else int(n_init), "screening": None}
+    if deadline is not None:
+        deadline.charge(sum(kmeans_pass_ms(ns, Xs.shape[1], k) * max(1, fits[k].n_iter) * (n_init or 1)
+                            for k in ks if k in fits))
+
+    def over_budget() -> bool:
+        if deadline is not None and deadline.expired():
+            return True
+        return time_budget_ms is not None and (time.perf_counter() - started) * 1000.0 > time_budget_ms
+
+    if auto_restarts and not over_budget():
+        restarts["screening"] = _screen_restarts(Xs, xs_sq, fits, ks, random_state)
     if deadline is not None and deadline.expired():
         deadline.degrade("budget_repair_skipped")
+        restarts["repaired"] = []
     else:
-        _repair_nonconvex(Xs, fits, ks, random_state)
-    if deadline is not None:
-        deadline.charge(sum(kmeans_pass_ms(ns, Xs.shape[1], k) * max(1, fits[k].n_iter) * (n_init or 1) for k in ks))
+        restarts["repaired"] = _repair_nonconvex(Xs, fits, ks, random_state)
     labelings = np.stack([fits[k].labels for k in ks])
     exact = silhouette == "exact" or (
         silhouette == "auto"
@@ -228,18 +258,39 @@ def select_k(
     else:
         fpc = math.sqrt(max(0.0, 1.0 - sample_size / ns))
         errs = per_point.std(axis=1, ddof=1) / math.sqrt(sample_size) * fpc
+    resolved: list[int] = []
+    exact_values: dict[int, np.ndarray] = {}
+    if rows is not None and ns <= config.SILHOUETTE_RESOLVE_MAX_N and not over_budget():
+        # Candidates the sample cannot tell apart are scored exactly: otherwise which of two
+        # close k wins follows the sample, i.e. the seed (issue #12, finding 1).
+        fpc = math.sqrt(max(0.0, 1.0 - sample_size / ns))
+        contenders = _contenders(per_point, fpc)
+        if len(contenders) > 1:
+            exact_pp = silhouette_rows_multi(Xs, labelings[contenders], None)
+            for j, i in enumerate(contenders):
+                if math.isfinite(exact_pp[j].mean()):
+                    means[i], errs[i] = exact_pp[j].mean(), 0.0
+                    resolved.append(ks[i])
+                    exact_values[ks[i]] = exact_pp[j]
     scores = {k: float(m) for k, m in zip(ks, means) if math.isfinite(m)}
     errors = {k: float(e) for k, e, m in zip(ks, errs, means) if math.isfinite(m)}
     if scores:
         best = max(scores, key=lambda k: (scores[k], -k))
-        tolerance = errors[best]
+        # Scores closer than config.SILHOUETTE_TIE are a tie even when exact: converged fits of
+        # the same partition from other seeds move a silhouette by up to ~0.001 (issue #12: two
+        # blob sets where k = 4 and 5, or 2 and 3, were 0.0002-0.0008 apart and swapped with
+        # the seed). Ties go to the smaller k.
+        tolerance = max(errors[best], config.SILHOUETTE_TIE)
         chosen = min(k for k in scores if scores[k] >= scores[best] - tolerance - 1e-12)
         ties = [
             (chosen, k, abs(scores[chosen] - scores[k]))
             for k in sorted(scores)
             if k != chosen and abs(scores[chosen] - scores[k]) < max(NEAR_TIE, errors[chosen] + errors[k])
         ]
-        values = per_point[ks.index(chosen)]
+        if chosen in exact_values:
+            rows, values = None, exact_values[chosen]
+        else:
+            values = per_point[ks.index(chosen)]
     else:
         # Every labeling degenerate (e.g. all records equal but a few): the smallest k.
         chosen, ties, values, rows = ks[0], [], None, None
@@ -258,7 +309,29 @@ def select_k(
             deadline.degrade("budget_refine_cut")  # the cap, not convergence, ended it
         rows = values = None  # the report scores the refined labels on all records itself
     return KSelection(chosen, scores, errors, exact, used_sample, fits, ties, stopped, distinct_cap,
-                      rows, values)
+                      rows, values, sorted(resolved), restarts)
+
+
+def _contenders(per_point: np.ndarray, fpc: float) -> list[int]:
+    """Labelings whose sampled silhouette is not clearly below the best one's.
+
+    The same sample scores every k, so the difference to the best is judged by its paired
+    standard error (much smaller than either score's own): within the tie tolerance plus
+    ``config.SILHOUETTE_CONTENDER_Z`` of them, or within the near-tie gap, a labeling is a contender.
+    """
+    means = per_point.mean(axis=1)
+    finite = np.flatnonzero(np.isfinite(means))
+    if finite.size < 2:
+        return []
+    best = int(finite[np.argmax(means[finite])])
+    s = per_point.shape[1]
+    out = []
+    for i in finite:
+        diff = per_point[best] - per_point[i]
+        se = float(diff.std(ddof=1)) / math.sqrt(s) * fpc if s > 1 else 0.0
+        if means[best] - means[i] <= max(config.SILHOUETTE_TIE + config.SILHOUETTE_CONTENDER_Z * se, NEAR_TIE):
+            out.append(int(i))
+    return out
 
 
 def auto_n_init(n: int) -> int:
@@ -271,7 +344,92 @@ def auto_n_init(n: int) -> int:
     return int(min(10, max(1, 4000 // max(n, 1))))
 
 
-def _repair_nonconvex(X, fits, ks, random_state) -> None:
+def _screen_restarts(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, random_state) -> dict[str, Any]:
+    """Give every k ``config.KMEANS_SCREEN_RESTARTS`` restarts on a small sample, refine the best.
+
+    One k-means++ restart lands in a poor local optimum often enough to move the chosen k with
+    the seed (issue #12: 5 overlapping blobs, 4,000 records, k = 4 was 13 % above the optimum in
+    3 seeds of 8, and k = 3 won in those). Restarts on ``config.KMEANS_SCREEN_SAMPLE`` records
+    find the good basin nearly as reliably as restarts on all records (the basins are a property
+    of the blobs, not of the sample) at a fraction of the cost; the best screening centres of
+    each k are then refined on all records and kept when they beat the fit at hand. Every k,
+    the endpoints included, is treated alike. Inputs no larger than the sample get these
+    restarts on all records instead (in :func:`select_k`).
+
+    Returns
+    -------
+    dict
+        ``restarts``, ``sample_size`` and the k whose fit the screening improved.
+    """
+    ns = X.shape[0]
+    m = config.KMEANS_SCREEN_SAMPLE
+    improved = []
+    seed = _seed_for(random_state, 2000)
+    if ns <= m:
+        # select_k already gave every k this many restarts on all records.
+        return {"restarts": config.KMEANS_SMALL_RESTARTS, "sample_size": None, "improved": improved}
+    pick = np.random.default_rng([0 if random_state is None else int(random_state), 11])
+    rows = np.sort(pick.choice(ns, size=m, replace=False))
+    S = np.ascontiguousarray(X[rows])
+    screened = _fit_many_two_threads(S, ks, config.KMEANS_SCREEN_RESTARTS, seed)
+    todo = []
+    for k in ks:
+        if k in fits:
+            # The fit at hand, run to convergence on the same sample, is compared with the
+            # screening's best there (like with like): when the screening found no better basin
+            # (the common case), the refinement on all records is skipped.
+            here = kmeans_fit(S, k, init=fits[k].centers, n_init=1, random_state=seed)
+            if screened[k].inertia >= here.inertia * (1.0 - 1e-6):
+                continue
+        todo.append(k)
+
+    def refine(k: int) -> KMeansResult:
+        return kmeans_fit(X, k, init=screened[k].centers, n_init=1, random_state=seed, x_sq_norms=x_sq)
+
+    # The refinements are independent serial fits (the kernels release the GIL): two at a time
+    # on the target's 2 cores, largest k first -- but not while the caller holds the lock of a
+    # threading layer that cannot run parallel regions from several threads (the engines'
+    # entry points take it, and worker threads would wait for it forever).
+    if len(todo) > 1 and _threads_pay(X.shape[0] * X.shape[1]):
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = {k: pool.submit(refine, k) for k in sorted(todo, reverse=True)}
+            done = {k: futures[k].result() for k in todo}
+    else:
+        done = {k: refine(k) for k in todo}
+    for k in todo:
+        refined = done[k]
+        if k not in fits:
+            fits[k] = refined
+        elif refined.inertia < fits[k].inertia * (1.0 - 1e-9):
+            fits[k] = refined
+            improved.append(k)
+    return {"restarts": config.KMEANS_SCREEN_RESTARTS, "sample_size": m, "improved": improved}
+
+
+def _threads_pay(n_cells: int) -> bool:
+    # Two worker threads on the target's 2 cores -- but not while the caller holds the lock of a
+    # threading layer that cannot run parallel regions from several threads (the engines' entry
+    # points take it, and worker threads would wait for it forever).
+    return n_cells >= 20_000 and (os.cpu_count() or 1) > 1 and not needs_serialising()
+
+
+def _fit_many_two_threads(S: np.ndarray, ks: list, n_init: int, seed) -> dict[int, KMeansResult]:
+    """``kmeans_fit_many`` split over two threads by k (same results: each k has its own seed).
+
+    The engine runs a small sample's k on one thread (one fit is too short to share), but ten
+    restarts per k are not: two halves of the k, largest first, run side by side.
+    """
+    if len(ks) < 2 or not _threads_pay(S.shape[0] * S.shape[1] * n_init):
+        return kmeans_fit_many(S, ks, n_init=n_init, random_state=seed)
+    order = sorted(ks, reverse=True)
+    groups = [order[0::2], order[1::2]]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parts = list(pool.map(lambda g: kmeans_fit_many(S, g, n_init=n_init, random_state=seed), groups))
+    merged = {**parts[0], **parts[1]}
+    return {k: merged[k] for k in ks}
+
+
+def _repair_nonconvex(X, fits, ks, random_state) -> list[int]:
     """Refit the k whose inertia breaks the convexity of the inertia curve.
 
     Good KMeans fits have an inertia that falls with k by ever smaller steps; a step clearly
@@ -281,13 +439,20 @@ def _repair_nonconvex(X, fits, ks, random_state) -> None:
     prefers). Those k get a few more restarts, with their own seeds, and keep the best fit. The
     cost is a handful of extra fits instead of multiplying every fit by ``n_init``.
     """
+    inertia = {k: fits[k].inertia for k in ks}
+    if ks and ks[0] == 2:
+        # k = 1 costs nothing (the total sum of squares), so k_min = 2 gets a left neighbour and
+        # is checked like the k inside the range. (k_max has no right neighbour: the restarts of
+        # _screen_restarts are what protect it.)
+        inertia[1] = float(((X - X.mean(axis=0)) ** 2).sum())
+    seq = sorted(inertia)
     flagged = [
-        ks[i] for i in range(1, len(ks) - 1)
-        if fits[ks[i - 1]].inertia - fits[ks[i]].inertia
-        < config.KMEANS_REPAIR_RATIO * (fits[ks[i]].inertia - fits[ks[i + 1]].inertia)
+        seq[i] for i in range(1, len(seq) - 1)
+        if inertia[seq[i - 1]] - inertia[seq[i]]
+        < config.KMEANS_REPAIR_RATIO * (inertia[seq[i]] - inertia[seq[i + 1]])
     ]
     if not flagged:
-        return
+        return []
     # Side by side on the cores, with seeds of their own (per k, derived from this seed).
     retries = kmeans_fit_many(
         X, flagged, n_init=config.KMEANS_REPAIR_RESTARTS, random_state=_seed_for(random_state, 1000)
@@ -295,6 +460,7 @@ def _repair_nonconvex(X, fits, ks, random_state) -> None:
     for k, retry in retries.items():
         if retry.inertia < fits[k].inertia:
             fits[k] = retry
+    return flagged
 
 
 def _seed_for(random_state: int | None, k: int) -> int | None:
