@@ -2,8 +2,8 @@
 
 ::
 
-    segengine demo   [--language {en,es,pt}] [--n N] [--options JSON] [--json] [--output FILE]
-    segengine report FILE.csv|FILE.json [--language es] [--options JSON] [--json] [--output FILE]
+    segengine demo   [--language {en,es,pt}] [--n N] [--options JSON] [--json] [--output FILE] [--html FILE]
+    segengine report FILE.csv|FILE.json [--language es] [--options JSON] [--json] [--output FILE] [--html FILE]
     segengine warmup
 
 The engine (``segengine.api``) is imported only inside the commands, so ``--help`` and argument
@@ -440,6 +440,25 @@ def _run_report(payload: dict[str, Any], language: str, progress: bool, msg: dic
     return report
 
 
+def _run_report_html(payload: dict[str, Any], args: argparse.Namespace, progress: bool, msg: dict[str, str]) -> Any:
+    """Like _run_report, and also write the HTML page (it needs the fitted model, not only the body)."""
+    from segengine.html_report import fit_and_report, render_html
+
+    n = len(payload["data"]) if isinstance(payload.get("data"), list) else 0
+    if progress:
+        _progress(msg["segmenting"].format(n=_fmt_int(n, "en")))
+    start = time.perf_counter()
+    report, segmenter = fit_and_report(payload, language=args.language)
+    _write_atomic(args.html, render_html(report, segmenter, language=args.language))
+    summary = report.get("summary") or {}
+    # On stderr: stdout keeps the summary or the JSON body exactly as without --html.
+    print(msg["written"].format(path=args.html, n=_fmt_int(summary.get("n_records", n), args.language),
+                                k=summary.get("n_segments", "?")), file=sys.stderr)
+    if progress:
+        _progress(msg["done"].format(ms=_fmt_int(round(1000 * (time.perf_counter() - start)), "en")))
+    return report
+
+
 def _progress(line: str) -> None:
     print(f"{PROG}: {line}", file=sys.stderr, flush=True)
 
@@ -692,7 +711,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         _progress(msg["generating"].format(n=_fmt_int(args.n, "en")))
     records, _ = load_demo_customers(n=args.n, random_state=args.random_state)
     payload = _build_payload({"data": records}, options)
-    report = _run_report(payload, args.language, progress, msg)
+    report = _run_report_html(payload, args, progress, msg) if args.html else _run_report(payload, args.language, progress, msg)
     _emit(report, args, msg, f"{msg['demo_source']} (n={args.n}, random_state={args.random_state})")
     return 0
 
@@ -717,7 +736,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         ms = round(1000 * (time.perf_counter() - start))
         _progress(msg["read"].format(n=_fmt_int(n, "en"), ms=_fmt_int(ms, "en")))
     payload = _build_payload(body, options)
-    report = _run_report(payload, args.language, progress, msg)
+    report = _run_report_html(payload, args, progress, msg) if args.html else _run_report(payload, args.language, progress, msg)
     _emit(report, args, msg, os.path.basename(args.file))
     return 0
 
@@ -789,6 +808,10 @@ def _build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument(
             "--output", "-o", metavar="FILE", help="write the JSON response body to FILE (atomically)"
+        )
+        p.add_argument(
+            "--html", metavar="FILE",
+            help="also write the report as one offline HTML page with charts to FILE (atomically)",
         )
 
     demo = sub.add_parser(

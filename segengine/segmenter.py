@@ -363,6 +363,28 @@ class Segmenter:
         with parallel_section():
             return build_report(self, normalize_language(language), include_metadata=include_metadata)
 
+    # -- pictures ------------------------------------------------------------------------------
+    def to_html(self, path: str, language: str = "en") -> None:
+        """Write the report as one self-contained HTML page (inline SVG charts, no network).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file, written atomically.
+        language : str
+            "en", "es" or "pt": the report's sentences and the page's labels.
+        """
+        from segengine.html_report import segmenter_html, write_html
+
+        self._check_fitted()
+        write_html(path, segmenter_html(self, language))
+
+    def _repr_html_(self) -> str:
+        """Compact summary for Jupyter: segments, sizes, silhouette by k."""
+        from segengine.html_summary import summary_html
+
+        return summary_html(self)
+
     # -- scoring new records -------------------------------------------------------------------
     def _schema(self) -> dict[str, tuple[str, str | None]]:
         return {

@@ -217,6 +217,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
+# The labels of the HTML report and the plots live in their own module (segengine.text.chart_labels).
+from segengine.text.chart_labels import CHART_LABELS  # noqa: E402
+
+for _language, _labels in CHART_LABELS.items():
+    MESSAGES[_language].update(_labels)
+
 _MARKS = {"en": (",", "."), "es": (".", ","), "pt": (".", ",")}
 _PERCENT = {"en": "{}%", "es": "{} %", "pt": "{}%"}
 
