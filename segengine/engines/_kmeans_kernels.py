@@ -24,6 +24,27 @@ from segengine import config
 _NJIT = config.NJIT_OPTIONS
 
 
+def parallel_flag(parallel: bool) -> bool | None:
+    """The ``parallel`` argument for the kernels below: True, or None for the serial path.
+
+    Every kernel tests ``parallel is not None and parallel``. numba prunes that branch before
+    typing when the argument is None, so a serial call never compiles the ``prange`` twins
+    (parfor compilation is the most expensive part of a first run); a plain bool still works
+    but compiles both paths.
+
+    Parameters
+    ----------
+    parallel : bool
+        Whether the caller wants the block-parallel kernels.
+
+    Returns
+    -------
+    bool or None
+        True when ``parallel``, else None.
+    """
+    return True if parallel else None
+
+
 # ---------------------------------------------------------------------------------------
 # small helpers
 # ---------------------------------------------------------------------------------------
@@ -144,7 +165,7 @@ def _assign_ser(X, CT, cnorm, w, labels, psums, pw, pchg, block, update):
 
 @numba.njit(**_NJIT)
 def _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, update, parallel):
-    if parallel:
+    if parallel is not None and parallel:
         _assign_par(X, CT, cnorm, w, labels, psums, pw, pchg, block, update)
     else:
         _assign_ser(X, CT, cnorm, w, labels, psums, pw, pchg, block, update)
@@ -224,7 +245,7 @@ def nearest_two(X, centers, block, parallel):
     labels = np.empty(n, np.int64)
     d1 = np.empty(n, np.float64)
     d2 = np.empty(n, np.float64)
-    if parallel:
+    if parallel is not None and parallel:
         _two_par(X, CT, cnorm, centers, labels, d1, d2, block)
     else:
         D = np.empty((block, k), dtype=X.dtype)
@@ -254,7 +275,7 @@ def inertia(X, centers, w, labels, block, parallel):
     n = X.shape[0]
     nb = (n + block - 1) // block
     part = np.empty(nb, np.float64)
-    if parallel:
+    if parallel is not None and parallel:
         _inertia_par(X, centers, w, labels, part, block)
     else:
         for b in range(nb):
@@ -349,7 +370,7 @@ def kmeans_plusplus(X, xsq, w, k, n_trials, uniforms, block, parallel):
             csq[t] = xsq[ct]
             for f in range(d):
                 candT[f, t] = X[ct, f]
-        if parallel:
+        if parallel is not None and parallel:
             _trials_par(X, xsq, w, closest, candT, csq, trial_d, ppot, block)
         else:
             for b in range(nb):
@@ -670,7 +691,7 @@ def hamerly(X, w, xsq, centers_init, max_iter, tol, block, parallel):
                     if jj != j:
                         m = min(m, _sq_dist_row(centers, j, centers, jj))
                 half_sep[j] = 0.5 * np.sqrt(m)
-        if parallel:
+        if parallel is not None and parallel:
             _hamerly_par(X, centers, CT, cnorm, xsq, w, labels, ub, lb, half_sep, psums, pw, pcnt, pchg, block, first)
         else:
             for b in range(nb):
@@ -732,7 +753,7 @@ def center_distances(X, centers, block, parallel):
     n = X.shape[0]
     k = centers.shape[0]
     out = np.empty((n, k), X.dtype)
-    if parallel:
+    if parallel is not None and parallel:
         _center_dist_par(X, centers, out, block)
     else:
         for i in range(n):

@@ -270,7 +270,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self._check_fitted()
         X, C = self._centred(self._check_test_data(X))
         with _one_blas_thread():
-            return _k.assign_labels(X, C, config.BLOCK_ROWS, _use_parallel(*X.shape, C.shape[0]))
+            return _k.assign_labels(X, C, config.BLOCK_ROWS, _k.parallel_flag(_use_parallel(*X.shape, C.shape[0])))
 
     def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
         """Fit and return `labels_`.
@@ -302,7 +302,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self._check_fitted()
         X = self._check_test_data(X)
         C = np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
-        return _k.center_distances(X, C, config.BLOCK_ROWS, _use_parallel(*X.shape, C.shape[0]))
+        return _k.center_distances(X, C, config.BLOCK_ROWS, _k.parallel_flag(_use_parallel(*X.shape, C.shape[0])))
 
     def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
         """Fit, then return the distances of the training samples to the centres.
@@ -342,5 +342,5 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         X, C = self._centred(X)
         par = _use_parallel(*X.shape, C.shape[0])
         with _one_blas_thread():
-            labels = _k.assign_labels(X, C, config.BLOCK_ROWS, par)
-        return -float(_k.inertia(X, C, w, labels, config.BLOCK_ROWS, par))
+            labels = _k.assign_labels(X, C, config.BLOCK_ROWS, _k.parallel_flag(par))
+        return -float(_k.inertia(X, C, w, labels, config.BLOCK_ROWS, _k.parallel_flag(par)))
