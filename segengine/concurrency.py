@@ -85,7 +85,7 @@ def _launch_threading_layer() -> str | None:
         from numba.np.ufunc import parallel as numba_parallel
 
         numba_parallel._launch_threads()
-    except Exception:  # pragma: no cover - a numba without this internal: keep the lock
+    except Exception:  # noqa: BLE001 - a numba without this internal: keep the lock
         return None
     return active_threading_layer()
 

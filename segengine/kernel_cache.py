@@ -47,5 +47,5 @@ def kernels_need_compiling() -> bool:
     try:
         dispatchers = [getattr(importlib.import_module(m), f) for m, f in REPORT_PATH_KERNELS]
         return not all(_kernel_cached(d) for d in dispatchers)
-    except Exception:  # an unreadable cache or a change in numba's internals
+    except Exception:  # noqa: BLE001 - an unreadable cache or a change in numba internals
         return False
