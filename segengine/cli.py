@@ -761,7 +761,8 @@ def _cmd_warmup(args: argparse.Namespace) -> int:
     msg = _MESSAGES[args.language]
     engine = _engine()
     # The small run compiles the serial kernels; the second one crosses PARALLEL_MIN_ROWS so
-    # that the parallel variants are compiled (or loaded from the cache) too.
+    # that the parallel silhouette is compiled (or loaded from the cache) too. The KMeans
+    # parallel twins compile on the first report large enough to use them (parallel_flag).
     sizes = [300, 2 * int(getattr(config, "PARALLEL_MIN_ROWS", 4096)), 300]
     total_start = time.perf_counter()
     timings = []
