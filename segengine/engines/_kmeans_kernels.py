@@ -24,6 +24,12 @@ from segengine import config
 _NJIT = config.NJIT_OPTIONS
 
 
+# The ``update`` argument of _assign as typed bools: a literal True / False would make numba
+# compile _assign and its callees once per constant (Literal[bool] signatures).
+_UPDATE = np.bool_(True)
+_NO_UPDATE = np.bool_(False)
+
+
 def parallel_flag(parallel: bool) -> bool | None:
     """The ``parallel`` argument for the kernels below: True, or None for the serial path.
 
@@ -186,7 +192,7 @@ def assign_labels(X, centers, block, parallel):
     dummy_w = np.empty((nb, 0), np.float64)
     w = np.empty(0, np.float64)
     pchg = np.zeros(nb, np.int64)
-    _assign(X, CT, cnorm, w, labels, dummy_s, dummy_w, pchg, block, False, parallel)
+    _assign(X, CT, cnorm, w, labels, dummy_s, dummy_w, pchg, block, _NO_UPDATE, parallel)
     return labels
 
 
@@ -349,7 +355,7 @@ def kmeans_plusplus(X, xsq, w, k, n_trials, uniforms, block, parallel):
     nb = (n + block - 1) // block
     closest = np.empty(n, np.float64)
     for i in range(n):
-        closest[i] = _sq_dist_row(X, i, centers, 0)
+        closest[i] = _sq_dist_row(X, i, centers, np.int64(0))  # int64: not a Literal[int] signature
     cum = np.empty(n, np.float64)
     cand = np.empty(n_trials, np.int64)
     candT = np.empty((d, n_trials), X.dtype)
@@ -512,7 +518,7 @@ def lloyd(X, w, centers_init, max_iter, tol, block, parallel):
     for it in range(max_iter):
         n_iter = it + 1
         _prepare_centers(centers, CT, cnorm)
-        changed = _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, True, parallel)
+        changed = _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, _UPDATE, parallel)
         _merge_blocks(psums, pw, sums, wsum)
         shift, n_empty = _new_centers(X, w, labels, sums, wsum, centers, new)
         centers, new = new, centers
@@ -525,7 +531,7 @@ def lloyd(X, w, centers_init, max_iter, tol, block, parallel):
             break
     if not strict:
         _prepare_centers(centers, CT, cnorm)
-        _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, False, parallel)
+        _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, _NO_UPDATE, parallel)
     return centers, labels, inertia(X, centers, w, labels, block, parallel), n_iter
 
 
@@ -728,7 +734,7 @@ def hamerly(X, w, xsq, centers_init, max_iter, tol, block, parallel):
     # Always a final plain pass (even after strict convergence): the bounded scans compute
     # x.c differently from the gemm of `_assign`, and labels must equal `predict`'s.
     _prepare_centers(centers, CT, cnorm)
-    _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, False, parallel)
+    _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, _NO_UPDATE, parallel)
     return centers, labels, inertia(X, centers, w, labels, block, parallel), n_iter
 
 

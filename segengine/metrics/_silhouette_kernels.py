@@ -395,7 +395,7 @@ def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, rowdst, row_off, row_go
         for q in range(n_pair):
             for f in range(d):
                 P[q, f] = XT[f, i + q]
-        _squared_rows(XT, P, 0, n_pair, j0, w, tmp)
+        _squared_rows(XT, P, np.int64(0), n_pair, j0, w, tmp)  # int64: not a Literal[int] signature
         for q in range(n_pair):
             r = i + q
             t = tmp[q]
