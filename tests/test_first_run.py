@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numba
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "segengine"
@@ -85,6 +86,7 @@ def test_parallel_flag():
     assert parallel_flag(np.bool_(False)) is None
 
 
+@pytest.mark.slow  # a cold compile of the whole report path
 def test_cli_notes_compiling_only_when_it_compiles(tmp_path):
     cache = tmp_path / "numba-cache"
     cold = _run(["-m", "segengine", "demo", "--n", "400", "--language", "pt"], cache)
@@ -96,6 +98,7 @@ def test_cli_notes_compiling_only_when_it_compiles(tmp_path):
     assert "compil" not in warm.stderr
 
 
+@pytest.mark.slow  # a cold compile of the whole report path
 def test_kernels_need_compiling_reads_numbas_cache(tmp_path):
     code = ("from segengine.kernel_cache import kernels_need_compiling as f; a = f();"
             "from segengine.datasets import make_numeric_customers as m; import segengine as se;"
