@@ -204,7 +204,7 @@ def _group_sums_block(XT, rows, starts, r0, r1, buf):
         w = c1 - c0
         while starts[g_first + 1] <= c0:
             g_first += 1
-        ii = 0
+        ii = np.int64(0)  # not Literal[int](0): one signature of _squared_rows
         while ii < nr:
             # Rows four (or two, or one) at a time: fixed by the block, never by the threads.
             n_pair = 4 if ii + 3 < nr else (2 if ii + 1 < nr else 1)
