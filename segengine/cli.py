@@ -69,6 +69,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "generating": "generating {n} demo customers...",
         "segmenting": "segmenting {n} records...",
         "done": "done in {ms} ms",
+        "compiling": "compiling kernels, first run only...",
         "warmup_title": "Warm-up: numba kernels compiled or loaded from the cache",
         "warmup_run": "report on {n} records",
         "warmup_first": "first call",
@@ -98,6 +99,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "generating": "generando {n} clientes de demostración...",
         "segmenting": "segmentando {n} registros...",
         "done": "terminado en {ms} ms",
+        "compiling": "compilando los núcleos, solo la primera vez...",
         "warmup_title": "Preparación: núcleos numba compilados o cargados de la caché",
         "warmup_run": "informe de {n} registros",
         "warmup_first": "primera llamada",
@@ -127,6 +129,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "generating": "gerando {n} clientes de demonstração...",
         "segmenting": "segmentando {n} registros...",
         "done": "concluído em {ms} ms",
+        "compiling": "compilando os núcleos, só na primeira execução...",
         "warmup_title": "Aquecimento: núcleos numba compilados ou carregados do cache",
         "warmup_run": "relatório de {n} registros",
         "warmup_first": "primeira chamada",
@@ -225,7 +228,16 @@ def _engine() -> Any:
     return importlib.import_module("segengine.api")
 
 
+def _note_compiling(msg: dict[str, str]) -> None:
+    """One line on stderr when this run compiles the kernels (numba's cache has none yet)."""
+    from segengine.kernel_cache import kernels_need_compiling
+
+    if kernels_need_compiling():
+        _progress(msg["compiling"])
+
+
 def _run_report(payload: dict[str, Any], language: str, progress: bool, msg: dict[str, str]) -> Any:
+    _note_compiling(msg)
     n = len(payload["data"]) if isinstance(payload.get("data"), list) else 0
     if progress:
         _progress(msg["segmenting"].format(n=_fmt_int(n, "en")))
@@ -240,6 +252,7 @@ def _run_report_html(payload: dict[str, Any], args: argparse.Namespace, progress
     """Like _run_report, and also write the HTML page (it needs the fitted model, not only the body)."""
     from segengine.html_report import fit_and_report, render_html
 
+    _note_compiling(msg)
     n = len(payload["data"]) if isinstance(payload.get("data"), list) else 0
     if progress:
         _progress(msg["segmenting"].format(n=_fmt_int(n, "en")))
@@ -564,7 +577,8 @@ def _cmd_warmup(args: argparse.Namespace) -> int:
     msg = _MESSAGES[args.language]
     engine = _engine()
     # The small run compiles the serial kernels; the second one crosses PARALLEL_MIN_ROWS so
-    # that the parallel variants are compiled (or loaded from the cache) too.
+    # that the parallel silhouette is compiled (or loaded from the cache) too. The KMeans
+    # parallel twins compile on the first report large enough to use them (parallel_flag).
     sizes = [300, 2 * int(getattr(config, "PARALLEL_MIN_ROWS", 4096)), 300]
     total_start = time.perf_counter()
     timings = []

@@ -60,9 +60,9 @@ def _configured_layer() -> str:
 def needs_serialising() -> bool:
     """Whether concurrent parallel sections must take the process-wide lock right now.
 
-    True when ``workqueue`` is requested or active, and while no layer has been chosen yet (the
-    layer numba is about to pick may be ``workqueue``; the cost is that only the very first
-    sections of a process are serialised).
+    True when ``workqueue`` is requested or active. Before any parallel kernel has run, numba's
+    threads are launched here so that the layer is known (it would otherwise stay unknown in a
+    process whose reports are all small enough for the serial kernels).
 
     Returns
     -------
@@ -71,7 +71,23 @@ def needs_serialising() -> bool:
     if _configured_layer() == "workqueue":
         return True
     active = active_threading_layer()
+    if active is None:
+        # A report small enough for the serial kernels never launches numba's threads, so the
+        # layer would stay unknown and every request of a thread pool would be serialised.
+        # Launch them now (what the first parallel kernel would do; numba locks the start).
+        active = _launch_threading_layer()
     return active is None or active == "workqueue"
+
+
+def _launch_threading_layer() -> str | None:
+    """Start numba's worker threads, which fixes the threading layer; None if that fails."""
+    try:
+        from numba.np.ufunc import parallel as numba_parallel
+
+        numba_parallel._launch_threads()
+    except Exception:  # noqa: BLE001 - a numba without this internal: keep the lock
+        return None
+    return active_threading_layer()
 
 
 @contextlib.contextmanager

@@ -78,9 +78,13 @@ SKEW_THRESHOLD = 2.0
 # x n); above it, per-labeling accumulation (slower: one addition per labeling and distance).
 SILHOUETTE_MAX_CELLS = 512
 SILHOUETTE_MAX_CELLS_FRACTION = 0.25
-# Below this many distances the silhouette kernels run on one thread (about 15 ms of work;
-# below it, waking threads costs more than it saves, much more on a busy machine).
-SILHOUETTE_PARALLEL_MIN_PAIRS = 8_000_000
+# Below this many distances the silhouette kernels run on one thread (about 45 ms of work;
+# below it, waking threads costs more than it saves, much more on a busy machine). At 8M the
+# 10k report's sampled silhouette (1,000 x 10,000) ran parallel and the whole report was 8-20%
+# slower than with the serial kernel (2 shared cores, 2026-12-02, alternating runs), and its
+# parfor compile was a quarter of a first run. 25M keeps the k search (at most a 20,000-record
+# subsample) serial; the final labels' silhouettes above 25,000 records still run parallel.
+SILHOUETTE_PARALLEL_MIN_PAIRS = 25_000_000
 
 # Algorithm choice under algorithm="auto": the Gaussian mixture must beat the equal-variance
 # spherical mixture implied by KMeans by this many nats of BIC per record (BIC / 2n scale).

@@ -100,6 +100,8 @@ def engine(monkeypatch):
         return _fake_report(payload, language)
 
     _install(monkeypatch, fake)
+    # The stand-in compiles nothing: no first-run note, whatever numba's cache holds.
+    monkeypatch.setattr(cli, "_note_compiling", lambda msg: None)
     return calls
 
 

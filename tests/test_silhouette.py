@@ -332,7 +332,9 @@ def test_simplified_silhouette():
 # threads and memory
 
 
-def test_thread_count_does_not_change_results():
+def test_thread_count_does_not_change_results(monkeypatch):
+    # Low enough that these problems take the parallel kernels (what the test is about).
+    monkeypatch.setattr(config, "SILHOUETTE_PARALLEL_MIN_PAIRS", 1_000_000)
     X, _ = make_blobs(6000, 5, centers=4, random_state=0)
     labs = _labelings(2, 6000, [2, 3, 4, 5])
     before = numba.get_num_threads()

@@ -24,6 +24,33 @@ from segengine import config
 _NJIT = config.NJIT_OPTIONS
 
 
+# The ``update`` argument of _assign as typed bools: a literal True / False would make numba
+# compile _assign and its callees once per constant (Literal[bool] signatures).
+_UPDATE = np.bool_(True)
+_NO_UPDATE = np.bool_(False)
+
+
+def parallel_flag(parallel: bool) -> bool | None:
+    """The ``parallel`` argument for the kernels below: True, or None for the serial path.
+
+    Every kernel tests ``parallel is not None and parallel``. numba prunes that branch before
+    typing when the argument is None, so a serial call never compiles the ``prange`` twins
+    (parfor compilation is the most expensive part of a first run); a plain bool still works
+    but compiles both paths.
+
+    Parameters
+    ----------
+    parallel : bool
+        Whether the caller wants the block-parallel kernels.
+
+    Returns
+    -------
+    bool or None
+        True when ``parallel``, else None.
+    """
+    return True if parallel else None
+
+
 # ---------------------------------------------------------------------------------------
 # small helpers
 # ---------------------------------------------------------------------------------------
@@ -144,7 +171,7 @@ def _assign_ser(X, CT, cnorm, w, labels, psums, pw, pchg, block, update):
 
 @numba.njit(**_NJIT)
 def _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, update, parallel):
-    if parallel:
+    if parallel is not None and parallel:
         _assign_par(X, CT, cnorm, w, labels, psums, pw, pchg, block, update)
     else:
         _assign_ser(X, CT, cnorm, w, labels, psums, pw, pchg, block, update)
@@ -165,7 +192,7 @@ def assign_labels(X, centers, block, parallel):
     dummy_w = np.empty((nb, 0), np.float64)
     w = np.empty(0, np.float64)
     pchg = np.zeros(nb, np.int64)
-    _assign(X, CT, cnorm, w, labels, dummy_s, dummy_w, pchg, block, False, parallel)
+    _assign(X, CT, cnorm, w, labels, dummy_s, dummy_w, pchg, block, _NO_UPDATE, parallel)
     return labels
 
 
@@ -224,7 +251,7 @@ def nearest_two(X, centers, block, parallel):
     labels = np.empty(n, np.int64)
     d1 = np.empty(n, np.float64)
     d2 = np.empty(n, np.float64)
-    if parallel:
+    if parallel is not None and parallel:
         _two_par(X, CT, cnorm, centers, labels, d1, d2, block)
     else:
         D = np.empty((block, k), dtype=X.dtype)
@@ -254,7 +281,7 @@ def inertia(X, centers, w, labels, block, parallel):
     n = X.shape[0]
     nb = (n + block - 1) // block
     part = np.empty(nb, np.float64)
-    if parallel:
+    if parallel is not None and parallel:
         _inertia_par(X, centers, w, labels, part, block)
     else:
         for b in range(nb):
@@ -328,7 +355,7 @@ def kmeans_plusplus(X, xsq, w, k, n_trials, uniforms, block, parallel):
     nb = (n + block - 1) // block
     closest = np.empty(n, np.float64)
     for i in range(n):
-        closest[i] = _sq_dist_row(X, i, centers, 0)
+        closest[i] = _sq_dist_row(X, i, centers, np.int64(0))  # int64: not a Literal[int] signature
     cum = np.empty(n, np.float64)
     cand = np.empty(n_trials, np.int64)
     candT = np.empty((d, n_trials), X.dtype)
@@ -349,7 +376,7 @@ def kmeans_plusplus(X, xsq, w, k, n_trials, uniforms, block, parallel):
             csq[t] = xsq[ct]
             for f in range(d):
                 candT[f, t] = X[ct, f]
-        if parallel:
+        if parallel is not None and parallel:
             _trials_par(X, xsq, w, closest, candT, csq, trial_d, ppot, block)
         else:
             for b in range(nb):
@@ -493,7 +520,7 @@ def lloyd(X, w, centers_init, max_iter, tol, block, parallel):
     for it in range(max_iter):
         n_iter = it + 1
         _prepare_centers(centers, CT, cnorm)
-        changed = _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, True, parallel)
+        changed = _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, _UPDATE, parallel)
         _merge_blocks(psums, pw, sums, wsum)
         shift, n_empty = _new_centers(X, w, labels, sums, wsum, centers, new)
         centers, new = new, centers
@@ -506,7 +533,7 @@ def lloyd(X, w, centers_init, max_iter, tol, block, parallel):
             break
     if not strict:
         _prepare_centers(centers, CT, cnorm)
-        _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, False, parallel)
+        _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, _NO_UPDATE, parallel)
     return centers, labels, inertia(X, centers, w, labels, block, parallel), n_iter
 
 
@@ -672,7 +699,7 @@ def hamerly(X, w, xsq, centers_init, max_iter, tol, block, parallel):
                     if jj != j:
                         m = min(m, _sq_dist_row(centers, j, centers, jj))
                 half_sep[j] = 0.5 * np.sqrt(m)
-        if parallel:
+        if parallel is not None and parallel:
             _hamerly_par(X, centers, CT, cnorm, xsq, w, labels, ub, lb, half_sep, psums, pw, pcnt, pchg, block, first)
         else:
             for b in range(nb):
@@ -709,7 +736,7 @@ def hamerly(X, w, xsq, centers_init, max_iter, tol, block, parallel):
     # Always a final plain pass (even after strict convergence): the bounded scans compute
     # x.c differently from the gemm of `_assign`, and labels must equal `predict`'s.
     _prepare_centers(centers, CT, cnorm)
-    _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, False, parallel)
+    _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, _NO_UPDATE, parallel)
     return centers, labels, inertia(X, centers, w, labels, block, parallel), n_iter
 
 
@@ -734,7 +761,7 @@ def center_distances(X, centers, block, parallel):
     n = X.shape[0]
     k = centers.shape[0]
     out = np.empty((n, k), X.dtype)
-    if parallel:
+    if parallel is not None and parallel:
         _center_dist_par(X, centers, out, block)
     else:
         for i in range(n):

@@ -173,7 +173,7 @@ def _initial_centers(P: _Prepared, k: int, init, rng: np.random.Generator, paral
     if isinstance(init, str) and init == "k-means++":
         n_trials = 2 + int(np.log(k))
         uniforms = rng.random(1 + (k - 1) * n_trials)
-        return _k.kmeans_plusplus(X, P.xsq, P.w, k, n_trials, uniforms, config.BLOCK_ROWS, parallel)
+        return _k.kmeans_plusplus(X, P.xsq, P.w, k, n_trials, uniforms, config.BLOCK_ROWS, _k.parallel_flag(parallel))
     if isinstance(init, str) and init == "random":
         positive = P.w > 0
         if np.count_nonzero(positive) >= k:
@@ -200,9 +200,9 @@ def _fit_prepared(
     for _ in range(n_init):
         c0 = _initial_centers(P, k, init, rng, par)
         if algo == "hamerly":
-            out = _k.hamerly(P.X, P.w, P.xsq, c0, max_iter, scaled_tol, config.BLOCK_ROWS, par)
+            out = _k.hamerly(P.X, P.w, P.xsq, c0, max_iter, scaled_tol, config.BLOCK_ROWS, _k.parallel_flag(par))
         else:
-            out = _k.lloyd(P.X, P.w, c0, max_iter, scaled_tol, config.BLOCK_ROWS, par)
+            out = _k.lloyd(P.X, P.w, c0, max_iter, scaled_tol, config.BLOCK_ROWS, _k.parallel_flag(par))
         # Strictly lower only: ties keep the earliest restart, which keeps runs reproducible.
         if best is None or out[2] < best[2]:
             best = out
@@ -355,7 +355,7 @@ def nearest_two(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndar
     C = np.ascontiguousarray(centers, dtype=X.dtype)
     check_centers(X, C)
     with _one_blas_thread():
-        return _k.nearest_two(X, C, config.BLOCK_ROWS, _use_parallel(*X.shape, C.shape[0]))
+        return _k.nearest_two(X, C, config.BLOCK_ROWS, _k.parallel_flag(_use_parallel(*X.shape, C.shape[0])))
 
 
 

@@ -504,7 +504,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
             Xc, C = self._centred(X)
         check_centers(Xc, C)  # cluster_centers_ may have been set by hand
         with _one_blas_thread():
-            return _k.assign_labels(Xc, C, config.BLOCK_ROWS, _use_parallel(*Xc.shape, C.shape[0])), (Xc, C)
+            return _k.assign_labels(Xc, C, config.BLOCK_ROWS, _k.parallel_flag(_use_parallel(*Xc.shape, C.shape[0]))), (Xc, C)
 
     @guarded
     def predict(self, X: Any) -> np.ndarray:
@@ -556,7 +556,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
             out = _ks.csr_center_distances(S.data, S.indices, S.indptr, S.xsq, C)
             return out.astype(S.dtype, copy=False)
         C = np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
-        return _k.center_distances(X, C, config.BLOCK_ROWS, _use_parallel(*X.shape, C.shape[0]))
+        return _k.center_distances(X, C, config.BLOCK_ROWS, _k.parallel_flag(_use_parallel(*X.shape, C.shape[0])))
 
     def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
         """Fit, then return the distances of the training samples to the centres.
@@ -599,7 +599,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
             C = np.ascontiguousarray(self.cluster_centers_, dtype=S.dtype)
             return -float(_ks.csr_inertia(S.data, S.indices, S.indptr, S.xsq, C, w, labels))
         Xc, C = frame
-        par = _use_parallel(*Xc.shape, C.shape[0])
+        par = _k.parallel_flag(_use_parallel(*Xc.shape, C.shape[0]))
         return -float(_k.inertia(Xc, C, w, labels, config.BLOCK_ROWS, par))
 
 

@@ -246,7 +246,7 @@ def _group_sums_block(XT, rows, starts, r0, r1, buf):
         w = c1 - c0
         while starts[g_first + 1] <= c0:
             g_first += 1
-        ii = 0
+        ii = np.int64(0)  # not Literal[int](0): one signature of _squared_rows
         while ii < nr:
             # Rows four (or two, or one) at a time: fixed by the block, never by the threads.
             n_pair = 4 if ii + 3 < nr else (2 if ii + 1 < nr else 1)
@@ -435,7 +435,7 @@ def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, rowdst, row_off, row_go
         for q in range(n_pair):
             for f in range(d):
                 P[q, f] = XT[f, i + q]
-        _squared_rows(XT, P, 0, n_pair, j0, w, tmp)
+        _squared_rows(XT, P, np.int64(0), n_pair, j0, w, tmp)  # int64: not a Literal[int] signature
         for q in range(n_pair):
             r = i + q
             t = tmp[q]
