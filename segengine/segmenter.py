@@ -366,7 +366,7 @@ class Segmenter:
         else:
             self.weights_ = (np.bincount(km.labels, minlength=k)[order] / n).astype(np.float64)
         resp = self._proba_matrix(Xm)
-        best = self._labels_for(Xm, resp)
+        best = self._labels_for(Xm, resp, labels)
         if not np.array_equal(best, labels):
             # GMM: the final E-step; KMeans: records on a float tie between two centres (the
             # kernel's ||c||^2 - 2 x.c rounding), which then take the more probable segment.
@@ -533,11 +533,18 @@ class Segmenter:
         resp /= resp.sum(axis=1, keepdims=True)
         return resp
 
-    def _labels_for(self, Xm: np.ndarray, resp: np.ndarray) -> np.ndarray:
+    def _labels_for(self, Xm: np.ndarray, resp: np.ndarray, engine_labels: np.ndarray | None = None) -> np.ndarray:
         # The label is the most probable segment for both engines (for KMeans the nearest
         # centre, since the memberships are monotone in the distance), so predict and
         # predict_proba never disagree, not even on float ties.
-        return np.argmax(resp, axis=1)
+        best = np.argmax(resp, axis=1)
+        if engine_labels is None:
+            return best
+        # At fit time the engine's own label stands unless another segment is strictly more
+        # probable: on exact ties (memberships flat where distances underflow, near-duplicate
+        # records) argmax would send every record to segment 0 and empty the others.
+        rows = np.arange(best.size)
+        return np.where(resp[rows, best] > resp[rows, engine_labels], best, engine_labels)
 
     def transform_records(self, X: Any, *, language: str = "en") -> np.ndarray:
         """Apply the fitted preprocessing to new records and return the model's input matrix.

@@ -288,6 +288,8 @@ def fit_frame(ddf: Any, options: SegmentationOptions, *, language: str, started:
     overall_sil, per_sil, _ = _profiles.silhouettes(merged.sil_sums, sample_labels, merged.sizes)
     t4 = time.perf_counter()
     timings["profiling"] = (t4 - t3) * 1000.0
+    _fit_stability(seg, scorer, Xs, options, started, notices)
+    timings["stability"] = (time.perf_counter() - t4) * 1000.0
     del xparts
 
     seg.notices_ = notices
@@ -322,3 +324,24 @@ def scoring_copy(seg: Any) -> Any:
     if getattr(seg, "algorithm_", None) == "gmm":
         out.gmm_params_ = copy.copy(seg.gmm_params_)
     return out
+
+
+def _fit_stability(seg: Any, scorer: Any, Xs: np.ndarray, options: Any, started: float, notices: list) -> None:
+    """Bootstrap stability of every segment on the driver's seeded sample (as on one machine,
+    where it also runs on a subsample): the same method, resamples and warning below 0.6."""
+    from segengine.stability import UNSTABLE_BELOW, segment_stability
+
+    deadline = None if options.time_budget_ms is None else started + options.time_budget_ms / 1000.0
+    result = segment_stability(
+        Xs, _profiles.model_labels(scorer, Xs), seg.n_clusters_, algorithm=seg.algorithm_,
+        covariance_type=options.covariance_type, random_state=options.random_state, deadline=deadline,
+    )
+    if result is None:
+        seg.stability_ = None
+        seg.stability_info_ = {"method": "bootstrap_jaccard", "resamples": 0}
+        return
+    seg.stability_ = result.stability
+    seg.stability_info_ = result.to_dict()
+    for j, value in enumerate(result.stability):
+        if np.isfinite(value) and value < UNSTABLE_BELOW:
+            notices.append(("warn_unstable_segment", {"segment": j, "pct": int(round(100 * value))}))

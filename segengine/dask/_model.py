@@ -83,6 +83,7 @@ def _build(seg: DistributedSegmenter, language: str, include_metadata: bool) -> 
     sizes = seg.segment_sizes_
     segments = []
     shares = rounded_shares(sizes)
+    stability = getattr(seg, "stability_", None)
     for j in range(k):
         segments.append({
             "segment": j,
@@ -90,6 +91,7 @@ def _build(seg: DistributedSegmenter, language: str, include_metadata: bool) -> 
             "size": int(sizes[j]),
             "share": shares[j],
             "silhouette": per_sil[j],
+            "stability": None if stability is None or j >= len(stability) else _r(stability[j]),
             "profile": profiles.profiles[j],
             "characteristics": texts[j]["characteristics"],
             "insights": texts[j]["insights"],
@@ -123,6 +125,7 @@ def _build(seg: DistributedSegmenter, language: str, include_metadata: bool) -> 
             ],
             "timings_ms": timings,
             "warnings": render_notices(notices, language),
+            "stability": getattr(seg, "stability_info_", None),
             "distributed": dict(seg.distributed_, quantiles={
                 "approximate": ["median", "p25", "p75"],
                 "max_rank_error": round(float(seg.quantile_rank_error_), 6),

@@ -43,10 +43,8 @@ class PartitionProfile:
 
 
 def model_labels(scorer: Any, X: np.ndarray) -> np.ndarray:
-    """``Segmenter.predict``'s labels of a preprocessed matrix (KMeans needs no probabilities)."""
-    if scorer.algorithm_ == "gmm":
-        return scorer._labels_for(X, scorer._proba_matrix(X))
-    return scorer._labels_for(X, None)
+    """``Segmenter.predict``'s labels of a preprocessed matrix: the most probable segment."""
+    return scorer._labels_for(X, scorer._proba_matrix(X))
 
 
 def profile_partition(pdf: Any, X: np.ndarray, scorer: Any, specs: list[FieldSpec], latest: dict,
