@@ -223,14 +223,19 @@ def test_report_after_fit_gets_its_own_budget():
 
 
 @pytest.mark.slow
-def test_exact_silhouette_at_250k_with_a_100ms_budget_is_sampled():
+def test_exact_silhouette_at_250k_with_a_100ms_budget_is_bounded():
     # Item 8 at its limit: 250,000 x 3, silhouette "exact", time_budget_ms 100 took 35.4 s,
-    # 34.4 s of it computing the exact silhouette of all records.
+    # 34.4 s of it computing the exact silhouette of all records. "exact" now means exact
+    # (issue #12), so above its limit it is refused at once with the reason; the same body under
+    # "auto" keeps to the budget and says what it gave up.
     records = _records(250_000, 3, seed=3)
     status, body = _report(records, silhouette="exact", time_budget_ms=100)
+    assert status == 422
+    assert "options.silhouette" in body["details"]
+    status, body = _report(records, time_budget_ms=100)
     assert status == 200
-    warnings = _budget_warnings(body)
-    assert any("silhouettes of the report were estimated on a sample" in w for w in warnings)
+    assert _budget_warnings(body)
+    assert body["metadata"]["k_selection"]["exact"] is False
     assert body["metadata"]["timings_ms"]["profiling"] < 10_000
     _consistent(body)
 
