@@ -351,7 +351,7 @@ def test_keys_rotate_without_restart(service):
     old = service.keys["rotation"]
     assert _post(service, old, b'{"data": []}').status_code == 400  # the old key still works
     subprocess.run([sys.executable, "-m", "segengine", "tenants", "revoke", str(service.tenants_path),
-                    "--tenant", tenant, "--token", old.token], capture_output=True, env=env, check=True)
+                    "--tenant", tenant, f"--token={old.token}"], capture_output=True, env=env, check=True)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and _post(service, old, b'{"data": []}').status_code != 401:
         time.sleep(0.3)

@@ -351,3 +351,11 @@ def test_fault_injection_is_off_unless_configured():
 
     assert asyncio.run(status(False)) == 400
     assert asyncio.run(status(True)) == 500
+
+
+def test_generated_tokens_never_start_with_a_dash():
+    # A token starting with "-" cannot follow --token on a command line (argparse reads it as an
+    # option), so `segengine tenants revoke --token ...` would fail for one key in 64.
+    from segengine.service.tenants import new_token
+
+    assert not any(new_token().startswith("-") for _ in range(2000))

@@ -91,7 +91,12 @@ def new_token() -> str:
     -------
     str
     """
-    return secrets.token_urlsafe(32)
+    while True:
+        token = secrets.token_urlsafe(32)
+        # One in 64 URL-safe tokens starts with "-", which a command line then reads as an option
+        # (`segengine tenants revoke --token -Ab...` fails): draw again.
+        if not token.startswith("-"):
+            return token
 
 
 def new_secret() -> str:
