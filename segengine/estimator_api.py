@@ -16,7 +16,8 @@ import functools
 import numbers
 import sys
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -89,9 +90,18 @@ def _record_input_features(estimator: Any, X: Any) -> None:
         estimator.n_features_in_ = 1
 
 
+# Caches of the previous fit that a refit must not inherit: the report's profiles and
+# silhouettes (segengine.report) and assign's segment names. Before this, a Segmenter refitted
+# after report() reported the old profiles (an IndexError when k grew, wrong numbers silently
+# when it did not).
+_FIT_CACHES = ("_profiles_cache", "_silhouette_cache", "_segment_names_cache")
+
+
 def _recording_fit(fit: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fit)
     def fit_and_record(self, X, *args, **kwargs):
+        for name in _FIT_CACHES:
+            self.__dict__.pop(name, None)
         result = fit(self, X, *args, **kwargs)
         _record_input_features(self, X)
         return result
@@ -105,8 +115,8 @@ class SegmenterEstimatorMixin:
 
     The subclass provides ``fit``, ``predict``, ``predict_proba``, ``transform_records``,
     ``report`` / ``score_report`` and the fitted ``n_clusters_`` and ``centers_``; its ``fit``
-    is wrapped at class creation so that ``n_features_in_`` and ``feature_names_in_`` are set
-    after it, whatever the fit does inside (scikit-learn's own ``_SetOutputMixin`` wraps
+    is wrapped at class creation so that it starts without the caches of a previous fit and
+    sets ``n_features_in_`` and ``feature_names_in_`` after it, whatever the fit does inside (scikit-learn's own ``_SetOutputMixin`` wraps
     ``transform`` the same way).
     """
 
@@ -124,7 +134,7 @@ class SegmenterEstimatorMixin:
         -------
         sklearn.utils.Tags
         """
-        from sklearn.utils import InputTags, TargetTags, Tags, TransformerTags
+        from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags
 
         return Tags(
             estimator_type="clusterer",
