@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from sklearn import config_context
 from sklearn.base import clone, is_clusterer
 from sklearn.metrics import adjusted_rand_score, silhouette_samples, silhouette_score
-from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import get_tags
@@ -132,6 +132,8 @@ def test_grid_search_default_scoring_is_the_silhouette_of_score(blobs):
     train, test = next(cv.split(X))
     est = se.Segmenter(n_clusters=5).fit(X[train])
     assert search.cv_results_["split0_test_score"][2] == pytest.approx(est.score(X[test]), abs=1e-12)
+    scores = cross_validate(se.Segmenter(n_clusters=5), X, cv=cv)["test_score"]
+    assert scores[0] == search.cv_results_["split0_test_score"][2]
 
 
 def test_grid_search_with_a_callable_scorer_over_k_max(blobs):
