@@ -33,9 +33,12 @@ _OUTPUTS = ("default", "pandas", "polars")
 def segment_distances(Xm: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Euclidean distance of every row of ``Xm`` to every centre.
 
-    Computed from exact coordinate differences, one centre at a time: the expansion
-    ``|x|^2 - 2 x.c + |c|^2`` loses every digit when records sit far from the origin but close
-    to a centre, and a (n, k, d) difference array would not fit in memory at 250k records.
+    The numba kernel behind ``KMeans.transform``, which works from exact coordinate
+    differences: the expansion ``|x|^2 - 2 x.c + |c|^2`` loses every digit when records sit far
+    from the origin but close to a centre. It runs on one thread: at 250,000 x 30 and 10
+    centres it takes about 0.06 s, against 0.14-0.17 s for scikit-learn's
+    ``euclidean_distances`` and 0.23-0.37 s for the same differences in numpy (same run);
+    threads did not pay on the shared 2-core machine.
 
     Parameters
     ----------
@@ -47,13 +50,14 @@ def segment_distances(Xm: np.ndarray, centers: np.ndarray) -> np.ndarray:
     -------
     numpy.ndarray of shape (n_records, n_segments), float64
     """
-    Xm = np.asarray(Xm, dtype=np.float64)
-    centers = np.asarray(centers, dtype=np.float64)
-    out = np.empty((Xm.shape[0], centers.shape[0]), dtype=np.float64)
-    for j, center in enumerate(centers):
-        diff = Xm - center
-        np.sqrt(np.einsum("ij,ij->i", diff, diff), out=out[:, j])
-    return out
+    from segengine.engines._kmeans_kernels import center_distances
+
+    Xm = np.ascontiguousarray(Xm, dtype=np.float64)
+    centers = np.ascontiguousarray(centers, dtype=np.float64)
+    if Xm.ndim != 2 or centers.ndim != 2 or Xm.shape[1] != centers.shape[1]:
+        raise ValueError(f"records of shape {Xm.shape} and centres of shape {centers.shape} do not match")
+    # None: the serial path, whose compile skips the prange twin (_kmeans_kernels.parallel_flag)
+    return center_distances(Xm, centers, config.BLOCK_ROWS, None)
 
 
 def _is_frame(X: Any) -> bool:
