@@ -135,6 +135,8 @@ def assign_segments(seg: Any, X: Any, *, language: str = "en") -> Any:
     ------
     ImportError
         A 2-D array without pandas installed.
+    InvalidRequestError
+        No record at all.
     ValidationError
         Records the model cannot score (see ``predict``).
     """
@@ -147,6 +149,10 @@ def assign_segments(seg: Any, X: Any, *, language: str = "en") -> Any:
             arr = arr.reshape(-1, 1)
         X = pd.DataFrame(arr, columns=[f"x{j}" for j in range(arr.shape[1])] if arr.ndim == 2 else None)
         frame = True
+    if len(X) == 0:
+        # Refused as predict refuses an empty list of records, with the same typed error (an
+        # empty DataFrame would otherwise fail inside the frame reader).
+        seg.predict_proba([], language=language)
     proba = np.asarray(seg.predict_proba(X, language=language), dtype=np.float64)
     # predict's rule: the most probable segment (segengine.Segmenter.predict)
     labels = proba.argmax(axis=1).astype(np.int64)

@@ -671,3 +671,67 @@ def test_two_segments_of_near_duplicate_records():
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
     assert np.array_equal(out["segment"].to_numpy(), labels)
     assert seg.score(X) > 0.99
+
+
+def test_allow_nan_tag_is_honest_and_inf_is_refused(blobs):
+    X, _ = blobs
+    Xn = X.copy()
+    Xn[::5, 1] = np.nan
+    seg = se.Segmenter(n_clusters=3).fit(Xn)
+    assert np.isfinite(seg.transform(Xn)).all() and np.isfinite(seg.score(Xn))
+    Xi = X.copy()
+    Xi[4, 2] = np.inf
+    with pytest.raises(ValidationError) as info:
+        se.Segmenter(n_clusters=3).fit(Xi)
+    assert "data.4.x2" in info.value.details
+
+
+def test_wrapped_fit_keeps_its_signature_and_docstring():
+    import inspect
+
+    params = inspect.signature(se.Segmenter.fit).parameters
+    assert list(params)[:3] == ["self", "X", "y"] and "language" in params
+    assert se.Segmenter.fit.__doc__.startswith("Find the segments")
+
+
+def test_assign_with_a_duplicate_index_and_nullable_ids(fitted, frame):
+    seg, _ = fitted
+    dup = frame.copy()
+    dup.index = pd.Index([7] * len(dup), name="batch")
+    dup["id"] = dup["id"].astype("Int64")
+    out = seg.assign(dup)
+    assert out.index.equals(dup.index) and out["id"].dtype == "Int64"
+    assert np.array_equal(out["segment"].to_numpy(), seg.predict(frame))
+
+
+def test_assign_refuses_empty_input_with_a_typed_error(fitted, frame):
+    seg, _ = fitted
+    for empty in ([], frame.iloc[:0]):
+        with pytest.raises(se.InvalidRequestError):
+            seg.assign(empty)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    n=st.integers(12, 80), d=st.integers(1, 4), seed=st.integers(0, 2**16),
+    ids=st.sampled_from(["int", "str", "index"]), language=st.sampled_from(["en", "es", "pt"]),
+)
+def test_assign_property(n, d, seed, ids, language):
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=(n, d)) + 6.0 * (np.arange(n) % 2)[:, None]
+    df = pd.DataFrame(values, columns=[f"f{j}" for j in range(d)])
+    df.index = pd.Index(rng.permutation(n) * 10 + 3)
+    if ids == "int":
+        df.insert(0, "id", rng.permutation(n).astype(np.int64) + 10**6)
+    elif ids == "str":
+        df.insert(0, "id", [f"c{i}" for i in rng.permutation(n)])
+    before = df.copy(deep=True)
+    seg = se.Segmenter(n_clusters=2).fit(df)
+    out = seg.assign(df, language=language)
+    pd.testing.assert_frame_equal(df, before)
+    pd.testing.assert_frame_equal(out[df.columns], df)
+    assert np.array_equal(out["segment"].to_numpy(), seg.labels_)
+    proba = out[_proba_columns(out)].to_numpy()
+    np.testing.assert_array_equal(proba, seg.predict_proba(df))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+    assert len(set(out.columns)) == out.shape[1]
