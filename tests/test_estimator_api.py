@@ -735,3 +735,22 @@ def test_assign_property(n, d, seed, ids, language):
     np.testing.assert_array_equal(proba, seg.predict_proba(df))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
     assert len(set(out.columns)) == out.shape[1]
+
+
+def test_assign_and_transform_with_a_dask_fitted_model(demo_records):
+    import dask.dataframe as dd
+
+    import segengine.dask as sdask
+
+    records, _ = demo_records
+    df = pd.DataFrame(copy.deepcopy(records)).drop(columns=["last_purchase_date"])
+    df["id"] = np.arange(len(df), dtype=np.int64)
+    model = sdask.fit(dd.from_pandas(df, npartitions=2), k_max=5)
+    out = model.assign(df)
+    # Its names come from its distributed report (no records on this machine).
+    names = [s["name"] for s in model.report("en", include_metadata=False)["segments"]]
+    assert out["segment_name"].tolist() == [names[j] for j in out["segment"]]
+    assert out["id"].dtype == np.int64
+    np.testing.assert_array_equal(out[_proba_columns(out)].to_numpy(), model.predict_proba(df))
+    np.testing.assert_allclose(model.transform(df),
+                               _naive_distances(model.transform_records(df), model.centers_), rtol=1e-12)
