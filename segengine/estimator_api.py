@@ -118,10 +118,10 @@ class SegmenterEstimatorMixin:
     """scikit-learn estimator protocol and :meth:`assign` for :class:`segengine.Segmenter`.
 
     The subclass provides ``fit``, ``predict``, ``predict_proba``, ``transform_records``,
-    ``report`` / ``score_report`` and the fitted ``n_clusters_`` and ``centers_``; its ``fit``
+    ``report`` / ``score_report`` and the fitted ``n_clusters_`` and ``centers_``. Its ``fit``
     is wrapped at class creation so that it starts without the caches of a previous fit and
-    sets ``n_features_in_`` and ``feature_names_in_`` after it, whatever the fit does inside (scikit-learn's own ``_SetOutputMixin`` wraps
-    ``transform`` the same way).
+    sets ``n_features_in_`` and ``feature_names_in_`` after it, whatever the fit does inside
+    (scikit-learn's own ``_SetOutputMixin`` wraps ``transform`` the same way).
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
