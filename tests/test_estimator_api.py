@@ -121,6 +121,9 @@ def test_pipeline_with_scaler_fits_and_predicts(blobs):
     np.testing.assert_allclose(seg.transform(StandardScaler().fit_transform(X)), pipe.transform(X))
     assert pipe.score(X) == pytest.approx(seg.score(StandardScaler().fit_transform(X)))
     assert "Segmenter" in pipe._repr_html_()
+    nested = GridSearchCV(make_pipeline(StandardScaler(), se.Segmenter()),
+                          {"segmenter__n_clusters": [2, 3, 4]}, cv=3).fit(X)
+    assert nested.best_params_ == {"segmenter__n_clusters": 3}
 
 
 def test_grid_search_default_scoring_is_the_silhouette_of_score(blobs):
