@@ -16,6 +16,7 @@ from segengine.budget import Deadline, gmm_iteration_ms, k_cap, search_k_cap
 from segengine.concurrency import parallel_section
 from segengine.engines.gmm import n_mixture_parameters
 from segengine.errors import InvalidRequestError, NotFittedError, ValidationError
+from segengine.estimator_api import SegmenterEstimatorMixin
 from segengine.options import SegmentationOptions, parse_options
 from segengine.preprocessing import Preprocessor
 from segengine.selection import auto_n_init, kmeans_bic, kmeans_mixture_loglik, select_k, _sq_distances
@@ -51,7 +52,7 @@ def to_table(X: Any, *, id_field: str = "id", language: str = "en") -> Table:
     return table_from_array(X, language=language)
 
 
-class Segmenter:
+class Segmenter(SegmenterEstimatorMixin):
     """Customer segmentation with automatic k, KMeans or Gaussian mixture, and a JSON report.
 
     Parameters
