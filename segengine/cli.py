@@ -29,11 +29,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from segengine.errors import SegEngineError
+from segengine.text.language import LANGUAGES
 
 __all__ = ["main", "read_records_file", "parse_csv_cell", "format_summary"]
 
 PROG = "segengine"
-LANGUAGES = ("en", "es", "pt")
 WIDTH = 100
 # Above this many records the commands report progress on stderr.
 PROGRESS_MIN_RECORDS = 50_000

@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 import string
 
+from segengine.text.language import LANGUAGES
+
 __all__ = [
     "LANGUAGES",
     "MESSAGES",
@@ -30,8 +32,6 @@ __all__ = [
     "format_ratio",
     "placeholders",
 ]
-
-LANGUAGES = ("en", "es", "pt")
 
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {

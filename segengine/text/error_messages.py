@@ -6,7 +6,7 @@ service must be able to speak the caller's language even when the payload is unu
 
 from __future__ import annotations
 
-LANGUAGES = ("en", "es", "pt")
+from segengine.text.language import LANGUAGES  # noqa: F401 - re-exported
 
 ERROR_MESSAGES: dict[str, dict[str, str]] = {
     "en": {
