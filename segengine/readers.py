@@ -18,7 +18,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-__all__ = ["ReadError", "CsvFormat", "read_records", "read_records_file", "parse_csv_cell", "parse_decimal_comma_cell"]
+__all__ = [
+    "ReadError", "CsvFormat", "read_records", "read_records_file", "parse_csv_cell",
+    "parse_decimal_comma_cell", "csv_format_notice",
+]
 
 
 class ReadError(Exception):
@@ -367,3 +370,25 @@ def parse_decimal_comma_cell(text: str) -> Any:
 
 def _convert_comma_column(cells: tuple[str, ...]) -> list[Any]:
     return list(map(parse_decimal_comma_cell, cells))
+
+
+def csv_format_notice(fmt: CsvFormat | None) -> Any:
+    """How a CSV file other than plain comma-and-point was read, as a report warning not yet
+    written in a language (the command line renders it in the report's language).
+
+    Parameters
+    ----------
+    fmt : CsvFormat or None
+        From :func:`read_records` (None for a JSON file).
+
+    Returns
+    -------
+    segengine.text.msg.Msg or None
+        None for a JSON file or a comma-separated file with a detected decimal point.
+    """
+    if fmt is None or (fmt.delimiter == "," and fmt.decimal == "." and fmt.decimal_detected):
+        return None
+    from segengine.text.msg import Msg
+
+    how = "csv_decimal_detected" if fmt.decimal_detected else "csv_decimal_given"
+    return Msg("warn_csv_decimal", delimiter=fmt.delimiter, decimal=fmt.decimal, how=how)

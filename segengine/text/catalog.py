@@ -30,6 +30,7 @@ __all__ = [
     "format_int",
     "format_percent",
     "format_ratio",
+    "format_fixed",
     "placeholders",
 ]
 
@@ -279,6 +280,12 @@ from segengine.text.chart_labels import CHART_LABELS  # noqa: E402
 for _language, _labels in CHART_LABELS.items():
     MESSAGES[_language].update(_labels)
 
+# The command line's terminal headings and messages (segengine.terminal): ``term.`` keys.
+from segengine.text.terminal_labels import TERMINAL_LABELS  # noqa: E402
+
+for _language, _labels in TERMINAL_LABELS.items():
+    MESSAGES[_language].update(_labels)
+
 _MARKS = {"en": (",", "."), "es": (".", ","), "pt": (".", ",")}
 _PERCENT = {"en": "{}%", "es": "{} %", "pt": "{}%"}
 
@@ -423,3 +430,28 @@ def format_ratio(r: float | None, language: str) -> str:
     if r is None or not math.isfinite(r):
         return "-"
     return _fixed(r, 1 if abs(r) < 10 else 0, language)
+
+
+def format_fixed(x: float | None, decimals: int, language: str) -> str:
+    """A value with exactly ``decimals`` decimals and locale marks (``0.483`` / ``0,483``).
+
+    Unlike :func:`format_number`, the number of decimals is the caller's and trailing zeros stay:
+    for columns of scores, where every value has the same precision.
+
+    Parameters
+    ----------
+    x : float or None
+        The value (None gives ``"-"``).
+    decimals : int
+        Digits after the decimal mark.
+    language : str
+        ``"en"``, ``"es"`` or ``"pt"``.
+
+    Returns
+    -------
+    str
+        ``1,234.50``-style text (``1.234,50`` in es/pt).
+    """
+    if x is None:
+        return "-"
+    return _fixed(x, decimals, language, strip=False)
