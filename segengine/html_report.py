@@ -409,17 +409,19 @@ def fit_and_report(payload: Any, language: str = "en") -> tuple[dict[str, Any], 
     import time
 
     from segengine.concurrency import parallel_section
+    from segengine.errors import localized_errors
     from segengine.request import parse_request
     from segengine.segmenter import Segmenter
     from segengine.table import table_from_records
 
     started = time.perf_counter()
     lang = normalize_language(language)
-    request = parse_request(payload, lang)
-    options = request.options
-    table = table_from_records(request.records, id_field=options.id_field, language=lang)
-    segmenter = Segmenter.from_options(options)
-    with parallel_section():
-        segmenter._fit_table(table, options, language=lang, started=started)
-        report = segmenter.report(lang, include_metadata=request.include_metadata)
+    with localized_errors(lang):  # errors leave the contract in the caller's language
+        request = parse_request(payload)
+        options = request.options
+        table = table_from_records(request.records, id_field=options.id_field)
+        segmenter = Segmenter.from_options(options)
+        with parallel_section():
+            segmenter._fit_table(table, options, language=lang, started=started)
+            report = segmenter.report(lang, include_metadata=request.include_metadata)
     return report, segmenter

@@ -44,11 +44,11 @@ def to_table(X: Any, *, id_field: str = "id", language: str = "en") -> Table:
     if isinstance(X, Table):
         return X
     if hasattr(X, "columns") and hasattr(X, "iloc"):
-        return table_from_frame(X, id_field=id_field, language=language)
+        return table_from_frame(X, id_field=id_field)
     if isinstance(X, (list, tuple)) and (len(X) == 0 or isinstance(X[0], dict) or not np.ndim(X[0])):
         if len(X) and isinstance(X[0], dict):
-            return table_from_records(list(X), id_field=id_field, language=language)
-    return table_from_array(X, language=language)
+            return table_from_records(list(X), id_field=id_field)
+    return table_from_array(X)
 
 
 class Segmenter:
@@ -175,7 +175,7 @@ class Segmenter:
         return cls(**{k: params[k] for k in cls._PARAMS})
 
     def _options(self, language: str) -> SegmentationOptions:
-        return parse_options(self.get_params(), language=language, prefix="")
+        return parse_options(self.get_params(), prefix="")
 
     # -- fitting -----------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, *, language: str = "en") -> "Segmenter":
@@ -236,7 +236,7 @@ class Segmenter:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         pre = Preprocessor(options)
-        Xm = pre.fit_transform(table, language=language)
+        Xm = pre.fit_transform(table)
         notices = list(pre.notices_)
         _check_roles_against(table, options, language)
         t1 = time.perf_counter()
@@ -489,10 +489,10 @@ class Segmenter:
                 error="Invalid parameters",
             )
         if isinstance(X, (list, tuple)) and len(X) and isinstance(X[0], dict):
-            table = table_from_records(list(X), id_field=id_field, language=language,
+            table = table_from_records(list(X), id_field=id_field,
                                        schema=self._schema())
         elif hasattr(X, "columns") and hasattr(X, "iloc"):
-            table = table_from_frame(X, id_field=id_field, language=language, schema=self._schema())
+            table = table_from_frame(X, id_field=id_field, schema=self._schema())
         else:
             table = to_table(X, id_field=id_field, language=language)
             width = len(self.preprocessor_.fields_)
@@ -569,7 +569,7 @@ class Segmenter:
         table = self._new_table(X, language)
         # Said as a ScoringFieldsWarning pointing at the caller of predict / predict_proba.
         warn_scoring(scoring_notices(self.preprocessor_.fields_, table), language, stacklevel=4)
-        return self.preprocessor_.transform(table, language=language)
+        return self.preprocessor_.transform(table)
 
     def predict(self, X: Any, *, language: str = "en") -> np.ndarray:
         """Segment of each new record (0 is the largest training segment).
@@ -647,7 +647,7 @@ class Segmenter:
                 error_text(lang, "validation_failed"),
                 {"data": error_text(lang, "too_many_records", n=table.n_rows, max=self.options_.max_records)},
             )
-        Xm = self.preprocessor_.transform(table, language=lang)
+        Xm = self.preprocessor_.transform(table)
         t1 = time.perf_counter()
         with parallel_section():
             resp = self._proba_matrix(Xm)

@@ -286,6 +286,12 @@ from segengine.text.terminal_labels import TERMINAL_LABELS  # noqa: E402
 for _language, _labels in TERMINAL_LABELS.items():
     MESSAGES[_language].update(_labels)
 
+# One sentence per segmentation option (segengine.options.OPTIONS): ``opt.`` keys.
+from segengine.text.option_help import OPTION_HELP  # noqa: E402
+
+for _language, _labels in OPTION_HELP.items():
+    MESSAGES[_language].update(_labels)
+
 _MARKS = {"en": (",", "."), "es": (".", ","), "pt": (".", ",")}
 _PERCENT = {"en": "{}%", "es": "{} %", "pt": "{}%"}
 

@@ -259,6 +259,9 @@ KIND_NAMES = {
     "es": {"list": "un arreglo", "dict": "un objeto"},
     "pt": {"list": "um array", "dict": "um objeto"},
 }
+# The same names as catalogue keys, for Msg("kind_list") parameters (segengine.table).
+for _lang, _kinds in KIND_NAMES.items():
+    ERROR_MESSAGES[_lang].update({f"kind_{kind}": name for kind, name in _kinds.items()})
 
 
 def error_text(language: str, key: str, **values: object) -> str:
