@@ -8,10 +8,11 @@ from typing import Any, Mapping
 
 from segengine.concurrency import parallel_section
 from segengine.errors import SegEngineError, ServiceError, ValidationError, localized_errors
+from segengine.options import WITH_MODEL
 from segengine.request import parse_request
 from segengine.table import check_records_are_objects, table_from_records
-from segengine.text.msg import Msg
 from segengine.text.language import normalize_language, parse_accept_language
+from segengine.text.msg import Msg
 
 __all__ = ["segmentation_report", "handle_request"]
 
@@ -80,8 +81,7 @@ def _report(request: Any, lang: str, model: Any, started: float) -> dict[str, An
         check_records_are_objects(request.records)
         # A fitted model fixes everything but how records are read: other options would be
         # silently ignored, so they are errors.
-        unused = [path for name, path in request.option_paths.items()
-                  if name not in ("id_field", "max_records")]
+        unused = [path for name, path in request.option_paths.items() if name not in WITH_MODEL]
         if unused:
             raise ValidationError(Msg("options_invalid"), {path: Msg("option_with_model") for path in unused})
         with parallel_section():

@@ -46,6 +46,7 @@ from segengine.terminal import (  # noqa: F401 - format_summary re-exported
     PROG,
     WIDTH,
     count_text,
+    format_options,
     format_summary,
     format_warmup,
     label,
@@ -251,6 +252,20 @@ def _cmd_warmup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_options(args: argparse.Namespace) -> int:
+    _stdout().write(format_options(args.language))
+    return 0
+
+
+def _options_help() -> str:
+    # The names come from the option table (segengine.options), like the request's validation.
+    from segengine.options import OPTION_NAMES
+
+    return ("""report options as a JSON object, e.g. '{"k_max": 8, "algorithm": "kmeans"}'; """
+            f"names (snake_case or camelCase): {', '.join(OPTION_NAMES)}; "
+            "'segengine options' lists their defaults and meaning")
+
+
 # ------------------------------------------------------------------------------ parser and main
 
 
@@ -273,7 +288,7 @@ def _build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument(
             "--options", metavar="JSON",
-            help="""report options as a JSON object, e.g. '{"k_max": 8, "algorithm": "kmeans"}'""",
+            help=_options_help(),
         )
         p.add_argument(
             "--json", action="store_true", help="print the exact JSON response body instead of a summary"
@@ -321,6 +336,15 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     warmup.add_argument("--language", "-l", choices=LANGUAGES, default="en", help=argparse.SUPPRESS)
     warmup.set_defaults(func=_cmd_warmup)
+
+    options = sub.add_parser(
+        "options", help="list the report options with their defaults and meaning",
+        description="List every report option (--options, the request's 'options' object, the "
+        "Segmenter's parameters) with its camelCase spelling, default and meaning.",
+    )
+    options.add_argument("--language", "-l", choices=LANGUAGES, default="en",
+                         help="language of the explanations (default: en)")
+    options.set_defaults(func=_cmd_options)
 
     # HTTP service (extra [service]): serve, tenants. The module imports no web framework.
     from segengine.service.commands import add_subcommands as add_service_subcommands

@@ -28,6 +28,7 @@ __all__ = [
     "OPTIONS",
     "DEFAULTS",
     "OPTION_NAMES",
+    "WITH_MODEL",
     "SegmentationOptions",
     "parse_options",
     "camel_case",
@@ -163,6 +164,8 @@ _BY_NAME = {option.name: option for option in OPTIONS}
 OPTION_NAMES = tuple(option.name for option in OPTIONS)
 #: Every option's default as a caller writes it (``Segmenter``'s signature defaults).
 DEFAULTS: dict[str, Any] = {option.name: option.default for option in OPTIONS}
+#: The options that apply when records are scored with a fitted model (the others are a 422 there).
+WITH_MODEL = frozenset(option.name for option in OPTIONS if option.with_model)
 # Listed option problems at most (as data errors are capped in segengine.table); the rest are counted.
 MAX_DETAILS = 100
 # Choices and integer ranges by name (read by the service's OpenAPI document).

@@ -16,7 +16,7 @@ from segengine.budget import Deadline, gmm_iteration_ms, k_cap, search_k_cap
 from segengine.concurrency import parallel_section
 from segengine.engines.gmm import n_mixture_parameters
 from segengine.errors import InvalidRequestError, NotFittedError, ValidationError
-from segengine.options import SegmentationOptions, parse_options
+from segengine.options import DEFAULTS, OPTION_NAMES, SegmentationOptions, parse_options
 from segengine.preprocessing import Preprocessor
 from segengine.selection import auto_n_init, kmeans_bic, kmeans_mixture_loglik, select_k, _sq_distances
 from segengine.table import Table, table_from_array, table_from_frame, table_from_records
@@ -108,24 +108,24 @@ class Segmenter:
 
     def __init__(
         self,
-        n_clusters: int | str | None = "auto",
+        n_clusters: int | str | None = DEFAULTS["n_clusters"],
         *,
-        k_min: int = 2,
-        k_max: int = 10,
-        algorithm: str = "auto",
-        covariance_type: str = "full",
-        features: Sequence[str] | None = None,
-        exclude: Sequence[str] = (),
-        id_field: str = "id",
-        scaling: str = "auto",
-        max_categories: int = config.DEFAULT_MAX_CATEGORIES,
-        random_state: int = 0,
-        silhouette: str = "auto",
-        max_records: int = config.DEFAULT_MAX_RECORDS,
-        time_budget_ms: int | None = None,
-        n_init: int | str | None = "auto",
-        roles: dict[str, str] | None = None,
-        naming: str = "archetype",
+        k_min: int = DEFAULTS["k_min"],
+        k_max: int = DEFAULTS["k_max"],
+        algorithm: str = DEFAULTS["algorithm"],
+        covariance_type: str = DEFAULTS["covariance_type"],
+        features: Sequence[str] | None = DEFAULTS["features"],
+        exclude: Sequence[str] = DEFAULTS["exclude"],
+        id_field: str = DEFAULTS["id_field"],
+        scaling: str = DEFAULTS["scaling"],
+        max_categories: int = DEFAULTS["max_categories"],
+        random_state: int = DEFAULTS["random_state"],
+        silhouette: str = DEFAULTS["silhouette"],
+        max_records: int = DEFAULTS["max_records"],
+        time_budget_ms: int | None = DEFAULTS["time_budget_ms"],
+        n_init: int | str | None = DEFAULTS["n_init"],
+        roles: dict[str, str] | None = DEFAULTS["roles"],
+        naming: str = DEFAULTS["naming"],
     ) -> None:
         self.n_clusters = n_clusters
         self.k_min = k_min
@@ -146,11 +146,9 @@ class Segmenter:
         self.naming = naming
 
     # -- scikit-learn protocol ---------------------------------------------------------------
-    _PARAMS = (
-        "n_clusters", "k_min", "k_max", "algorithm", "covariance_type", "features", "exclude",
-        "id_field", "scaling", "max_categories", "random_state", "silhouette", "max_records",
-        "time_budget_ms", "n_init", "roles", "naming",
-    )
+    # The option table (segengine.options.OPTIONS) names the parameters and gives the defaults
+    # of the signature above; tests/test_options.py checks that the two agree.
+    _PARAMS = OPTION_NAMES
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Parameters of this estimator (scikit-learn protocol)."""
@@ -165,7 +163,7 @@ class Segmenter:
         return self
 
     def __repr__(self) -> str:
-        changed = {k: v for k, v in self.get_params().items() if v != Segmenter().get_params()[k]}
+        changed = {k: v for k, v in self.get_params().items() if v != DEFAULTS[k]}
         return "Segmenter(" + ", ".join(f"{k}={v!r}" for k, v in changed.items()) + ")"
 
     @classmethod

@@ -21,6 +21,7 @@ from segengine.text.language import LANGUAGES
 __all__ = [
     "PROG",
     "WIDTH",
+    "format_options",
     "format_summary",
     "format_warmup",
     "label",
@@ -330,4 +331,36 @@ def format_warmup(sizes: Sequence[int], timings_ms: Sequence[float], total_s: fl
         tail = f"  ({note})" if note else ""
         lines.append(f"  {name:<{label_width}}{count_text(round(ms), language):>8} ms{tail}")
     lines.append(f"{label(language, 'warmup_total')}: {_decimal(total_s, 2, language)} s")
+    return "\n".join(lines) + "\n"
+
+
+def format_options(language: str = "en", width: int = WIDTH) -> str:
+    """The option table (:data:`segengine.options.OPTIONS`) as ``segengine options`` prints it:
+    each option with its camelCase spelling, its default and its help sentence.
+
+    Parameters
+    ----------
+    language : str
+        ``"en"``, ``"es"`` or ``"pt"``.
+    width : int
+        Maximum line width.
+
+    Returns
+    -------
+    str
+        The lines, each ending with a newline.
+    """
+    import json
+
+    from segengine.options import OPTIONS, camel_case
+
+    language = language if language in LANGUAGES else "en"
+    lines = []
+    for option in OPTIONS:
+        default = list(option.default) if isinstance(option.default, tuple) else option.default
+        spelling = camel_case(option.name)
+        names = option.name if spelling == option.name else f"{option.name} / {spelling}"
+        lines.append(f"{names}  (default: {json.dumps(default)})")
+        lines.extend(textwrap.wrap(text(language, option.help_key), width=width, initial_indent="    ",
+                                   subsequent_indent="    ", break_on_hyphens=False))
     return "\n".join(lines) + "\n"
