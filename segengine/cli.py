@@ -378,10 +378,15 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     try:
         return args.func(args)
-    except (CLIError, ReadError) as exc:
+    except CLIError as exc:
         _error(str(exc))
         return 1
+    except ReadError as exc:
+        _error(exc.render(getattr(args, "language", "en")))
+        return 1
     except SegEngineError as exc:
+        # The engine's errors carry message keys: said in the language of --language.
+        exc = exc.localized(getattr(args, "language", "en"))
         _error(exc.message)
         for path, sentence in exc.details.items():
             print(f"  {path}: {sentence}", file=sys.stderr)

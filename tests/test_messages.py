@@ -181,3 +181,38 @@ def test_csv_notice_is_a_message():
     assert notice.render("en") == ("The CSV file was read with ';' between fields and ',' as the decimal "
                                    "mark (detected from the file; use --decimal to change it).")
     assert "según --decimal" in csv_format_notice(CsvFormat(delimiter=";", decimal=",", decimal_detected=False)).render("es")
+
+
+def test_file_errors_are_messages_the_cli_renders_in_its_language(tmp_path, capsys):
+    from segengine.cli import main
+    from segengine.readers import ReadError, read_records
+
+    missing = str(tmp_path / "nope.csv")
+    with pytest.raises(ReadError) as info:
+        read_records(missing)
+    assert str(info.value) == f"cannot read '{missing}': no such file"
+    assert info.value.render("es") == f"no se puede leer '{missing}': el archivo no existe"
+    assert main(["report", missing, "--language", "pt"]) == 1
+    assert capsys.readouterr().err.strip() == f"segengine: error: não é possível ler '{missing}': o arquivo não existe"
+    odd = tmp_path / "x.txt"
+    odd.write_text("a")
+    with pytest.raises(ReadError) as info:
+        read_records(str(odd))
+    assert info.value.render("es").endswith("tipo de archivo no admitido ('.txt'); use .csv o .json")
+    shape = tmp_path / "s.json"
+    shape.write_text('"text"')
+    with pytest.raises(ReadError) as info:
+        read_records(str(shape))
+    assert str(info.value).endswith("found a string")
+    assert info.value.render("pt").endswith("foi encontrado um texto")
+
+
+def test_cli_engine_errors_follow_language(tmp_path, capsys):
+    from segengine.cli import main
+
+    path = tmp_path / "r.json"
+    path.write_text('[{"id": 1, "v": 1}, {"id": 2, "v": "a"}, {"id": 3, "v": 2}]')
+    assert main(["report", str(path), "--language", "es"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "segengine: error: Formato de datos no válido"
+    assert "  data.1.v: El campo v debe ser un número." in err

@@ -285,6 +285,12 @@ def error_text(language: str, key: str, **values: object) -> str:
     return table[key].format(**values)
 
 
+# Record files that cannot be read (segengine.readers): their own catalogue module.
+from segengine.text.file_messages import FILE_MESSAGES as _FILE_MESSAGES  # noqa: E402
+
+for _lang, _table in _FILE_MESSAGES.items():
+    ERROR_MESSAGES[_lang].update(_table)
+
 # Bounded work and unformed segments (segengine.budget, segmenter): their own catalogue module.
 from segengine.text.budget_messages import BUDGET_MESSAGES as _BUDGET_MESSAGES
 
