@@ -291,6 +291,12 @@ from segengine.text.file_messages import FILE_MESSAGES as _FILE_MESSAGES  # noqa
 for _lang, _table in _FILE_MESSAGES.items():
     ERROR_MESSAGES[_lang].update(_table)
 
+# The HTTP service's own errors (segengine.service.messages): their own catalogue module.
+from segengine.text.service_messages import SERVICE_MESSAGES as _SERVICE_MESSAGES  # noqa: E402
+
+for _lang, _table in _SERVICE_MESSAGES.items():
+    ERROR_MESSAGES[_lang].update(_table)
+
 # Bounded work and unformed segments (segengine.budget, segmenter): their own catalogue module.
 from segengine.text.budget_messages import BUDGET_MESSAGES as _BUDGET_MESSAGES
 
