@@ -93,7 +93,18 @@ class Option:
         return f"opt.{self.name}"
 
     def check(self, value: Any) -> Msg | None:
-        """Why ``value`` is not acceptable, or None when it is (roles are checked per field)."""
+        """Why ``value`` is not acceptable, or None when it is (roles are checked per field).
+
+        Parameters
+        ----------
+        value : object
+            The value as the caller gave it.
+
+        Returns
+        -------
+        Msg or None
+            The problem, as a message key and parameters.
+        """
         if self.auto and (value is None or value == "auto"):
             return None
         if self.nullable and value is None:
@@ -122,7 +133,19 @@ class Option:
         return None  # roles: _check_roles
 
     def parse(self, value: Any) -> Any:
-        """The validated value as :class:`SegmentationOptions` holds it."""
+        """The validated value as :class:`SegmentationOptions` holds it.
+
+        Parameters
+        ----------
+        value : object
+            A value :meth:`check` accepts.
+
+        Returns
+        -------
+        object
+            ``"auto"`` and null as None, integers as int, choices in lower case, lists as tuples,
+            roles as (field, role) pairs.
+        """
         if (self.auto and (value is None or value == "auto")) or (self.nullable and value is None):
             return None
         if self.kind == "int":
