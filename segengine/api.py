@@ -126,7 +126,7 @@ def handle_request(body: Any, headers: Mapping[str, str] | None = None, *, model
         if exc.status >= 500:
             _log.exception("segengine internal error")
             return 500, _service_error(language)
-        return exc.status, exc.to_dict()
+        return exc.status, exc.to_dict(language)
     except Exception:  # noqa: BLE001 - the service boundary: every failure becomes a 500 body
         _log.exception("segengine internal error")
         return 500, _service_error(language)
