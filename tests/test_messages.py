@@ -216,3 +216,16 @@ def test_cli_engine_errors_follow_language(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "segengine: error: Formato de datos no válido"
     assert "  data.1.v: El campo v debe ser un número." in err
+
+
+def test_error_catalogue_has_every_key_with_the_same_placeholders():
+    from segengine.text.catalog import placeholders
+
+    keys = set(ERROR_MESSAGES["en"])
+    assert set(ERROR_MESSAGES) == set(LANGUAGES)
+    for lang in LANGUAGES:
+        assert set(ERROR_MESSAGES[lang]) == keys, lang
+        for key in keys:
+            assert placeholders(ERROR_MESSAGES[lang][key]) == placeholders(ERROR_MESSAGES["en"][key]), (lang, key)
+    # the file, service and kind sentences are in the one error catalogue
+    assert {"file_missing", "input_shape", "unauthorized", "kind_list", "service_error"} <= keys
