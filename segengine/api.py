@@ -7,11 +7,12 @@ import time
 from typing import Any, Mapping
 
 from segengine.concurrency import parallel_section
-from segengine.errors import SegEngineError, ServiceError, ValidationError
+from segengine.errors import SegEngineError, ServiceError, ValidationError, localized_errors
+from segengine.options import WITH_MODEL
 from segengine.request import parse_request
 from segengine.table import check_records_are_objects, table_from_records
-from segengine.text.error_messages import error_text
 from segengine.text.language import normalize_language, parse_accept_language
+from segengine.text.msg import Msg
 
 __all__ = ["segmentation_report", "handle_request"]
 
@@ -47,12 +48,14 @@ def segmentation_report(payload: Any, language: str = "en", *, model: Any = None
     """
     started = time.perf_counter()
     lang = normalize_language(language)
-    request = parse_request(payload, lang)
-    try:
-        return _report(request, lang, model, started)
-    except ValidationError as exc:
-        exc.details = _caller_spelling(exc.details, request.option_paths)
-        raise
+    # Errors are raised with message keys below this layer; they leave it in the caller's language.
+    with localized_errors(lang):
+        request = parse_request(payload)
+        try:
+            return _report(request, lang, model, started)
+        except ValidationError as exc:
+            exc.details = _caller_spelling(exc.raw_details, request.option_paths)
+            raise
 
 
 def _caller_spelling(details: Any, option_paths: Mapping[str, str]) -> Any:
@@ -75,23 +78,19 @@ def _report(request: Any, lang: str, model: Any, started: float) -> dict[str, An
     if model is not None:
         # Scoring must reject a record that is not an object like fitting does (a 400 naming it),
         # not hand a mixed list to the array reader.
-        check_records_are_objects(request.records, lang)
+        check_records_are_objects(request.records)
         # A fitted model fixes everything but how records are read: other options would be
         # silently ignored, so they are errors.
-        unused = [path for name, path in request.option_paths.items()
-                  if name not in ("id_field", "max_records")]
+        unused = [path for name, path in request.option_paths.items() if name not in WITH_MODEL]
         if unused:
-            raise ValidationError(
-                error_text(lang, "options_invalid"),
-                {path: error_text(lang, "option_with_model") for path in unused},
-            )
+            raise ValidationError(Msg("options_invalid"), {path: Msg("option_with_model") for path in unused})
         with parallel_section():
             return model.score_report(
                 request.records, language=lang, include_metadata=request.include_metadata,
                 started=started,
                 id_field=options.id_field if "id_field" in request.option_paths else None,
             )
-    table = table_from_records(request.records, id_field=options.id_field, language=lang)
+    table = table_from_records(request.records, id_field=options.id_field)
     from segengine.segmenter import Segmenter
 
     segmenter = Segmenter.from_options(options)
@@ -127,7 +126,7 @@ def handle_request(body: Any, headers: Mapping[str, str] | None = None, *, model
         if exc.status >= 500:
             _log.exception("segengine internal error")
             return 500, _service_error(language)
-        return exc.status, exc.to_dict()
+        return exc.status, exc.to_dict(language)
     except Exception:  # noqa: BLE001 - the service boundary: every failure becomes a 500 body
         _log.exception("segengine internal error")
         return 500, _service_error(language)
@@ -157,4 +156,4 @@ def _language_from_pairs(headers: Any) -> str:
 
 
 def _service_error(language: str) -> dict[str, Any]:
-    return ServiceError(error_text(language, "service_error"), extra={"retry_after": 60}).to_dict()
+    return ServiceError(Msg("service_error"), extra={"retry_after": 60}).to_dict(language)

@@ -1,4 +1,5 @@
-"""Writing the command line's ``--output``: what lands on disk, and what never gets replaced.
+"""Writing a file segengine produces (``--output``, ``--html``, saved models, HTML pages): what
+lands on disk, and what never gets replaced. The one atomic writer of the package.
 
 * A new file or a regular file with one name is written to a temporary file in the same folder
   and renamed over it: a reader sees the old report or the whole new one, never half. An
@@ -15,15 +16,22 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import stat
 import tempfile
+from typing import Any
 
-__all__ = ["OutputError", "write_output"]
+__all__ = ["OutputError", "write_output", "report_json"]
 
 
-class OutputError(Exception):
-    """The output cannot or may not be written; the message says why and names the path."""
+class OutputError(OSError):
+    """The output cannot or may not be written; the message says why and names the path.
+
+    An OSError, so that callers of :func:`segengine.html_report.write_html` and
+    ``Segmenter.save`` catch it as they catch any other failed write.
+    """
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -33,13 +41,13 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
-def write_output(path: str, text: str, *, input_path: str | None = None) -> None:
+def write_output(path: str | os.PathLike, text: str, *, input_path: str | None = None) -> None:
     """Write ``text`` (UTF-8) to ``path`` following the rules of this module.
 
     Parameters
     ----------
-    path : str
-        The ``--output`` argument.
+    path : str or path-like
+        The destination (``--output``, ``--html``, a model file).
     text : str
         The whole content.
     input_path : str, optional
@@ -50,6 +58,7 @@ def write_output(path: str, text: str, *, input_path: str | None = None) -> None
     OutputError
         The path is the input, a directory, in a missing folder, or the write failed.
     """
+    path = os.fspath(path)
     if input_path is not None and _same_file(path, input_path):
         raise OutputError(f"cannot write '{path}': it is the input file of this command")
     target = os.path.realpath(path)  # follow symbolic links: the link itself is never replaced
@@ -109,3 +118,33 @@ def _replace_atomically(path: str, target: str, data: bytes, info: os.stat_resul
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _finite(value: Any) -> Any:
+    """Replace non-finite floats by None so that the output stays valid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def report_json(report: Any) -> str:
+    """A report as indented JSON text (non-ASCII kept; NaN and infinities written as null).
+
+    Parameters
+    ----------
+    report : object
+        The response body.
+
+    Returns
+    -------
+    str
+        Valid JSON, without a trailing newline.
+    """
+    try:
+        return json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(report), ensure_ascii=False, indent=2, allow_nan=False)

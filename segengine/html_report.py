@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from segengine import chart_data
@@ -375,7 +373,8 @@ def segmenter_html(seg: "Segmenter", language: str = "en") -> str:
 
 
 def write_html(path: str | os.PathLike, page: str) -> None:
-    """Write ``page`` to ``path`` atomically (a temporary file in the same folder, then renamed).
+    """Write ``page`` to ``path`` atomically (:func:`segengine.files.write_output`: a temporary
+    file in the same folder, then renamed; an existing file keeps its mode).
 
     Parameters
     ----------
@@ -387,23 +386,9 @@ def write_html(path: str | os.PathLike, page: str) -> None:
     OSError
         The folder does not exist or is not writable (nothing is left behind).
     """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(page)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    from segengine.files import write_output
+
+    write_output(path, page)
 
 
 def fit_and_report(payload: Any, language: str = "en") -> tuple[dict[str, Any], "Segmenter"]:
@@ -424,17 +409,19 @@ def fit_and_report(payload: Any, language: str = "en") -> tuple[dict[str, Any], 
     import time
 
     from segengine.concurrency import parallel_section
+    from segengine.errors import localized_errors
     from segengine.request import parse_request
     from segengine.segmenter import Segmenter
     from segengine.table import table_from_records
 
     started = time.perf_counter()
     lang = normalize_language(language)
-    request = parse_request(payload, lang)
-    options = request.options
-    table = table_from_records(request.records, id_field=options.id_field, language=lang)
-    segmenter = Segmenter.from_options(options)
-    with parallel_section():
-        segmenter._fit_table(table, options, language=lang, started=started)
-        report = segmenter.report(lang, include_metadata=request.include_metadata)
+    with localized_errors(lang):  # errors leave the contract in the caller's language
+        request = parse_request(payload)
+        options = request.options
+        table = table_from_records(request.records, id_field=options.id_field)
+        segmenter = Segmenter.from_options(options)
+        with parallel_section():
+            segmenter._fit_table(table, options, language=lang, started=started)
+            report = segmenter.report(lang, include_metadata=request.include_metadata)
     return report, segmenter

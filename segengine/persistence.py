@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from segengine._version import __version__
 from segengine.errors import ModelFileError
+from segengine.files import write_output
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "write_model_file", "read_model_file"]
 
@@ -41,19 +41,9 @@ def write_model_file(path: str | os.PathLike, state: dict[str, Any]) -> None:
     body = {"format": FORMAT, "format_version": FORMAT_VERSION, "segengine_version": __version__}
     body.update(state)
     text = json.dumps(body, allow_nan=False, separators=(",", ":"))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    # The package's one atomic writer: a temporary file renamed into place, mode of an existing
+    # file kept, symbolic links followed (segengine.files).
+    write_output(path, text)
 
 
 class _Refused(ValueError):

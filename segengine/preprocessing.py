@@ -30,7 +30,7 @@ from segengine import config
 from segengine.errors import ValidationError
 from segengine.options import SegmentationOptions
 from segengine.table import RawColumn, Table
-from segengine.text.error_messages import error_text
+from segengine.text.msg import Msg
 
 __all__ = ["FieldTransform", "Preprocessor"]
 
@@ -104,14 +104,14 @@ def model_width_limit(n_rows: int) -> int:
     return min(config.MAX_MODEL_COLUMNS, max(1, config.MAX_MODEL_CELLS // max(n_rows, 1)))
 
 
-def _check_width(width: int, n_rows: int, language: str) -> None:
+def _check_width(width: int, n_rows: int) -> None:
     # Engines and silhouettes cost records x columns per segment and the matrix is dense, so a
     # wide one-hot encoding (max_categories 10000 on a 3,000-level field) is refused up front.
     limit = model_width_limit(n_rows)
     if width > limit:
         raise ValidationError(
-            error_text(language, "validation_failed"),
-            {"data": error_text(language, "too_wide", n=width, rows=n_rows, max=limit)},
+            Msg("validation_failed"),
+            {"data": Msg("too_wide", n=width, rows=n_rows, max=limit)},
         )
 
 
@@ -128,15 +128,13 @@ class Preprocessor:
         self.options = options or SegmentationOptions()
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit_transform(self, table: Table, *, language: str = "en") -> np.ndarray:
+    def fit_transform(self, table: Table) -> np.ndarray:
         """Learn every field's transform from ``table`` and return the matrix.
 
         Parameters
         ----------
         table : Table
             Typed columns of the training records.
-        language : str
-            Language of the error sentences.
 
         Returns
         -------
@@ -157,11 +155,11 @@ class Preprocessor:
                 if key == "exclude" and name == opts.id_field:
                     continue  # the id is never a feature: excluding it is a harmless no-op
                 if name == opts.id_field:
-                    details[f"options.{key}.{i}"] = error_text(language, "id_field_in_features", name=name)
+                    details[f"options.{key}.{i}"] = Msg("id_field_in_features", name=name)
                 elif name not in names:
-                    details[f"options.{key}.{i}"] = error_text(language, "unknown_field", name=name)
+                    details[f"options.{key}.{i}"] = Msg("unknown_field", name=name)
         if details:
-            raise ValidationError(error_text(language, "options_invalid"), details)
+            raise ValidationError(Msg("options_invalid"), details)
 
         selected = set(opts.features) if opts.features is not None else None
         excluded = set(opts.exclude)
@@ -174,11 +172,11 @@ class Preprocessor:
             self.fields_.append(self._fit_field(col, reason))
         if not any(f.used for f in self.fields_):
             raise ValidationError(
-                error_text(language, "validation_failed"),
-                {"data": error_text(language, "no_features")},
+                Msg("validation_failed"),
+                {"data": Msg("no_features")},
             )
-        _check_width(sum(f.width for f in self.fields_), table.n_rows, language)
-        return self.transform(table, language=language)
+        _check_width(sum(f.width for f in self.fields_), table.n_rows)
+        return self.transform(table)
 
     def _fit_field(self, col: RawColumn, reason: str | None) -> FieldTransform:
         kind = "numeric" if col.kind == "date" else col.kind
@@ -284,7 +282,7 @@ class Preprocessor:
         """Names of the fields that take part in clustering, in input order."""
         return [f.name for f in self.fields_ if f.used]
 
-    def transform(self, table: Table, *, language: str = "en") -> np.ndarray:
+    def transform(self, table: Table) -> np.ndarray:
         """Apply the fitted transforms to ``table``.
 
         Fields unknown at fit time are ignored; a used field absent from ``table`` is treated as
@@ -294,8 +292,6 @@ class Preprocessor:
         ----------
         table : Table
             Typed columns (the same field kinds as at fit time).
-        language : str
-            Language of the error sentences.
 
         Returns
         -------

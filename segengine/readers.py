@@ -18,11 +18,43 @@ import re
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-__all__ = ["ReadError", "CsvFormat", "read_records", "read_records_file", "parse_csv_cell", "parse_decimal_comma_cell"]
+from segengine.text.msg import Msg, render
+
+__all__ = [
+    "ReadError", "CsvFormat", "read_records", "read_records_file", "parse_csv_cell",
+    "parse_decimal_comma_cell", "csv_format_notice",
+]
 
 
 class ReadError(Exception):
-    """A record file that cannot be read; the message says which file and why."""
+    """A record file that cannot be read; the message says which file and why.
+
+    Parameters
+    ----------
+    message : Msg or str
+        The reason as a message key and parameters (``str(err)`` is English; the command line
+        renders it in its ``--language`` with :meth:`render`).
+    """
+
+    def __init__(self, message: Msg | str) -> None:
+        super().__init__(message)
+        self.msg = message
+
+    def render(self, language: str = "en") -> str:
+        """The message in ``language`` (``"en"``, ``"es"`` or ``"pt"``).
+
+        Parameters
+        ----------
+        language : str
+
+        Returns
+        -------
+        str
+        """
+        return render(self.msg, language)
+
+    def __str__(self) -> str:
+        return self.render("en")
 
 
 
@@ -99,16 +131,16 @@ def _sniff_delimiter(header_line: str) -> str:
 
 def _os_error(path: str, exc: OSError) -> ReadError:
     if isinstance(exc, FileNotFoundError):
-        return ReadError(f"cannot read '{path}': no such file")
+        return ReadError(Msg("file_missing", path=path))
     if isinstance(exc, IsADirectoryError):
-        return ReadError(f"cannot read '{path}': it is a directory")
+        return ReadError(Msg("file_is_directory", path=path))
     if isinstance(exc, PermissionError):
-        return ReadError(f"cannot read '{path}': permission denied")
-    return ReadError(f"cannot read '{path}': {exc.strerror or exc}")
+        return ReadError(Msg("file_permission", path=path))
+    return ReadError(Msg("file_os_error", path=path, reason=exc.strerror or exc))
 
 
 def _decode_error(path: str, exc: UnicodeDecodeError) -> ReadError:
-    return ReadError(f"cannot read '{path}': not UTF-8 text (byte {exc.start}); save it as UTF-8")
+    return ReadError(Msg("file_not_utf8", path=path, byte=exc.start))
 
 
 def _read_text(path: str) -> str:
@@ -143,15 +175,15 @@ def _parse_csv_rows(
         while header is not None and not any(cell.strip() for cell in header):
             header = next(reader, None)  # blank lines before the header
         if header is None:
-            raise ReadError(f"invalid CSV in '{path}': the file is empty")
+            raise ReadError(Msg("csv_empty", path=path))
         names = [name.strip() for name in header]
         if any(not name for name in names):
             column = names.index("") + 1
-            raise ReadError(f"invalid CSV in '{path}': column {column} of the header has no name")
+            raise ReadError(Msg("csv_header_unnamed", path=path, column=column))
         seen: set[str] = set()
         for name in names:
             if name in seen:
-                raise ReadError(f"invalid CSV in '{path}': the header repeats the column '{name}'")
+                raise ReadError(Msg("csv_header_repeats", path=path, name=name))
             seen.add(name)
         width = len(names)
         records: list[dict[str, Any]] = []
@@ -161,10 +193,7 @@ def _parse_csv_rows(
             if len(row) != width:
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue  # blank line
-                raise ReadError(
-                    f"invalid CSV in '{path}': line {reader.line_num} has {len(row)} cells, "
-                    f"the header has {width}"
-                )
+                raise ReadError(Msg("csv_row_width", path=path, line=reader.line_num, n=len(row), width=width))
             chunk.append(row)
             if len(chunk) == _CSV_CHUNK_ROWS:
                 if fmt is None:
@@ -175,7 +204,7 @@ def _parse_csv_rows(
             fmt = CsvFormat(delimiter, detect_decimal(chunk, delimiter), True)
         _convert_chunk(names, chunk, records, fmt.decimal)
     except csv.Error as exc:
-        raise ReadError(f"invalid CSV in '{path}': line {reader.line_num}: {exc}") from None
+        raise ReadError(Msg("csv_invalid", path=path, line=reader.line_num, reason=exc)) from None
     return records, fmt
 
 
@@ -217,11 +246,9 @@ def _read_json(path: str, text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ReadError(
-            f"invalid JSON in '{path}': {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
+        raise ReadError(Msg("json_invalid", path=path, reason=exc.msg, line=exc.lineno, column=exc.colno)) from None
     except RecursionError:
-        raise ReadError(f"invalid JSON in '{path}': nested too deeply") from None
+        raise ReadError(Msg("json_too_deep", path=path)) from None
 
 
 def read_records_file(path: str, decimal: str | None = None) -> dict[str, Any]:
@@ -272,39 +299,44 @@ def read_records(path: str, decimal: str | None = None) -> tuple[dict[str, Any],
         ``decimal=","`` with a comma-separated file.
     """
     if decimal not in (None, ".", ","):
-        raise ReadError(f"the decimal mark must be '.' or ',', not {decimal!r}")
+        raise ReadError(Msg("file_decimal_mark", decimal=decimal))
     extension = os.path.splitext(path)[1].lower()
     if extension not in (".csv", ".json"):
-        shown = f"'{extension}'" if extension else "no extension"
-        raise ReadError(f"cannot read '{path}': unsupported file type ({shown}); use .csv or .json")
+        shown = f"'{extension}'" if extension else Msg("file_no_extension")
+        raise ReadError(Msg("file_type", path=path, shown=shown))
     if extension == ".csv":
         records, fmt = _read_csv(path, decimal)
         if fmt.decimal == "," and fmt.delimiter == ",":
-            raise ReadError(f"cannot read '{path}' with a decimal comma: its fields are separated by commas too")
+            raise ReadError(Msg("csv_decimal_comma", path=path))
         return {"data": records}, fmt
     body = _read_json(path, _read_text(path))
     if isinstance(body, list):
         return {"data": body}, None
     if isinstance(body, dict) and "data" in body:
         return dict(body), None
-    raise ReadError(
-        f"invalid input in '{path}': expected an array of records or an object with a "
-        f"'data' array, found {_json_type(body)}"
-    )
+    raise ReadError(Msg("input_shape", path=path, found=_json_kind(body)))
+
+
+def _json_kind(value: Any) -> Msg:
+    """What a JSON value is, as a message (``an array``, ``a string``...)."""
+    if isinstance(value, dict):
+        kind = "object"
+    elif isinstance(value, list):
+        kind = "array"
+    elif isinstance(value, str):
+        kind = "string"
+    elif isinstance(value, bool):
+        kind = "boolean"
+    elif value is None:
+        kind = "null"
+    else:
+        kind = "number"
+    return Msg(f"json_kind_{kind}")
 
 
 def _json_type(value: Any) -> str:
-    if isinstance(value, dict):
-        return "an object without 'data'"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if value is None:
-        return "null"
-    return "a number"
+    """What a JSON value is, in English (``--options`` errors)."""
+    return _json_kind(value).render("en")
 
 
 # ------------------------------------------------------------------------------ decimal commas
@@ -367,3 +399,25 @@ def parse_decimal_comma_cell(text: str) -> Any:
 
 def _convert_comma_column(cells: tuple[str, ...]) -> list[Any]:
     return list(map(parse_decimal_comma_cell, cells))
+
+
+def csv_format_notice(fmt: CsvFormat | None) -> Any:
+    """How a CSV file other than plain comma-and-point was read, as a report warning not yet
+    written in a language (the command line renders it in the report's language).
+
+    Parameters
+    ----------
+    fmt : CsvFormat or None
+        From :func:`read_records` (None for a JSON file).
+
+    Returns
+    -------
+    segengine.text.msg.Msg or None
+        None for a JSON file or a comma-separated file with a detected decimal point.
+    """
+    if fmt is None or (fmt.delimiter == "," and fmt.decimal == "." and fmt.decimal_detected):
+        return None
+    from segengine.text.msg import Msg
+
+    how = "csv_decimal_detected" if fmt.decimal_detected else "csv_decimal_given"
+    return Msg("warn_csv_decimal", delimiter=fmt.delimiter, decimal=fmt.decimal, how=how)

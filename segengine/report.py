@@ -14,7 +14,7 @@ import numpy as np
 
 from segengine import config
 from segengine._version import __version__
-from segengine.text.error_messages import error_text
+from segengine.text.msg import Msg
 
 if TYPE_CHECKING:  # pragma: no cover
     from segengine.segmenter import Segmenter
@@ -62,13 +62,7 @@ def rounded_shares(sizes: Any, digits: int = 4) -> list[float]:
 
 def render_notices(notices: list, language: str) -> list[str]:
     """Render (key, params) warnings in ``language``; params named ``how`` are catalogue keys too."""
-    out = []
-    for key, params in notices:
-        values = dict(params)
-        if "how" in values:
-            values["how"] = error_text(language, values["how"])
-        out.append(error_text(language, key, **values))
-    return out
+    return [Msg(key, **params).render(language) for key, params in notices]
 
 
 def field_columns(seg: "Segmenter") -> list:

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from segengine.errors import InvalidRequestError, ValidationError
 from segengine.json_keys import duplicate_key_paths
 from segengine.options import MAX_DETAILS, SegmentationOptions, parse_options, same_value
-from segengine.text.error_messages import error_text
+from segengine.text.msg import Msg
 
 __all__ = ["Request", "parse_request", "load_json_body"]
 
@@ -36,7 +36,7 @@ class Request:
     option_paths: dict = field(default_factory=dict)  # option name -> path as the caller wrote it
 
 
-def load_json_body(body: Any, language: str = "en") -> Any:
+def load_json_body(body: Any) -> Any:
     """Decode JSON text or bytes; mappings and other Python objects pass through unchanged.
 
     ``NaN`` literals decode to NaN (treated as missing later) and ``Infinity`` to inf (a 422 at
@@ -48,8 +48,6 @@ def load_json_body(body: Any, language: str = "en") -> Any:
     ----------
     body : str, bytes, bytearray, memoryview or object
         The request body.
-    language : str
-        Language of the error sentences.
 
     Returns
     -------
@@ -67,46 +65,44 @@ def load_json_body(body: Any, language: str = "en") -> Any:
         try:
             body = bytes(body).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise _invalid_json(language, f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+            raise _invalid_json(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
     if isinstance(body, str):
         if body.startswith("\ufeff"):
             body = body[1:]  # a byte-order mark, as the same bytes would decode (utf-8-sig)
         try:
             parsed = json.loads(body)
         except json.JSONDecodeError as exc:
-            raise _invalid_json(language, f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+            raise _invalid_json(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
         except RecursionError:
-            raise _invalid_json(language, "nested too deeply") from None
+            raise _invalid_json("nested too deeply") from None
         except ValueError as exc:  # e.g. an integer literal past Python's digit limit
-            raise _invalid_json(language, str(exc).split(";")[0][:200]) from None
+            raise _invalid_json(str(exc).split(";")[0][:200]) from None
         duplicates = duplicate_key_paths(body, parsed)
         if duplicates:
             # Last-wins would silently drop a value; conflicting spellings are 422s too.
             raise ValidationError(
-                error_text(language, "validation_failed"),
-                {path: error_text(language, "duplicate_key", name=key) for path, key in duplicates},
+                Msg("validation_failed"),
+                {path: Msg("duplicate_key", name=key) for path, key in duplicates},
             )
         return parsed
     return body
 
 
-def _invalid_json(language: str, reason: str) -> InvalidRequestError:
+def _invalid_json(reason: str) -> InvalidRequestError:
     return InvalidRequestError(
-        error_text(language, "format_mismatch"),
-        {"body": error_text(language, "invalid_json", reason=reason)},
+        Msg("format_mismatch"),
+        {"body": Msg("invalid_json", reason=reason)},
         extra={"expected_format": EXPECTED_FORMAT},
     )
 
 
-def parse_request(payload: Any, language: str = "en") -> Request:
+def parse_request(payload: Any) -> Request:
     """Validate the top level of a request body (SPEC section 2, Request).
 
     Parameters
     ----------
     payload : mapping, str or bytes
         The request body.
-    language : str
-        Normalised language of the error sentences.
 
     Returns
     -------
@@ -119,14 +115,14 @@ def parse_request(payload: Any, language: str = "en") -> Request:
     ValidationError
         ``data`` missing or not an array, unknown parameters, bad options, too many records (422).
     """
-    body = load_json_body(payload, language)
+    body = load_json_body(payload)
     if not isinstance(body, Mapping):
         raise InvalidRequestError(
-            error_text(language, "format_mismatch"),
-            {"body": error_text(language, "body_not_object")},
+            Msg("format_mismatch"),
+            {"body": Msg("body_not_object")},
             extra={"expected_format": EXPECTED_FORMAT},
         )
-    details: dict[str, str] = {}
+    details: dict[str, Msg] = {}
     seen: dict[str, Any] = {}
     hidden = 0
     for key, value in body.items():
@@ -135,32 +131,32 @@ def parse_request(payload: Any, language: str = "en") -> Request:
             if len(details) >= MAX_DETAILS:
                 hidden += 1  # listed at most MAX_DETAILS, like data and option errors
                 continue
-            details[str(key)] = error_text(language, "unknown_parameter", name=str(key))
+            details[str(key)] = Msg("unknown_parameter", name=str(key))
         elif name in seen and not same_value(seen[name], value):
             other = next(k for k in body if _TOP_LEVEL.get(k) == name and k != key)
-            details[str(key)] = error_text(language, "conflicting_spellings", a=other, b=str(key))
+            details[str(key)] = Msg("conflicting_spellings", a=other, b=str(key))
         else:
             seen[name] = value
 
     if hidden:
-        details["body"] = error_text(language, "more_details", n=hidden)
+        details["body"] = Msg("more_details", n=hidden)
     data = seen.get("data")
     if not isinstance(data, list):
-        details["data"] = error_text(language, "data_required")
-        raise ValidationError(error_text(language, "required_missing"), details)
+        details["data"] = Msg("data_required")
+        raise ValidationError(Msg("required_missing"), details)
     try:
         # null means defaults; any other non-object ([], 0, "", false) is a 422 on options.
-        options = parse_options(seen.get("options"), language=language)
+        options = parse_options(seen.get("options"))
     except ValidationError as exc:
-        details.update(exc.details)
+        details.update(exc.raw_details)
     if details:
         only_options = all(p.startswith("options") for p in details)
         raise ValidationError(
-            error_text(language, "options_invalid" if only_options else "validation_failed"), details
+            Msg("options_invalid" if only_options else "validation_failed"), details
         )
     if not data:
         raise InvalidRequestError(
-            error_text(language, "data_empty"), {"data": error_text(language, "data_empty")},
+            Msg("data_empty"), {"data": Msg("data_empty")},
             error="Invalid parameters",
         )
     include = seen.get("include_metadata", False)
@@ -169,13 +165,13 @@ def parse_request(payload: Any, language: str = "en") -> Request:
     if not isinstance(include, bool):
         key = "includeMetadata" if "includeMetadata" in body else "include_metadata"
         raise ValidationError(
-            error_text(language, "validation_failed"),
-            {key: error_text(language, "option_bool", name=key)},
+            Msg("validation_failed"),
+            {key: Msg("option_bool", name=key)},
         )
     if len(data) > options.max_records:
         raise ValidationError(
-            error_text(language, "validation_failed"),
-            {"data": error_text(language, "too_many_records", n=len(data), max=options.max_records)},
+            Msg("validation_failed"),
+            {"data": Msg("too_many_records", n=len(data), max=options.max_records)},
         )
     raw_options = seen.get("options") or {}
     paths = {_option_name(str(k)): f"options.{k}" for k in raw_options}

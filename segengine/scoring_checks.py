@@ -80,11 +80,11 @@ def warn_scoring(notices: list[tuple[str, dict]], language: str = "en", stacklev
     stacklevel : int
         Passed to :func:`warnings.warn` (3 points at the caller of ``predict``).
     """
-    from segengine.text.error_messages import error_text
+    from segengine.text.msg import Msg
 
     for key, params in notices:
         if key == "warn_scoring_missing":
             # Some missing values are ordinary (the fit imputed them too); said in the scored
             # report's warnings, not raised on every predict call.
             continue
-        warnings.warn(error_text(language, key, **params), ScoringFieldsWarning, stacklevel=stacklevel)
+        warnings.warn(Msg(key, **params).render(language), ScoringFieldsWarning, stacklevel=stacklevel)

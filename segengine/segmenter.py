@@ -17,7 +17,7 @@ from segengine.concurrency import parallel_section
 from segengine.engines.gmm import n_mixture_parameters
 from segengine.errors import InvalidRequestError, NotFittedError, ValidationError
 from segengine.estimator_api import SegmenterEstimatorMixin
-from segengine.options import SegmentationOptions, parse_options
+from segengine.options import DEFAULTS, OPTION_NAMES, SegmentationOptions, parse_options
 from segengine.preprocessing import Preprocessor
 from segengine.selection import auto_n_init, kmeans_bic, kmeans_mixture_loglik, select_k, _sq_distances
 from segengine.table import Table, table_from_array, table_from_frame, table_from_records
@@ -45,11 +45,11 @@ def to_table(X: Any, *, id_field: str = "id", language: str = "en") -> Table:
     if isinstance(X, Table):
         return X
     if hasattr(X, "columns") and hasattr(X, "iloc"):
-        return table_from_frame(X, id_field=id_field, language=language)
+        return table_from_frame(X, id_field=id_field)
     if isinstance(X, (list, tuple)) and (len(X) == 0 or isinstance(X[0], dict) or not np.ndim(X[0])):
         if len(X) and isinstance(X[0], dict):
-            return table_from_records(list(X), id_field=id_field, language=language)
-    return table_from_array(X, language=language)
+            return table_from_records(list(X), id_field=id_field)
+    return table_from_array(X)
 
 
 class Segmenter(SegmenterEstimatorMixin):
@@ -109,24 +109,24 @@ class Segmenter(SegmenterEstimatorMixin):
 
     def __init__(
         self,
-        n_clusters: int | str | None = "auto",
+        n_clusters: int | str | None = DEFAULTS["n_clusters"],
         *,
-        k_min: int = 2,
-        k_max: int = 10,
-        algorithm: str = "auto",
-        covariance_type: str = "full",
-        features: Sequence[str] | None = None,
-        exclude: Sequence[str] = (),
-        id_field: str = "id",
-        scaling: str = "auto",
-        max_categories: int = config.DEFAULT_MAX_CATEGORIES,
-        random_state: int = 0,
-        silhouette: str = "auto",
-        max_records: int = config.DEFAULT_MAX_RECORDS,
-        time_budget_ms: int | None = None,
-        n_init: int | str | None = "auto",
-        roles: dict[str, str] | None = None,
-        naming: str = "archetype",
+        k_min: int = DEFAULTS["k_min"],
+        k_max: int = DEFAULTS["k_max"],
+        algorithm: str = DEFAULTS["algorithm"],
+        covariance_type: str = DEFAULTS["covariance_type"],
+        features: Sequence[str] | None = DEFAULTS["features"],
+        exclude: Sequence[str] = DEFAULTS["exclude"],
+        id_field: str = DEFAULTS["id_field"],
+        scaling: str = DEFAULTS["scaling"],
+        max_categories: int = DEFAULTS["max_categories"],
+        random_state: int = DEFAULTS["random_state"],
+        silhouette: str = DEFAULTS["silhouette"],
+        max_records: int = DEFAULTS["max_records"],
+        time_budget_ms: int | None = DEFAULTS["time_budget_ms"],
+        n_init: int | str | None = DEFAULTS["n_init"],
+        roles: dict[str, str] | None = DEFAULTS["roles"],
+        naming: str = DEFAULTS["naming"],
     ) -> None:
         self.n_clusters = n_clusters
         self.k_min = k_min
@@ -147,11 +147,9 @@ class Segmenter(SegmenterEstimatorMixin):
         self.naming = naming
 
     # -- scikit-learn protocol ---------------------------------------------------------------
-    _PARAMS = (
-        "n_clusters", "k_min", "k_max", "algorithm", "covariance_type", "features", "exclude",
-        "id_field", "scaling", "max_categories", "random_state", "silhouette", "max_records",
-        "time_budget_ms", "n_init", "roles", "naming",
-    )
+    # The option table (segengine.options.OPTIONS) names the parameters and gives the defaults
+    # of the signature above; tests/test_options.py checks that the two agree.
+    _PARAMS = OPTION_NAMES
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Parameters of this estimator (scikit-learn protocol)."""
@@ -166,7 +164,7 @@ class Segmenter(SegmenterEstimatorMixin):
         return self
 
     def __repr__(self) -> str:
-        changed = {k: v for k, v in self.get_params().items() if v != Segmenter().get_params()[k]}
+        changed = {k: v for k, v in self.get_params().items() if v != DEFAULTS[k]}
         return "Segmenter(" + ", ".join(f"{k}={v!r}" for k, v in changed.items()) + ")"
 
     @classmethod
@@ -176,7 +174,7 @@ class Segmenter(SegmenterEstimatorMixin):
         return cls(**{k: params[k] for k in cls._PARAMS})
 
     def _options(self, language: str) -> SegmentationOptions:
-        return parse_options(self.get_params(), language=language, prefix="")
+        return parse_options(self.get_params(), prefix="")
 
     # -- fitting -----------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, *, language: str = "en") -> "Segmenter":
@@ -237,7 +235,7 @@ class Segmenter(SegmenterEstimatorMixin):
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         pre = Preprocessor(options)
-        Xm = pre.fit_transform(table, language=language)
+        Xm = pre.fit_transform(table)
         notices = list(pre.notices_)
         _check_roles_against(table, options, language)
         t1 = time.perf_counter()
@@ -490,10 +488,10 @@ class Segmenter(SegmenterEstimatorMixin):
                 error="Invalid parameters",
             )
         if isinstance(X, (list, tuple)) and len(X) and isinstance(X[0], dict):
-            table = table_from_records(list(X), id_field=id_field, language=language,
+            table = table_from_records(list(X), id_field=id_field,
                                        schema=self._schema())
         elif hasattr(X, "columns") and hasattr(X, "iloc"):
-            table = table_from_frame(X, id_field=id_field, language=language, schema=self._schema())
+            table = table_from_frame(X, id_field=id_field, schema=self._schema())
         else:
             table = to_table(X, id_field=id_field, language=language)
             width = len(self.preprocessor_.fields_)
@@ -570,7 +568,7 @@ class Segmenter(SegmenterEstimatorMixin):
         table = self._new_table(X, language)
         # Said as a ScoringFieldsWarning pointing at the caller of predict / predict_proba.
         warn_scoring(scoring_notices(self.preprocessor_.fields_, table), language, stacklevel=4)
-        return self.preprocessor_.transform(table, language=language)
+        return self.preprocessor_.transform(table)
 
     def predict(self, X: Any, *, language: str = "en") -> np.ndarray:
         """Segment of each new record (0 is the largest training segment).
@@ -648,7 +646,7 @@ class Segmenter(SegmenterEstimatorMixin):
                 error_text(lang, "validation_failed"),
                 {"data": error_text(lang, "too_many_records", n=table.n_rows, max=self.options_.max_records)},
             )
-        Xm = self.preprocessor_.transform(table, language=lang)
+        Xm = self.preprocessor_.transform(table)
         t1 = time.perf_counter()
         with parallel_section():
             resp = self._proba_matrix(Xm)

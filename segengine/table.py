@@ -21,7 +21,7 @@ import numpy as np
 
 from segengine import config
 from segengine.errors import InvalidRequestError, ValidationError
-from segengine.text.error_messages import KIND_NAMES, error_text
+from segengine.text.msg import Msg
 
 __all__ = ["RawColumn", "Table", "check_records_are_objects", "table_from_records", "table_from_frame", "table_from_array"]
 
@@ -81,16 +81,15 @@ class Table:
 
 
 class _Errors:
-    """Collects path -> sentence, keeping the first MAX_DETAILS and counting the rest."""
+    """Collects path -> message, keeping the first MAX_DETAILS and counting the rest."""
 
-    def __init__(self, language: str) -> None:
-        self.language = language
-        self.details: dict[str, str] = {}
+    def __init__(self) -> None:
+        self.details: dict[str, Msg] = {}
         self.hidden = 0
 
     def add(self, path: str, key: str, **values: Any) -> None:
         if len(self.details) < MAX_DETAILS:
-            self.details[path] = error_text(self.language, key, **values)
+            self.details[path] = Msg(key, **values)
         else:
             self.hidden += 1
 
@@ -99,8 +98,8 @@ class _Errors:
             return
         details = dict(self.details)
         if self.hidden:
-            details["data"] = error_text(self.language, "more_errors", n=self.hidden)
-        raise ValidationError(error_text(self.language, "validation_failed"), details)
+            details["data"] = Msg("more_errors", n=self.hidden)
+        raise ValidationError(Msg("validation_failed"), details)
 
 
 def _value_class(v: Any) -> str:
@@ -116,12 +115,12 @@ def _value_class(v: Any) -> str:
     return "other"
 
 
-def _kind_name(v: Any, language: str) -> str:
-    names = KIND_NAMES.get(language, KIND_NAMES["en"])
+def _kind_name(v: Any) -> Msg | str:
+    """What a nested value is, said in the reader's language for arrays and objects."""
     if isinstance(v, (list, tuple)):
-        return names["list"]
+        return Msg("kind_list")
     if isinstance(v, dict):
-        return names["dict"]
+        return Msg("kind_dict")
     return type(v).__name__
 
 
@@ -279,7 +278,7 @@ def _typed_column(name: str, col: list, errors: _Errors) -> RawColumn:
         if c == "other":
             errors.add(
                 f"data.{i}.{name}", "must_be_scalar", field=name,
-                kind=_kind_name(col[i], errors.language),
+                kind=_kind_name(col[i]),
             )
     if not counts:
         return RawColumn(name, "empty", np.full(len(col), np.nan), len(col))
@@ -323,7 +322,7 @@ def _expected_column(
     for i, c in enumerate(classes):
         if c == "other":
             errors.add(f"data.{i}.{name}", "must_be_scalar", field=name,
-                       kind=_kind_name(col[i], errors.language))
+                       kind=_kind_name(col[i]))
         elif c != "none" and c != wanted:
             errors.add(f"data.{i}.{name}", message, field=name)
     clean = [v if c == wanted else None for v, c in zip(col, classes)]
@@ -367,26 +366,24 @@ def _field_names(records: Sequence[dict]) -> list:
     return list(names)
 
 
-def _check_table_size(n_fields: int, n_records: int, language: str) -> None:
+def _check_table_size(n_fields: int, n_records: int) -> None:
     """A 422 before any column is built when the records name more fields than the cost model
     allows (records that each carry another field name would otherwise cost records x fields)."""
     limit = min(config.MAX_FIELDS, max(1, config.MAX_TABLE_CELLS // max(n_records, 1)))
     if n_fields > limit:
         raise ValidationError(
-            error_text(language, "validation_failed"),
-            {"data": error_text(language, "too_many_fields", n=n_fields, rows=n_records, max=limit)},
+            Msg("validation_failed"),
+            {"data": Msg("too_many_fields", n=n_fields, rows=n_records, max=limit)},
         )
 
 
-def check_records_are_objects(records: Sequence[Any], language: str = "en") -> None:
+def check_records_are_objects(records: Sequence[Any]) -> None:
     """Raise the contract's 400 naming every record (``data.3``) that is not an object.
 
     Parameters
     ----------
     records : sequence
         The request's ``data`` array.
-    language : str
-        Language of the error sentences.
 
     Raises
     ------
@@ -397,9 +394,9 @@ def check_records_are_objects(records: Sequence[Any], language: str = "en") -> N
         return  # the common case, checked at C speed
     bad = [i for i, r in enumerate(records) if not isinstance(r, dict)]
     if bad:
-        details = {f"data.{i}": error_text(language, "record_not_object") for i in bad[:MAX_DETAILS]}
+        details = {f"data.{i}": Msg("record_not_object") for i in bad[:MAX_DETAILS]}
         raise InvalidRequestError(
-            error_text(language, "format_mismatch"),
+            Msg("format_mismatch"),
             details,
             extra={"expected_format": "Array of objects with required fields"},
         )
@@ -409,7 +406,6 @@ def table_from_records(
     records: Sequence[Any],
     *,
     id_field: str = "id",
-    language: str = "en",
     schema: dict[str, tuple[str, str | None]] | None = None,
 ) -> Table:
     """Type the fields of a list of record objects.
@@ -420,8 +416,6 @@ def table_from_records(
         One mapping per customer. Not modified.
     id_field : str
         The id field; when no record has it the zero-based index is used.
-    language : str
-        Language of the error sentences.
     schema : dict, optional
         ``{field: (kind, date_reference)}`` of a fitted model: only these fields are read, each
         must hold values of its fitted kind (others are errors), dates count from the fitted
@@ -438,12 +432,12 @@ def table_from_records(
     ValidationError
         A value of the wrong type, an infinite number, a nested value, a bad or duplicate id (422).
     """
-    check_records_are_objects(records, language)
-    errors = _Errors(language)
+    check_records_are_objects(records)
+    errors = _Errors()
     # Fast path: every record has exactly the fields of the first one (same count, and an
     # itemgetter that finds them all), so one C-level pass gives every column.
     names = list(records[0])
-    _check_table_size(len(names), len(records), language)
+    _check_table_size(len(names), len(records))
     by_name: dict[str, Sequence] | None = None
     # Plain dicts only: a dict subclass (defaultdict, Counter) would answer a missing key itself.
     if len(names) > 1 and set(map(type, records)) == {dict} and set(map(len, records)) == {len(names)}:
@@ -453,15 +447,15 @@ def table_from_records(
             by_name = None
     if by_name is None:
         names = _field_names(records)
-        _check_table_size(len(names), len(records), language)
+        _check_table_size(len(names), len(records))
     ids, from_index = _ids_from_records(
         records, id_field, errors, None if by_name is None else by_name.get(id_field)
     )
     if from_index and id_field != "id":
         # A non-default id field that no record has is a typo, not "use the index".
         raise ValidationError(
-            error_text(language, "options_invalid"),
-            {"options.id_field": error_text(language, "id_field_missing", name=id_field)},
+            Msg("options_invalid"),
+            {"options.id_field": Msg("id_field_missing", name=id_field)},
         )
     columns = []
     for name in names:
@@ -483,7 +477,6 @@ def table_from_frame(
     frame: Any,
     *,
     id_field: str = "id",
-    language: str = "en",
     schema: dict[str, tuple[str, str | None]] | None = None,
 ) -> Table:
     """Type the columns of a pandas DataFrame (numeric, bool, datetime, string/category).
@@ -495,8 +488,6 @@ def table_from_frame(
         the index does.
     id_field : str
         The id column.
-    language : str
-        Language of the error sentences.
     schema : dict, optional
         A fitted model's ``{field: (kind, date_reference)}``: the frame is then read like
         records against that schema (see :func:`table_from_records`).
@@ -511,17 +502,17 @@ def table_from_frame(
     if duplicated:
         # frame[name] would be a DataFrame, not a column: say which names clash.
         raise ValidationError(
-            error_text(language, "validation_failed"),
+            Msg("validation_failed"),
             {"X": f"Duplicate column names: {', '.join(sorted(set(duplicated)))}."},
         )
     if schema is not None:
         return table_from_records(_frame_records(frame, pd, id_field), id_field=id_field,
-                                  language=language, schema=schema)
-    errors = _Errors(language)
+                                  schema=schema)
+    errors = _Errors()
     if id_field not in frame.columns and id_field != "id" and frame.index.name != id_field:
         raise ValidationError(
-            error_text(language, "options_invalid"),
-            {"options.id_field": error_text(language, "id_field_missing", name=id_field)},
+            Msg("options_invalid"),
+            {"options.id_field": Msg("id_field_missing", name=id_field)},
         )
     if id_field in frame.columns:
         ids, from_index = _ids_from_records(
@@ -588,7 +579,7 @@ def _frame_records(frame: Any, pd: Any, id_field: str) -> list[dict]:
 
 
 def table_from_array(
-    X: Any, *, feature_names: Sequence[str] | None = None, language: str = "en"
+    X: Any, *, feature_names: Sequence[str] | None = None
 ) -> Table:
     """Wrap a 2-D numeric array as numeric columns ``x0, x1, ...`` (or the given names).
 
@@ -598,8 +589,6 @@ def table_from_array(
         Numbers; NaN means missing. Not modified.
     feature_names : sequence of str, optional
         Column names.
-    language : str
-        Language of the error sentences.
 
     Returns
     -------
@@ -610,7 +599,7 @@ def table_from_array(
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2:
         raise ValidationError(
-            error_text(language, "validation_failed"),
+            Msg("validation_failed"),
             {"X": f"Expected a 2-D array, got {arr.ndim} dimensions."},
         )
     try:
@@ -619,11 +608,11 @@ def table_from_array(
         arr = arr.astype(np.float64)
     except (TypeError, ValueError):
         raise ValidationError(
-            error_text(language, "validation_failed"),
-            {"X": error_text(language, "must_be_number", field="X")},
+            Msg("validation_failed"),
+            {"X": Msg("must_be_number", field="X")},
         ) from None
     names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(arr.shape[1])]
-    errors = _Errors(language)
+    errors = _Errors()
     rows, cols = np.nonzero(np.isinf(arr))
     for i, j in zip(rows[:MAX_DETAILS], cols[:MAX_DETAILS]):
         errors.add(f"data.{i}.{names[j]}", "must_be_finite", field=names[j])

@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 
 import segengine as se
 from segengine.datasets import load_demo_customers
-
-LANGUAGES = ("en", "es", "pt")
+from segengine.text.language import LANGUAGES
 
 
 def _report(records, options=None, language="en"):

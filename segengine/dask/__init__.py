@@ -61,14 +61,16 @@ def fit(data: Any, *, language: str = "en", **options: Any) -> DistributedSegmen
         Invalid options or data (with the path of each problem).
     """
     from segengine.dask._fit import as_dataframe, fit_frame
-
+    from segengine.errors import localized_errors
     from segengine.options import canonical_option_name, parse_options
 
     started = time.perf_counter()
-    # Unknown or misspelt options are a 422-style error naming them (``options.kmax``), as in a request.
-    opts = parse_options(options, language=language, prefix="options.")
-    seg = DistributedSegmenter(**{canonical_option_name(str(k)): v for k, v in options.items()})
-    return fit_frame(as_dataframe(data), opts, language=language, started=started, seg=seg)
+    # Errors below carry message keys; they leave here in the caller's language.
+    with localized_errors(language):
+        # Unknown or misspelt options are a 422-style error naming them (``options.kmax``), as in a request.
+        opts = parse_options(options, prefix="options.")
+        seg = DistributedSegmenter(**{canonical_option_name(str(k)): v for k, v in options.items()})
+        return fit_frame(as_dataframe(data), opts, language=language, started=started, seg=seg)
 
 
 def _fitted_specs(model: Segmenter, meta: Any, language: str):
@@ -121,7 +123,7 @@ def _label_partition(pdf: Any, scorer: Segmenter, specs: list, latest: dict, lan
     if len(pdf) == 0:
         labels = np.zeros(0, np.int64)
     else:
-        X = scorer.preprocessor_.transform(table, language=language)
+        X = scorer.preprocessor_.transform(table)
         labels = model_labels(scorer, X)
     return pd.Series(labels.astype(np.int64), index=pdf.index, name="segment")
 

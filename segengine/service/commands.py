@@ -13,6 +13,8 @@ import os
 import sys
 from typing import Any
 
+from segengine.arguments import port, positive_int
+
 __all__ = ["INSTALL_HINT", "add_subcommands"]
 
 INSTALL_HINT = 'segengine serve needs the service extra: pip install "segengine[service]"'
@@ -27,24 +29,9 @@ def _error(message: str) -> int:
     return 1
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got '{text}'") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 0..65535, got {value}")
-    return value
+# One definition of each argument type, shared with the report commands.
+_positive_int = positive_int
+_port = port
 
 
 # ------------------------------------------------------------------------------ serve

@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document of the service (served at ``/openapi.json``).
 
 The options part is derived from the option table of ``segengine.options`` (names in both
-spellings, choices, integer ranges), so the document follows the library when an option is added.
+spellings, choices, integer ranges, defaults, help sentences), so the document follows the library
+when an option is added.
 The schema describes what is well-formed; the engine's own checks (at least 3 records, a usable
 numeric field, ``k_min <= k_max``, duplicate ids) are 422s the schema cannot express.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from segengine._version import __version__
-from segengine.options import OPTION_NAMES, camel_case
+from segengine.options import OPTIONS, Option, camel_case
 from segengine.service.config import ROUTE
 
 __all__ = ["openapi_document"]
@@ -19,33 +20,38 @@ __all__ = ["openapi_document"]
 _SCALAR = {"type": ["string", "number", "integer", "boolean", "null"]}
 
 
-def _option_schemas() -> dict[str, Any]:
-    from segengine import options as table
+def _option_schema(option: Option) -> dict[str, Any]:
+    """The JSON schema of one row of the option table."""
+    if option.kind == "choice":
+        schema: dict[str, Any] = {"type": "string", "enum": list(option.choices)}
+    elif option.kind == "int":
+        schema = {"type": "integer", "minimum": option.low}
+        if option.high is not None:
+            schema["maximum"] = option.high
+    elif option.kind == "names":
+        schema = {"type": "array", "items": {"type": "string"}}
+    elif option.kind == "string":
+        schema = {"type": "string", "minLength": 1}
+    elif option.kind == "roles":  # null means no roles given
+        schema = {"anyOf": [{"type": "object", "additionalProperties": {"type": "string"}}, {"type": "null"}]}
+    else:  # an option kind this document does not know the shape of yet: any value
+        schema = {}
+    if option.auto:
+        schema = {"anyOf": [schema, {"type": "string", "enum": ["auto"]}, {"type": "null"}]}
+    elif option.nullable:
+        schema = {"anyOf": [schema, {"type": "null"}]}
+    return schema
 
-    choices = getattr(table, "_CHOICES", {})
-    ranges = getattr(table, "_INT_RANGES", {})
+
+def _option_schemas() -> dict[str, Any]:
+    from segengine.text.catalog import text
+
     out: dict[str, Any] = {}
-    for name in OPTION_NAMES:
-        if name in choices:
-            schema: dict[str, Any] = {"type": "string", "enum": list(choices[name])}
-        elif name in ranges:
-            lo, hi = ranges[name]
-            schema = {"type": "integer", "minimum": lo}
-            if hi is not None:
-                schema["maximum"] = hi
-            if name in ("n_clusters", "n_init"):
-                schema = {"anyOf": [schema, {"type": "string", "enum": ["auto"]}, {"type": "null"}]}
-            elif name == "time_budget_ms":
-                schema = {"anyOf": [schema, {"type": "null"}]}
-        elif name in ("features", "exclude"):
-            schema = {"type": "array", "items": {"type": "string"}}
-            if name == "features":
-                schema = {"anyOf": [schema, {"type": "null"}]}
-        elif name == "id_field":
-            schema = {"type": "string", "minLength": 1}
-        else:  # an option this document does not know the shape of yet: any value
-            schema = {}
-        schema["description"] = f"Option `{name}` (SPEC section 2); also spelled `{camel_case(name)}`."
+    for option in OPTIONS:
+        name = option.name
+        schema = _option_schema(option)
+        schema["default"] = list(option.default) if isinstance(option.default, tuple) else option.default
+        schema["description"] = f"{text('en', option.help_key)} Also spelled `{camel_case(name)}`."
         out[name] = schema
         if camel_case(name) != name:
             out[camel_case(name)] = dict(schema, description=f"camelCase spelling of `{name}`.")

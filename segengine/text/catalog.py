@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 import string
 
+from segengine.text.language import LANGUAGES
+
 __all__ = [
     "LANGUAGES",
     "MESSAGES",
@@ -28,10 +30,9 @@ __all__ = [
     "format_int",
     "format_percent",
     "format_ratio",
+    "format_fixed",
     "placeholders",
 ]
-
-LANGUAGES = ("en", "es", "pt")
 
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
@@ -279,6 +280,18 @@ from segengine.text.chart_labels import CHART_LABELS  # noqa: E402
 for _language, _labels in CHART_LABELS.items():
     MESSAGES[_language].update(_labels)
 
+# The command line's terminal headings and messages (segengine.terminal): ``term.`` keys.
+from segengine.text.terminal_labels import TERMINAL_LABELS  # noqa: E402
+
+for _language, _labels in TERMINAL_LABELS.items():
+    MESSAGES[_language].update(_labels)
+
+# One sentence per segmentation option (segengine.options.OPTIONS): ``opt.`` keys.
+from segengine.text.option_help import OPTION_HELP  # noqa: E402
+
+for _language, _labels in OPTION_HELP.items():
+    MESSAGES[_language].update(_labels)
+
 _MARKS = {"en": (",", "."), "es": (".", ","), "pt": (".", ",")}
 _PERCENT = {"en": "{}%", "es": "{} %", "pt": "{}%"}
 
@@ -423,3 +436,28 @@ def format_ratio(r: float | None, language: str) -> str:
     if r is None or not math.isfinite(r):
         return "-"
     return _fixed(r, 1 if abs(r) < 10 else 0, language)
+
+
+def format_fixed(x: float | None, decimals: int, language: str) -> str:
+    """A value with exactly ``decimals`` decimals and locale marks (``0.483`` / ``0,483``).
+
+    Unlike :func:`format_number`, the number of decimals is the caller's and trailing zeros stay:
+    for columns of scores, where every value has the same precision.
+
+    Parameters
+    ----------
+    x : float or None
+        The value (None gives ``"-"``).
+    decimals : int
+        Digits after the decimal mark.
+    language : str
+        ``"en"``, ``"es"`` or ``"pt"``.
+
+    Returns
+    -------
+    str
+        ``1,234.50``-style text (``1.234,50`` in es/pt).
+    """
+    if x is None:
+        return "-"
+    return _fixed(x, decimals, language, strip=False)

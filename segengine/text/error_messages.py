@@ -6,7 +6,7 @@ service must be able to speak the caller's language even when the payload is unu
 
 from __future__ import annotations
 
-LANGUAGES = ("en", "es", "pt")
+from segengine.text.language import LANGUAGES  # noqa: F401 - re-exported
 
 ERROR_MESSAGES: dict[str, dict[str, str]] = {
     "en": {
@@ -259,6 +259,9 @@ KIND_NAMES = {
     "es": {"list": "un arreglo", "dict": "un objeto"},
     "pt": {"list": "um array", "dict": "um objeto"},
 }
+# The same names as catalogue keys, for Msg("kind_list") parameters (segengine.table).
+for _lang, _kinds in KIND_NAMES.items():
+    ERROR_MESSAGES[_lang].update({f"kind_{kind}": name for kind, name in _kinds.items()})
 
 
 def error_text(language: str, key: str, **values: object) -> str:
@@ -281,6 +284,18 @@ def error_text(language: str, key: str, **values: object) -> str:
     table = ERROR_MESSAGES.get(language, ERROR_MESSAGES["en"])
     return table[key].format(**values)
 
+
+# Record files that cannot be read (segengine.readers): their own catalogue module.
+from segengine.text.file_messages import FILE_MESSAGES as _FILE_MESSAGES  # noqa: E402
+
+for _lang, _table in _FILE_MESSAGES.items():
+    ERROR_MESSAGES[_lang].update(_table)
+
+# The HTTP service's own errors (segengine.service.messages): their own catalogue module.
+from segengine.text.service_messages import SERVICE_MESSAGES as _SERVICE_MESSAGES  # noqa: E402
+
+for _lang, _table in _SERVICE_MESSAGES.items():
+    ERROR_MESSAGES[_lang].update(_table)
 
 # Bounded work and unformed segments (segengine.budget, segmenter): their own catalogue module.
 from segengine.text.budget_messages import BUDGET_MESSAGES as _BUDGET_MESSAGES

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-SUPPORTED = ("en", "es", "pt")
+# The one definition of the languages segengine writes; every other module imports it.
+LANGUAGES = ("en", "es", "pt")
+SUPPORTED = LANGUAGES
 DEFAULT = "en"
 
 

@@ -1,0 +1,88 @@
+"""Why a record file cannot be read (en, es, pt): the errors of :mod:`segengine.readers`.
+
+Merged into :data:`segengine.text.error_messages.ERROR_MESSAGES`; the command line renders them
+in the language of ``--language``. The reasons the operating system, the csv module or the JSON
+parser give (``{reason}``) stay as they wrote them.
+"""
+
+from __future__ import annotations
+
+__all__ = ["FILE_MESSAGES"]
+
+FILE_MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "file_missing": "cannot read '{path}': no such file",
+        "file_is_directory": "cannot read '{path}': it is a directory",
+        "file_permission": "cannot read '{path}': permission denied",
+        "file_os_error": "cannot read '{path}': {reason}",
+        "file_not_utf8": "cannot read '{path}': not UTF-8 text (byte {byte}); save it as UTF-8",
+        "file_type": "cannot read '{path}': unsupported file type ({shown}); use .csv or .json",
+        "file_no_extension": "no extension",
+        "file_decimal_mark": "the decimal mark must be '.' or ',', not {decimal!r}",
+        "csv_decimal_comma": "cannot read '{path}' with a decimal comma: its fields are separated by commas too",
+        "csv_empty": "invalid CSV in '{path}': the file is empty",
+        "csv_header_unnamed": "invalid CSV in '{path}': column {column} of the header has no name",
+        "csv_header_repeats": "invalid CSV in '{path}': the header repeats the column '{name}'",
+        "csv_row_width": "invalid CSV in '{path}': line {line} has {n} cells, the header has {width}",
+        "csv_invalid": "invalid CSV in '{path}': line {line}: {reason}",
+        "json_invalid": "invalid JSON in '{path}': {reason} (line {line}, column {column})",
+        "json_too_deep": "invalid JSON in '{path}': nested too deeply",
+        "input_shape": "invalid input in '{path}': expected an array of records or an object with a 'data' array, found {found}",
+        "json_kind_object": "an object without 'data'",
+        "json_kind_array": "an array",
+        "json_kind_string": "a string",
+        "json_kind_boolean": "a boolean",
+        "json_kind_null": "null",
+        "json_kind_number": "a number",
+    },
+    "es": {
+        "file_missing": "no se puede leer '{path}': el archivo no existe",
+        "file_is_directory": "no se puede leer '{path}': es una carpeta",
+        "file_permission": "no se puede leer '{path}': permiso denegado",
+        "file_os_error": "no se puede leer '{path}': {reason}",
+        "file_not_utf8": "no se puede leer '{path}': no es texto UTF-8 (byte {byte}); guárdelo como UTF-8",
+        "file_type": "no se puede leer '{path}': tipo de archivo no admitido ({shown}); use .csv o .json",
+        "file_no_extension": "sin extensión",
+        "file_decimal_mark": "el separador decimal debe ser '.' o ',', no {decimal!r}",
+        "csv_decimal_comma": "no se puede leer '{path}' con coma decimal: sus campos también se separan con comas",
+        "csv_empty": "CSV no válido en '{path}': el archivo está vacío",
+        "csv_header_unnamed": "CSV no válido en '{path}': la columna {column} del encabezado no tiene nombre",
+        "csv_header_repeats": "CSV no válido en '{path}': el encabezado repite la columna '{name}'",
+        "csv_row_width": "CSV no válido en '{path}': la línea {line} tiene {n} celdas y el encabezado {width}",
+        "csv_invalid": "CSV no válido en '{path}': línea {line}: {reason}",
+        "json_invalid": "JSON no válido en '{path}': {reason} (línea {line}, columna {column})",
+        "json_too_deep": "JSON no válido en '{path}': anidado demasiado profundamente",
+        "input_shape": "entrada no válida en '{path}': se esperaba un arreglo de registros o un objeto con un arreglo 'data', se encontró {found}",
+        "json_kind_object": "un objeto sin 'data'",
+        "json_kind_array": "un arreglo",
+        "json_kind_string": "un texto",
+        "json_kind_boolean": "un booleano",
+        "json_kind_null": "null",
+        "json_kind_number": "un número",
+    },
+    "pt": {
+        "file_missing": "não é possível ler '{path}': o arquivo não existe",
+        "file_is_directory": "não é possível ler '{path}': é uma pasta",
+        "file_permission": "não é possível ler '{path}': permissão negada",
+        "file_os_error": "não é possível ler '{path}': {reason}",
+        "file_not_utf8": "não é possível ler '{path}': não é texto UTF-8 (byte {byte}); salve-o como UTF-8",
+        "file_type": "não é possível ler '{path}': tipo de arquivo não suportado ({shown}); use .csv ou .json",
+        "file_no_extension": "sem extensão",
+        "file_decimal_mark": "o separador decimal deve ser '.' ou ',', não {decimal!r}",
+        "csv_decimal_comma": "não é possível ler '{path}' com vírgula decimal: seus campos também são separados por vírgulas",
+        "csv_empty": "CSV inválido em '{path}': o arquivo está vazio",
+        "csv_header_unnamed": "CSV inválido em '{path}': a coluna {column} do cabeçalho não tem nome",
+        "csv_header_repeats": "CSV inválido em '{path}': o cabeçalho repete a coluna '{name}'",
+        "csv_row_width": "CSV inválido em '{path}': a linha {line} tem {n} células e o cabeçalho {width}",
+        "csv_invalid": "CSV inválido em '{path}': linha {line}: {reason}",
+        "json_invalid": "JSON inválido em '{path}': {reason} (linha {line}, coluna {column})",
+        "json_too_deep": "JSON inválido em '{path}': aninhado profundamente demais",
+        "input_shape": "entrada inválida em '{path}': era esperado um array de registros ou um objeto com um array 'data', foi encontrado {found}",
+        "json_kind_object": "um objeto sem 'data'",
+        "json_kind_array": "um array",
+        "json_kind_string": "um texto",
+        "json_kind_boolean": "um booleano",
+        "json_kind_null": "null",
+        "json_kind_number": "um número",
+    },
+}
