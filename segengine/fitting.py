@@ -375,15 +375,7 @@ def order_by_size(
 def _model(options, pre, choice: AlgorithmChoice, sel, centers, order, n: int, weight) -> FittedModel:
     mixture = None
     if choice.algorithm == "gmm":
-        g = choice.mixture
-        mixture = MixtureParameters(
-            covariance_type=options.covariance_type,
-            weights=np.ascontiguousarray(np.asarray(g.weights, dtype=np.float64)[order]),
-            means=np.ascontiguousarray(np.asarray(g.means, dtype=np.float64)[order]),
-            precisions_cholesky=np.ascontiguousarray(
-                np.asarray(g.precisions_cholesky, dtype=np.float64)[order]
-                if options.covariance_type != "tied" else g.precisions_cholesky),
-        )
+        mixture = MixtureParameters.in_segment_order(choice.mixture, order, options.covariance_type)
         weights = mixture.weights
     elif weight is None:
         weights = (np.bincount(choice.kmeans.labels, minlength=sel.k)[order] / n).astype(np.float64)

@@ -60,6 +60,31 @@ class MixtureParameters:
     means: np.ndarray
     precisions_cholesky: np.ndarray
 
+    @classmethod
+    def in_segment_order(cls, mixture: Any, order: np.ndarray, covariance_type: str) -> "MixtureParameters":
+        """The parameters of an engine's mixture fit, components put in segment order.
+
+        Parameters
+        ----------
+        mixture : Any
+            A fit with ``weights``, ``means`` and ``precisions_cholesky``.
+        order : numpy.ndarray of int
+            Engine component of every segment.
+        covariance_type : str
+
+        Returns
+        -------
+        MixtureParameters
+        """
+        return cls(
+            covariance_type=covariance_type,
+            weights=np.ascontiguousarray(np.asarray(mixture.weights, dtype=np.float64)[order]),
+            means=np.ascontiguousarray(np.asarray(mixture.means, dtype=np.float64)[order]),
+            precisions_cholesky=np.ascontiguousarray(
+                np.asarray(mixture.precisions_cholesky, dtype=np.float64)[order]
+                if covariance_type != "tied" else mixture.precisions_cholesky),
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """The parameters as the dict ``Segmenter.gmm_params_`` has always been."""
         return {"covariance_type": self.covariance_type, "weights": self.weights, "means": self.means,
