@@ -254,6 +254,15 @@ class Segmenter:
             raise NotFittedError("This Segmenter is not fitted yet: call fit(X) first.")
         return model
 
+    @property
+    def batch_(self) -> ScoredBatch:
+        """The fitted records scored by the model (:class:`segengine.model.ScoredBatch`)."""
+        self.model_
+        batch = self.__dict__.get("_batch")
+        if batch is None:
+            raise AttributeError("This Segmenter holds no records (loaded from a file): no batch_.")
+        return batch
+
     def _batch_part(self, name: str) -> Any:
         self.model_
         batch = self.__dict__.get("_batch")
