@@ -238,12 +238,12 @@ def check_sample_weight(
         raise fail("sample_weight", "sample_weight_shape", n=n) from None
     if raw.ndim != 1 or raw.shape[0] != n:
         raise fail("sample_weight", "sample_weight_shape", n=n)
-    if raw.dtype.kind in "iuf":
+    if raw.dtype.kind in "biuf":
         weight = np.ascontiguousarray(raw, dtype=np.float64)
         bad = np.flatnonzero(~np.isfinite(weight) | (weight < 0.0))
         if bad.size:
             raise fail(f"sample_weight.{int(bad[0])}", "sample_weight_value")
-    else:  # booleans, text, objects: the first value that is not a number is named
+    else:  # text, objects: the first value that is not a number is named
         for i, value in enumerate(raw.tolist()):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
                 raise fail(f"sample_weight.{i}", "sample_weight_value")

@@ -73,7 +73,7 @@ class KSelection:
     chosen_values: np.ndarray | None = field(default=None, repr=False)
     resolved_exactly: list[int] = field(default_factory=list)
     restarts: dict[str, Any] = field(default_factory=dict)
-    # Segments that received records when fewer than k did (segmenter._reduced_segments).
+    # Segments that received records when fewer than k did (fitting._reduced_segments).
     formed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
