@@ -267,7 +267,8 @@ class Segmenter:
         self.model_
         batch = self.__dict__.get("_batch")
         if batch is None or (name in ("table", "matrix") and getattr(batch, name) is None):
-            raise AttributeError(f"This Segmenter holds no records (loaded from a file or fitted on a cluster): no {name}.")
+            raise AttributeError(
+                f"This Segmenter holds no records (loaded from a file or fitted on a cluster): no {name}.")
         return getattr(batch, name)
 
     options_ = property(lambda self: self.model_.options, doc="The validated options of the fit.")

@@ -757,7 +757,8 @@ def _filled(labels: np.ndarray, k: int) -> int:
     return int(np.count_nonzero(np.bincount(labels, minlength=k)))
 
 
-def _rescaled_kmeans(X: np.ndarray, k: int, options: Any, fallback: Any, sample_weight: np.ndarray | None = None) -> Any:
+def _rescaled_kmeans(X: np.ndarray, k: int, options: Any, fallback: Any,
+                     sample_weight: np.ndarray | None = None) -> Any:
     """KMeans on a power-of-two rescaled, uncentred copy, for data whose squared distances over-
     or underflow (values ~1e154 and above, or differences ~1e-154 and below, next to large ones).
 
