@@ -180,8 +180,10 @@ class Segmenter:
         return cls(**{k: params[k] for k in cls._PARAMS})
 
     def _options(self, language: str) -> SegmentationOptions:
-        return parse_options(self.get_params(), language=language, prefix="")
-
+        params = self.get_params()
+        # None / RandomState become the integer seed of this fit (metadata.random_state shows it).
+        params["random_state"] = seed_from_random_state(params["random_state"])
+        return parse_options(params, language=language, prefix="")
 
     # -- fitting -----------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None, *, language: str = "en") -> "Segmenter":
@@ -212,9 +214,7 @@ class Segmenter:
             Invalid parameters or data (with the path of each problem).
         """
         started = time.perf_counter()
-        params = self.get_params()
-        params["random_state"] = seed_from_random_state(params["random_state"])
-        options = parse_options(params, language=language, prefix="")
+        options = self._options(language)
         table = to_table(X, id_field=options.id_field, language=language)
         with parallel_section():  # numba's workqueue layer is not thread-safe (concurrency.py)
             result = fit_table(table, options, started=started, language=language, sample_weight=sample_weight)
