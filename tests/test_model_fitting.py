@@ -416,3 +416,17 @@ def test_unweighted_fits_are_unchanged_by_the_weight_path():
     tools/report_digests.py; this is its quick unit version)."""
     seg = se.Segmenter(n_clusters=3).fit(_blobs(seed=3))
     assert "sample_weight" not in seg.algorithm_evidence_ and "kmeans_bic" in seg.algorithm_evidence_
+
+
+def test_a_dask_fit_takes_random_state_none_and_reports_the_seed_it_drew():
+    import dask.dataframe as dd
+    import pandas as pd
+
+    import segengine.dask as sd
+
+    frame = pd.DataFrame(_blobs(seed=12), columns=["a", "b"])
+    model = sd.fit(dd.from_pandas(frame, npartitions=2), n_clusters=3, random_state=None)
+    seed = model.options_.random_state
+    assert isinstance(seed, int) and model.report()["metadata"]["random_state"] == seed
+    again = sd.fit(dd.from_pandas(frame, npartitions=2), n_clusters=3, randomState=seed)
+    np.testing.assert_array_equal(again.centers_, model.centers_)
