@@ -66,7 +66,8 @@ def run_single(data: Path, labels_out: Path) -> dict:
     import pandas as pd
 
     from segengine import Segmenter
-    from segengine.report import field_columns, segment_silhouettes
+    from segengine.model import field_columns
+    from segengine.report import segment_silhouettes
     from segengine.profiling import profile_segments
 
     Segmenter(n_clusters=3).fit(_partition(99, 3000)[FIELDS].to_numpy())  # warm the JIT cache
@@ -77,8 +78,8 @@ def run_single(data: Path, labels_out: Path) -> dict:
     t1 = time.perf_counter()
     seg = Segmenter(max_records=10_000_000).fit(X)
     t2 = time.perf_counter()
-    profile_segments(field_columns(seg), seg.labels_, seg.n_clusters_)
-    overall, _ = segment_silhouettes(seg)
+    profile_segments(list(field_columns(seg.preprocessor_, seg.table_)), seg.labels_, seg.n_clusters_)
+    overall, _, _ = segment_silhouettes(seg.model_, seg.batch_)
     t3 = time.perf_counter()
     np.save(labels_out, seg.labels_)
     return {"read_s": t1 - t0, "fit_s": t2 - t1, "profiles_silhouette_s": t3 - t2, "total_s": t3 - t0,

@@ -66,11 +66,11 @@ def test_stage_final_model(benchmark, stages):
 
 def test_stage_profiling_and_text(benchmark, payload_10k):
     from segengine.profiling import profile_segments
-    from segengine.report import field_columns
+    from segengine.model import field_columns
     from segengine.text.insights import segment_texts, summary_insights
 
     seg = se.Segmenter().fit(payload_10k["data"])
-    cols = field_columns(seg)
+    cols = list(field_columns(seg.preprocessor_, seg.table_))
 
     def run():
         prof = profile_segments(cols, seg.labels_, seg.n_clusters_)

@@ -91,13 +91,13 @@ def _report(request: Any, lang: str, model: Any, started: float) -> dict[str, An
                 id_field=options.id_field if "id_field" in request.option_paths else None,
             )
     table = table_from_records(request.records, id_field=options.id_field)
-    from segengine.segmenter import Segmenter
+    from segengine.fitting import fit_table
+    from segengine.report import build_report
 
-    segmenter = Segmenter.from_options(options)
     # numba's workqueue layer aborts the process under concurrent parallel calls (concurrency.py).
     with parallel_section():
-        segmenter._fit_table(table, options, language=lang, started=started)
-        return segmenter.report(lang, include_metadata=request.include_metadata)
+        fit = fit_table(table, options, started=started)
+        return build_report(fit.model, fit.batch, lang, include_metadata=request.include_metadata)
 
 
 def handle_request(body: Any, headers: Mapping[str, str] | None = None, *, model: Any = None) -> tuple[int, dict[str, Any]]:

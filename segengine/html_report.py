@@ -410,6 +410,7 @@ def fit_and_report(payload: Any, language: str = "en") -> tuple[dict[str, Any], 
 
     from segengine.concurrency import parallel_section
     from segengine.errors import localized_errors
+    from segengine.fitting import fit_table
     from segengine.request import parse_request
     from segengine.segmenter import Segmenter
     from segengine.table import table_from_records
@@ -420,8 +421,7 @@ def fit_and_report(payload: Any, language: str = "en") -> tuple[dict[str, Any], 
         request = parse_request(payload)
         options = request.options
         table = table_from_records(request.records, id_field=options.id_field)
-        segmenter = Segmenter.from_options(options)
         with parallel_section():
-            segmenter._fit_table(table, options, language=lang, started=started)
+            segmenter = Segmenter.from_fit(fit_table(table, options, started=started))
             report = segmenter.report(lang, include_metadata=request.include_metadata)
     return report, segmenter

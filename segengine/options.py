@@ -377,3 +377,32 @@ def _check_roles(value: Any, path: str) -> dict[str, Msg]:
         if not isinstance(field_name, str) or not isinstance(role, str) or role.lower() not in ROLES:
             out[f"{path}.{field_name}"] = Msg("option_role_choice", name=str(field_name), choices=", ".join(ROLES))
     return out
+
+
+# -- the estimator's random_state: None / int / RandomState (issue #15) --------------------------
+
+
+def seed_from_random_state(random_state: Any) -> Any:
+    """The integer seed of a fit, as scikit-learn estimators accept ``random_state``.
+
+    Parameters
+    ----------
+    random_state : None, int or numpy.random.RandomState
+        None draws a seed from fresh OS entropy; a RandomState draws one from its stream (once
+        per fit, so refitting with the same RandomState object moves on, as in scikit-learn);
+        a numpy integer becomes a Python int. Anything else is returned unchanged for
+        :func:`parse_options` to judge (``random_state`` must be an integer in its range).
+
+    Returns
+    -------
+    int or the value as given
+    """
+    import numpy as np
+
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**32 - 1, dtype=np.int64))
+    if isinstance(random_state, np.integer):
+        return int(random_state)
+    return random_state

@@ -1,6 +1,7 @@
-"""Assembling the response body (SPEC section 2) from a fitted Segmenter.
+"""Assembling the response body (SPEC section 2) from a fitted model and a scored batch.
 
-Numbers come from the Segmenter and from profiling; sentences from `segengine.text`; this module
+:func:`build_report` is pure: numbers come from the :class:`~segengine.model.FittedModel`, the
+:class:`~segengine.model.ScoredBatch` and profiling; sentences from `segengine.text`; this module
 only arranges them, rounds floats and keeps the body JSON-safe (no NaN, no numpy scalars).
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,9 +19,9 @@ from segengine._version import __version__
 from segengine.text.msg import Msg
 
 if TYPE_CHECKING:  # pragma: no cover
-    from segengine.segmenter import Segmenter
+    from segengine.model import FittedModel, ScoredBatch
 
-__all__ = ["build_report", "render_notices"]
+__all__ = ["ReportInputs", "build_report", "render_notices", "report_inputs", "segment_silhouettes"]
 
 
 def _r(x: Any, digits: int = 4) -> float | None:
@@ -65,71 +67,115 @@ def render_notices(notices: list, language: str) -> list[str]:
     return [Msg(key, **params).render(language) for key, params in notices]
 
 
-def field_columns(seg: "Segmenter") -> list:
-    """Original-unit columns for profiling, with whether each took part in clustering."""
-    from segengine.profiling import FieldColumn
+@dataclass(frozen=True)
+class ReportInputs:
+    """The numbers of a report that cost the most: profiles and silhouettes of a scored batch.
 
-    used = {f.name: f.used for f in seg.preprocessor_.fields_}
-    return [
-        FieldColumn(c.name, c.kind, c.values, used.get(c.name, False))
-        for c in seg.table_.columns
-        if c.kind != "empty"
-    ]
+    A caller that reports on one batch several times (in several languages) computes them once
+    with :func:`report_inputs` and passes them to :func:`build_report`.
 
-
-def segment_silhouettes(seg: "Segmenter") -> tuple[float | None, list[float | None]]:
-    """Mean silhouette of the final labeling, overall and per segment (cached on the Segmenter).
-
-    Reuses the per-record values of the k search when the final labels are that KMeans labeling
-    (the same records, exact or the same sample); otherwise scores the final labels the same way:
-    exactly up to ``config.SILHOUETTE_EXACT_MAX_N`` records, else on a seeded sample scored
-    against all records (against a seeded reference subsample above
-    ``config.SILHOUETTE_REFERENCE_MAX_N`` records).
+    Attributes
+    ----------
+    profiles : SegmentProfiles
+        Per-segment statistics (:func:`segengine.profiling.profile_segments`).
+    silhouette : float or None
+        Mean silhouette of the labelling.
+    segment_silhouettes : list of (float or None)
+        Mean silhouette per segment.
+    sampled_for_budget : bool
+        Whether the silhouettes were estimated on a sample because the exact ones did not fit the
+        request's budget (the report then says so).
+    ms : float
+        Milliseconds spent computing them, counted in the report's ``profiling`` time.
     """
-    cached = getattr(seg, "_silhouette_cache", None)
-    if cached is not None:
-        return cached
+
+    profiles: Any
+    silhouette: float | None
+    segment_silhouettes: list
+    sampled_for_budget: bool = False
+    ms: float = 0.0
+
+
+def report_inputs(model: "FittedModel", batch: "ScoredBatch") -> ReportInputs:
+    """Profiles and silhouettes of a scored batch (pure: reads its arguments only).
+
+    Parameters
+    ----------
+    model : FittedModel
+    batch : ScoredBatch
+        Records with their columns, matrix and labels.
+
+    Returns
+    -------
+    ReportInputs
+    """
+    from segengine.profiling import profile_segments
+
+    t0 = time.perf_counter()
+    # Statistics of values near the float64 limit (1e308) overflow; profiling reports every
+    # non-finite statistic as null by design, so numpy's warnings are noise here (and an
+    # error for services run with warnings as errors).
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        profiles = profile_segments(list(batch.columns), batch.labels, model.n_segments)
+    overall, per, sampled = segment_silhouettes(model, batch)
+    return ReportInputs(profiles, overall, per, sampled, (time.perf_counter() - t0) * 1000.0)
+
+
+def segment_silhouettes(model: "FittedModel", batch: "ScoredBatch") -> tuple[float | None, list[float | None], bool]:
+    """Mean silhouette of a batch's labelling, overall and per segment.
+
+    Reuses the per-record values of the k search when the batch carries them (the training
+    labels are that KMeans labelling: the same records, exact or the same sample); otherwise
+    scores the labels the same way: exactly up to ``config.SILHOUETTE_EXACT_MAX_N`` records (when
+    that fits the batch's deadline), else on a seeded sample scored against all records (against
+    a seeded reference subsample above ``config.SILHOUETTE_REFERENCE_MAX_N`` records).
+
+    Parameters
+    ----------
+    model : FittedModel
+    batch : ScoredBatch
+
+    Returns
+    -------
+    (float or None, list of (float or None), bool)
+        Overall, per segment, and whether the exact values were replaced by a sample for the
+        budget.
+    """
     from segengine.metrics.silhouette import silhouette_rows, silhouette_samples
 
-    X, labels, k = seg.X_, seg.labels_, seg.n_clusters_
+    X, labels, k = batch.matrix, batch.labels, model.n_segments
     n = X.shape[0]
-    sel = getattr(seg, "selection_", None)
-    reuse = (
-        getattr(sel, "chosen_values", None) is not None
-        and seg.algorithm_ == "kmeans"
-        and labels is seg._fit_labels
-    )
+    options = model.options
     present = int(np.count_nonzero(np.bincount(labels, minlength=k)))
     if present < 2 or present >= n:
-        # Silhouette is undefined with one cluster (e.g. new records that all fall in one
-        # segment) or with one record per cluster.
-        result = (None, [None] * k)
-        seg._silhouette_cache = result
-        return result
-    if reuse:
-        rows, s = sel.rows, sel.chosen_values
-    elif (seg.options_.silhouette == "exact"
-          or (seg.options_.silhouette == "auto" and n <= config.SILHOUETTE_EXACT_MAX_N)
-          or n <= config.SILHOUETTE_SAMPLE_SIZE) and _exact_fits_budget(seg, X):
-        rows, s = None, silhouette_samples(X, labels)
+        # Silhouette is undefined with one segment (e.g. new records that all fall in one
+        # segment) or with one record per segment.
+        return None, [None] * k, False
+    sampled_for_budget = False
+    if batch.search_silhouettes is not None:
+        rows, s = batch.search_silhouettes
     else:
-        rng = np.random.default_rng(seg.options_.random_state)
-        if n > config.SILHOUETTE_REFERENCE_MAX_N:
-            ref = np.sort(rng.choice(n, size=config.SILHOUETTE_REFERENCE_MAX_N, replace=False))
-            X, labels, n = np.ascontiguousarray(X[ref]), labels[ref], ref.size
-        rows = np.sort(rng.choice(n, size=config.SILHOUETTE_SAMPLE_SIZE, replace=False))
-        if np.count_nonzero(np.bincount(labels, minlength=k)) < 2:
-            result = (None, [None] * k)
-            seg._silhouette_cache = result
-            return result
-        s = silhouette_rows(X, labels, rows)
+        wants_exact = (options.silhouette == "exact"
+                       or (options.silhouette == "auto" and n <= config.SILHOUETTE_EXACT_MAX_N)
+                       or n <= config.SILHOUETTE_SAMPLE_SIZE)
+        if wants_exact and not _exact_fits_budget(batch.deadline, X):
+            wants_exact, sampled_for_budget = False, True
+        if wants_exact:
+            rows, s = None, silhouette_samples(X, labels)
+        else:
+            rng = np.random.default_rng(options.random_state)
+            if n > config.SILHOUETTE_REFERENCE_MAX_N:
+                ref = np.sort(rng.choice(n, size=config.SILHOUETTE_REFERENCE_MAX_N, replace=False))
+                X, labels, n = np.ascontiguousarray(X[ref]), labels[ref], ref.size
+            rows = np.sort(rng.choice(n, size=config.SILHOUETTE_SAMPLE_SIZE, replace=False))
+            if np.count_nonzero(np.bincount(labels, minlength=k)) < 2:
+                return None, [None] * k, sampled_for_budget
+            s = silhouette_rows(X, labels, rows)
     seg_labels = labels if rows is None else labels[rows]
     sums = np.bincount(seg_labels, weights=s, minlength=k)
     counts = np.bincount(seg_labels, minlength=k)
     per = [(_r(sums[j] / counts[j]) if counts[j] else None) for j in range(k)]
-    result = (_r(float(s.mean())), per)
-    seg._silhouette_cache = result
-    return result
+    return _r(float(s.mean())), per, sampled_for_budget
 
 
 def _roles_metadata(profiles, columns, roles: dict, naming: str) -> dict[str, Any]:
@@ -139,68 +185,77 @@ def _roles_metadata(profiles, columns, roles: dict, naming: str) -> dict[str, An
     return {"roles": field_roles(columns, profiles, roles).to_metadata(), "naming": naming}
 
 
-def _exact_fits_budget(seg: "Segmenter", X: np.ndarray) -> bool:
-    """Whether the exact silhouette of the final labels fits the request's deadline
-    (segengine.budget); when it does not, the sampled estimate is used and a warning says so."""
+def _exact_fits_budget(deadline: Any, X: np.ndarray) -> bool:
+    """Whether the exact silhouette of the labels fits the request's deadline (segengine.budget);
+    when it does not, the sampled estimate is used and a warning says so."""
     from segengine.budget import silhouette_exact_ms
 
-    deadline = getattr(seg, "deadline_", None)
     n = X.shape[0]
-    if deadline is None or n <= config.SILHOUETTE_SAMPLE_SIZE \
-            or deadline.affords(silhouette_exact_ms(n, X.shape[1])):
-        return True
-    seg.notices_ = list(seg.notices_) + [
-        ("warn_budget", {"ms": int(deadline.budget_ms), "how": "budget_report_sampled"})]
-    return False
+    return (deadline is None or n <= config.SILHOUETTE_SAMPLE_SIZE
+            or deadline.affords(silhouette_exact_ms(n, X.shape[1])))
 
 
-def build_report(seg: "Segmenter", language: str, *, include_metadata: bool) -> dict[str, Any]:
-    """Build the response body of a fitted Segmenter.
+def build_report(
+    model: "FittedModel",
+    batch: "ScoredBatch",
+    language: str,
+    *,
+    include_metadata: bool = True,
+    inputs: ReportInputs | None = None,
+    extra_metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The response body (SPEC section 2) of a batch scored by a model.
+
+    A pure function: it reads its arguments and writes nothing back onto them; the same
+    arguments give the same body (timings aside).
 
     Parameters
     ----------
-    seg : Segmenter
-        Fitted.
+    model : FittedModel
+    batch : ScoredBatch
+        The records reported on (the training records, or new ones).
     language : str
         Normalised language ("en", "es", "pt").
     include_metadata : bool
         Whether to add ``metadata``.
+    inputs : ReportInputs, optional
+        Profiles and silhouettes computed beforehand (:func:`report_inputs`, or merged from
+        partial statistics by the Dask backend); computed here when omitted.
+    extra_metadata : dict, optional
+        Further ``metadata`` entries (the Dask backend's ``distributed``).
 
     Returns
     -------
     dict
         ``results``, ``segments``, ``summary`` and, on request, ``metadata``.
     """
-    from segengine.profiling import profile_segments
     from segengine.text.insights import segment_texts, summary_insights
 
     t0 = time.perf_counter()
-    k = seg.n_clusters_
-    columns = field_columns(seg)
-    profiles = getattr(seg, "_profiles_cache", None)
-    if profiles is None:
-        # Statistics of values near the float64 limit (1e308) overflow; profiling reports every
-        # non-finite statistic as null by design, so numpy's warnings are noise here (and an
-        # error for services run with warnings as errors).
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            profiles = profile_segments(columns, seg.labels_, k)
-        seg._profiles_cache = profiles
-    roles, naming = dict(seg.options_.roles), seg.options_.naming
+    k = model.n_segments
+    columns = list(batch.columns)
+    if inputs is None:
+        inputs = report_inputs(model, batch)
+        t_inputs = 0.0  # counted in t0..t1 below
+    else:
+        t_inputs = inputs.ms
+    profiles = inputs.profiles
+    roles, naming = dict(model.options.roles), model.options.naming
     texts = segment_texts(profiles, columns, language, roles, naming)
-    overall_sil, per_segment_sil = segment_silhouettes(seg)
+    overall_sil, per_segment_sil = inputs.silhouette, inputs.segment_silhouettes
     t1 = time.perf_counter()
 
     names = [t["name"] for t in texts]
-    labels = seg.labels_.tolist()
-    pred = np.round(seg.prediction_, 4).tolist()
-    conf = np.round(seg.confidence_, 4).tolist()
+    labels = batch.labels.tolist()
+    pred = np.round(batch.prediction, 4).tolist()
+    conf = np.round(batch.confidence, 4).tolist()
     results = [
         {"id": i, "segment": s, "segment_name": names[s], "prediction": p, "confidence": c}
-        for i, s, p, c in zip(seg.ids_, labels, pred, conf)
+        for i, s, p, c in zip(batch.ids, labels, pred, conf)
     ]
-    n = len(labels)
-    sizes = np.bincount(seg.labels_, minlength=k)
-    stability = getattr(seg, "stability_", None)
+    n = batch.size
+    sizes = batch.sizes(k)
+    stability = model.stability
     segments = []
     shares = rounded_shares(sizes)
     for j in range(k):
@@ -218,31 +273,37 @@ def build_report(seg: "Segmenter", language: str, *, include_metadata: bool) -> 
     summary = {
         "n_records": n,
         "n_segments": k,
-        "algorithm": seg.algorithm_,
+        "algorithm": model.algorithm,
         "silhouette": overall_sil,
-        "features_used": seg.preprocessor_.used_fields_,
+        "features_used": model.preprocessor.used_fields_,
         "insights": summary_insights(profiles, columns, language, roles, naming),
     }
     body: dict[str, Any] = {"results": results, "segments": segments, "summary": summary}
     t2 = time.perf_counter()
     if include_metadata:
-        timings = {key: int(round(v)) for key, v in seg.timings_ms_.items()}
-        timings["profiling"] = int(round((t1 - t0) * 1000.0))
+        notices = list(batch.notices)
+        if inputs.sampled_for_budget:
+            notices.append(("warn_budget", {"ms": int(batch.deadline.budget_ms), "how": "budget_report_sampled"}))
+        timings = {key: int(round(v)) for key, v in batch.timings_ms.items()}
+        # A batch profiled elsewhere (the Dask backend's profile pass) keeps its own time.
+        timings.setdefault("profiling", int(round(t_inputs + (t1 - t0) * 1000.0)))
         timings["response"] = int(round((t2 - t1) * 1000.0))
-        evidence = {key: (_r(v, 6) if isinstance(v, float) else v) for key, v in seg.algorithm_evidence_.items()}
+        evidence = {key: (_r(v, 6) if isinstance(v, float) else v) for key, v in model.algorithm_evidence.items()}
         body["metadata"] = {
             "model_version": __version__,
-            "processing_time_ms": int(round((time.perf_counter() - seg.fit_started_) * 1000.0)),
-            "random_state": seg.options_.random_state,
-            "k_selection": seg.selection_.to_dict(),
+            "processing_time_ms": int(round((time.perf_counter() - batch.started) * 1000.0)),
+            "random_state": model.options.random_state,
+            "k_selection": model.selection.to_dict(),
             "algorithm_selection": evidence,
-            "stability": getattr(seg, "stability_info_", None),
+            "stability": None if model.stability_info is None else dict(model.stability_info),
             "preprocessing": [
                 {"field": f.name, "kind": f.kind, "used": f.used, "reason": f.reason, "log1p": f.log1p}
-                for f in seg.preprocessor_.fields_
+                for f in model.preprocessor.fields_
             ],
             "timings_ms": timings,
-            "warnings": render_notices(seg.notices_, language),
+            "warnings": render_notices(notices, language),
         }
+        if extra_metadata:
+            body["metadata"].update(extra_metadata)
         body["metadata"].update(_roles_metadata(profiles, columns, roles, naming))
     return body

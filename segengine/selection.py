@@ -28,7 +28,7 @@ from segengine.engines.kmeans import KMeansResult, kmeans_fit, kmeans_fit_many
 from segengine.metrics.silhouette import count_cells, silhouette_rows_multi
 from segengine.concurrency import guarded, needs_serialising
 
-__all__ = ["KSelection", "select_k", "kmeans_mixture_loglik", "n_distinct_rows"]
+__all__ = ["KSelection", "select_k", "kmeans_mixture_loglik", "n_distinct_rows", "AlgorithmChoice", "choose_algorithm"]
 
 NEAR_TIE = 0.003
 
@@ -73,7 +73,7 @@ class KSelection:
     chosen_values: np.ndarray | None = field(default=None, repr=False)
     resolved_exactly: list[int] = field(default_factory=list)
     restarts: dict[str, Any] = field(default_factory=dict)
-    # Segments that received records when fewer than k did (segmenter._reduced_segments).
+    # Segments that received records when fewer than k did (fitting._reduced_segments).
     formed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -132,6 +132,7 @@ def select_k(
     time_budget_ms: float | None = None,
     started_at: float | None = None,
     deadline: Deadline | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> KSelection:
     """Fit KMeans for every k in ``k_min..k_max`` and choose k by silhouette.
 
@@ -157,6 +158,8 @@ def select_k(
         The request's total budget (:mod:`segengine.budget`): repairs are skipped once it is
         spent, exact silhouettes that would not fit are sampled, and the refinement on all
         records runs the passes that fit; each degradation is recorded on it.
+    sample_weight : numpy.ndarray of shape (n_samples,), optional
+        Non-negative record weights of every KMeans fit (silhouettes score records unweighted).
 
     Returns
     -------
@@ -189,6 +192,7 @@ def select_k(
         Xs = np.ascontiguousarray(X[sub])
     else:
         sub, Xs = None, X
+    ws = sample_weight if sample_weight is None or sub is None else np.ascontiguousarray(sample_weight[sub])
     ns = Xs.shape[0]
     if auto_restarts and ns <= config.KMEANS_SCREEN_SAMPLE:
         # Small inputs: the restarts on all records are as cheap as screening would be.
@@ -204,11 +208,13 @@ def select_k(
         pass
     elif time_budget_ms is None:
         # All k at once: the engine shares the norms and runs the k side by side on the cores.
-        fits = kmeans_fit_many(Xs, range(k_min, k_max + 1), n_init=n_init, random_state=random_state)
+        fits = kmeans_fit_many(Xs, range(k_min, k_max + 1), n_init=n_init, random_state=random_state,
+                               sample_weight=ws)
     for k in range(k_min, k_max + 1):
         if k in fits or screen_first:
             continue
-        fits[k] = kmeans_fit(Xs, k, n_init=n_init, random_state=random_state, x_sq_norms=xs_sq)
+        fits[k] = kmeans_fit(Xs, k, n_init=n_init, random_state=random_state, x_sq_norms=xs_sq,
+                             sample_weight=ws)
         if time_budget_ms is not None and k < k_max:
             if (time.perf_counter() - started) * 1000.0 > time_budget_ms:
                 stopped = k
@@ -225,12 +231,12 @@ def select_k(
         return time_budget_ms is not None and (time.perf_counter() - started) * 1000.0 > time_budget_ms
 
     if auto_restarts and not over_budget():
-        restarts["screening"] = _screen_restarts(Xs, xs_sq, fits, ks, random_state)
+        restarts["screening"] = _screen_restarts(Xs, xs_sq, fits, ks, random_state, ws)
     if deadline is not None and deadline.expired():
         deadline.degrade("budget_repair_skipped")
         restarts["repaired"] = []
     else:
-        restarts["repaired"] = _repair_nonconvex(Xs, fits, ks, random_state)
+        restarts["repaired"] = _repair_nonconvex(Xs, fits, ks, random_state, ws)
     labelings = np.stack([fits[k].labels for k in ks])
     exact = silhouette == "exact" or (
         silhouette == "auto"
@@ -301,7 +307,7 @@ def select_k(
             refine_iter = deadline.passes(2.0 * kmeans_pass_ms(n, X.shape[1], chosen), config.REFINE_MAX_ITER)
         fits[chosen] = kmeans_fit(
             X, chosen, init=fits[chosen].centers, n_init=1, max_iter=refine_iter,
-            random_state=random_state, x_sq_norms=np.einsum("ij,ij->i", X, X),
+            random_state=random_state, x_sq_norms=np.einsum("ij,ij->i", X, X), sample_weight=sample_weight,
         )
         if deadline is not None:
             deadline.charge(kmeans_pass_ms(n, X.shape[1], chosen) * max(1, fits[chosen].n_iter))
@@ -344,7 +350,8 @@ def auto_n_init(n: int) -> int:
     return int(min(10, max(1, 4000 // max(n, 1))))
 
 
-def _screen_restarts(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, random_state) -> dict[str, Any]:
+def _screen_restarts(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, random_state,
+                     sample_weight: np.ndarray | None = None) -> dict[str, Any]:
     """Give every k ``config.KMEANS_SCREEN_RESTARTS`` restarts on a small sample, refine the best.
 
     One k-means++ restart lands in a poor local optimum often enough to move the chosen k with
@@ -371,20 +378,22 @@ def _screen_restarts(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, rand
     pick = np.random.default_rng([0 if random_state is None else int(random_state), 11])
     rows = np.sort(pick.choice(ns, size=m, replace=False))
     S = np.ascontiguousarray(X[rows])
-    screened = _fit_many_two_threads(S, ks, config.KMEANS_SCREEN_RESTARTS, seed)
+    ws = None if sample_weight is None else np.ascontiguousarray(sample_weight[rows])
+    screened = _fit_many_two_threads(S, ks, config.KMEANS_SCREEN_RESTARTS, seed, ws)
     todo = []
     for k in ks:
         if k in fits:
             # The fit at hand, run to convergence on the same sample, is compared with the
             # screening's best there (like with like): when the screening found no better basin
             # (the common case), the refinement on all records is skipped.
-            here = kmeans_fit(S, k, init=fits[k].centers, n_init=1, random_state=seed)
+            here = kmeans_fit(S, k, init=fits[k].centers, n_init=1, random_state=seed, sample_weight=ws)
             if screened[k].inertia >= here.inertia * (1.0 - 1e-6):
                 continue
         todo.append(k)
 
     def refine(k: int) -> KMeansResult:
-        return kmeans_fit(X, k, init=screened[k].centers, n_init=1, random_state=seed, x_sq_norms=x_sq)
+        return kmeans_fit(X, k, init=screened[k].centers, n_init=1, random_state=seed, x_sq_norms=x_sq,
+                          sample_weight=sample_weight)
 
     # The refinements are independent serial fits (the kernels release the GIL): two at a time
     # on the target's 2 cores, largest k first -- but not while the caller holds the lock of a
@@ -413,23 +422,25 @@ def _threads_pay(n_cells: int) -> bool:
     return n_cells >= 20_000 and (os.cpu_count() or 1) > 1 and not needs_serialising()
 
 
-def _fit_many_two_threads(S: np.ndarray, ks: list, n_init: int, seed) -> dict[int, KMeansResult]:
+def _fit_many_two_threads(S: np.ndarray, ks: list, n_init: int, seed,
+                          sample_weight: np.ndarray | None = None) -> dict[int, KMeansResult]:
     """``kmeans_fit_many`` split over two threads by k (same results: each k has its own seed).
 
     The engine runs a small sample's k on one thread (one fit is too short to share), but ten
     restarts per k are not: two halves of the k, largest first, run side by side.
     """
     if len(ks) < 2 or not _threads_pay(S.shape[0] * S.shape[1] * n_init):
-        return kmeans_fit_many(S, ks, n_init=n_init, random_state=seed)
+        return kmeans_fit_many(S, ks, n_init=n_init, random_state=seed, sample_weight=sample_weight)
     order = sorted(ks, reverse=True)
     groups = [order[0::2], order[1::2]]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        parts = list(pool.map(lambda g: kmeans_fit_many(S, g, n_init=n_init, random_state=seed), groups))
+        parts = list(pool.map(lambda g: kmeans_fit_many(S, g, n_init=n_init, random_state=seed,
+                                                        sample_weight=sample_weight), groups))
     merged = {**parts[0], **parts[1]}
     return {k: merged[k] for k in ks}
 
 
-def _repair_nonconvex(X, fits, ks, random_state) -> list[int]:
+def _repair_nonconvex(X, fits, ks, random_state, sample_weight=None) -> list[int]:
     """Refit the k whose inertia breaks the convexity of the inertia curve.
 
     Good KMeans fits have an inertia that falls with k by ever smaller steps; a step clearly
@@ -444,7 +455,11 @@ def _repair_nonconvex(X, fits, ks, random_state) -> list[int]:
         # k = 1 costs nothing (the total sum of squares), so k_min = 2 gets a left neighbour and
         # is checked like the k inside the range. (k_max has no right neighbour: the restarts of
         # _screen_restarts are what protect it.)
-        inertia[1] = float(((X - X.mean(axis=0)) ** 2).sum())
+        if sample_weight is None:
+            inertia[1] = float(((X - X.mean(axis=0)) ** 2).sum())
+        else:
+            mean = np.average(X, axis=0, weights=sample_weight)
+            inertia[1] = float(np.dot(sample_weight, ((X - mean) ** 2).sum(axis=1)))
     seq = sorted(inertia)
     flagged = [
         seq[i] for i in range(1, len(seq) - 1)
@@ -455,7 +470,8 @@ def _repair_nonconvex(X, fits, ks, random_state) -> list[int]:
         return []
     # Side by side on the cores, with seeds of their own (per k, derived from this seed).
     retries = kmeans_fit_many(
-        X, flagged, n_init=config.KMEANS_REPAIR_RESTARTS, random_state=_seed_for(random_state, 1000)
+        X, flagged, n_init=config.KMEANS_REPAIR_RESTARTS, random_state=_seed_for(random_state, 1000),
+        sample_weight=sample_weight,
     )
     for k, retry in retries.items():
         if retry.inertia < fits[k].inertia:
@@ -518,3 +534,246 @@ def kmeans_bic(loglik: float, n: int, d: int, k: int) -> float:
     """BIC of the KMeans-implied mixture: k*d means, k-1 weights, one shared variance."""
     n_params = k * d + (k - 1) + 1
     return -2.0 * loglik + n_params * math.log(n)
+
+
+# -- the algorithm: KMeans or a Gaussian mixture -------------------------------------------------
+# (Moved here from segmenter.py by issue #15; the k search above is untouched by it.)
+
+_GMM_MAX_ITER = 100
+# E-step passes of the mixture outside EM: the initial M-step, the BIC, the labels, the memberships.
+_GMM_EXTRA_PASSES = 2
+
+
+@dataclass
+class AlgorithmChoice:
+    """The final model of the chosen k, before its segments are put in size order.
+
+    Attributes
+    ----------
+    algorithm : str
+        ``"kmeans"`` or ``"gmm"``.
+    kmeans : KMeansResult
+        The KMeans fit of the chosen k (refit on a rescaled copy when squares over- or underflow).
+    mixture : Any or None
+        The mixture fit (``gmm_em_from_labels``' result) when chosen, else None.
+    sigma2 : float
+        Pooled variance of the KMeans-implied mixture (weighted when record weights are given).
+    evidence : dict
+        ``metadata.algorithm_selection``.
+    labels : numpy.ndarray of shape (n,)
+        The engine's labels (engine segment numbers).
+    centers : numpy.ndarray of shape (k, d)
+        The engine's centres (mixture means for ``"gmm"``), in engine order.
+    notices : list of (str, dict)
+        Warnings of this step (mixture failed, degenerate, emptied a segment).
+    """
+
+    algorithm: str
+    kmeans: KMeansResult
+    mixture: Any
+    sigma2: float
+    evidence: dict[str, Any]
+    labels: np.ndarray
+    centers: np.ndarray
+    notices: list = field(default_factory=list)
+
+
+def choose_algorithm(
+    X: np.ndarray,
+    sel: KSelection,
+    options: Any,
+    fields: list,
+    column_names: list[str],
+    deadline: Deadline,
+    *,
+    sample_weight: np.ndarray | None = None,
+) -> AlgorithmChoice:
+    """KMeans or a Gaussian mixture for the chosen k, by BIC (see the module docstring).
+
+    ``algorithm="auto"`` tries the mixture only when every used field is continuous (a Gaussian
+    density on 0/1 columns is degenerate) and there are ``config.GMM_MIN_RECORDS_PER_PARAMETER``
+    records per mixture parameter; it is chosen when it wins by ``config.GMM_BIC_MARGIN`` nats
+    per record and no component collapsed onto a lumpy field (:mod:`segengine.mixture_checks`).
+    A mixture that empties a segment KMeans fills gives way to KMeans. The mixture takes no
+    record weights: with ``sample_weight`` the model is KMeans (the evidence says so).
+
+    Parameters
+    ----------
+    X : numpy.ndarray of shape (n, d)
+        The preprocessed records.
+    sel : KSelection
+        The k search; its fit of the chosen k is replaced when a rescaled refit fills more
+        segments.
+    options : SegmentationOptions
+        Uses ``algorithm``, ``covariance_type``, ``n_init`` and ``random_state``.
+    fields : list of FieldTransform
+        The preprocessor's fields (which are continuous).
+    column_names : list of str
+        Names of the columns of ``X`` (the degeneracy evidence names them).
+    deadline : Deadline
+        The request's budget: the mixture's EM runs the iterations that fit, or is skipped.
+    sample_weight : numpy.ndarray of shape (n,), optional
+        Non-negative record weights of the KMeans fits.
+
+    Returns
+    -------
+    AlgorithmChoice
+    """
+    from segengine.engines.gmm import n_mixture_parameters
+
+    n, d = X.shape
+    k = sel.k
+    notices: list = []
+    if _filled(sel.fits[k].labels, k) < k:  # squares over- or underflow: refit
+        sel.fits[k] = _rescaled_kmeans(X, k, options, sel.fits[k], sample_weight)
+    km = sel.fits[k]
+    if sample_weight is not None:
+        sigma2 = _weighted_sigma2(X, km.centers, km.labels, sample_weight)
+        evidence: dict[str, Any] = {"sample_weight": True, "gmm_considered": False,
+                                    "margin": config.GMM_BIC_MARGIN, "chosen": "kmeans"}
+        return AlgorithmChoice("kmeans", km, None, sigma2, evidence, km.labels, km.centers, notices)
+    loglik, _, sigma2 = kmeans_mixture_loglik(X, km.centers, km.labels)
+    evidence = {"kmeans_bic": kmeans_bic(loglik, n, d, k)}
+    algorithm, gmm = "kmeans", None
+    # A Gaussian density on 0/1 columns (binary fields, one-hot levels) is degenerate: a
+    # component's variance along an indicator collapses to reg_covar and its likelihood grows
+    # without bound, so BIC would always "prefer" the mixture. "auto" therefore considers the
+    # mixture only when every column is continuous.
+    continuous = all(f.kind in ("numeric", "date") for f in fields if f.used)
+    evidence["continuous"] = continuous
+    # Too few records per mixture parameter (wide data) make its BIC meaningless and its fit
+    # slow; "auto" then keeps KMeans without trying.
+    n_params = n_mixture_parameters(k, d, options.covariance_type)
+    evidence["records_per_parameter"] = n / n_params
+    enough = n >= config.GMM_MIN_RECORDS_PER_PARAMETER * n_params
+    if options.algorithm == "gmm" or (options.algorithm == "auto" and continuous and enough):
+        gmm, algorithm = _try_mixture(X, km, k, options, column_names, deadline, evidence, notices)
+    evidence["margin"] = config.GMM_BIC_MARGIN
+    evidence["chosen"] = algorithm
+    if algorithm == "gmm":
+        raw_labels = gmm.log_prob_resp(X)[1].argmax(axis=1)
+        centers = np.asarray(gmm.means, dtype=np.float64)
+    else:
+        raw_labels = km.labels
+        centers = km.centers
+    if algorithm == "gmm" and _filled(raw_labels, k) < _filled(km.labels, k):
+        # The mixture emptied a segment KMeans fills (collapsed components): KMeans honours k.
+        notices.append(("warn_gmm_empty", {"e": k - _filled(raw_labels, k), "k": k}))
+        algorithm, gmm, raw_labels, centers = "kmeans", None, km.labels, km.centers
+        evidence["chosen"] = algorithm
+    return AlgorithmChoice(algorithm, km, gmm if algorithm == "gmm" else None, sigma2, evidence,
+                           raw_labels, centers, notices)
+
+
+def _try_mixture(X, km, k, options, column_names, deadline, evidence, notices) -> tuple[Any, str]:
+    """Fit the mixture within the deadline, record its BIC and degeneracy; (mixture, algorithm)."""
+    from segengine.budget import gmm_iteration_ms
+
+    n, d = X.shape
+    algorithm = "kmeans"
+    gmm_iter = _gmm_iterations(deadline, n, d, k, options.covariance_type)
+    gmm, reason = _fit_gmm(X, km.labels, k, options, max_iter=gmm_iter) if gmm_iter else (None, None)
+    if gmm is not None:
+        deadline.charge(gmm_iteration_ms(n, d, k, options.covariance_type) * (gmm.n_iter + _GMM_EXTRA_PASSES))
+    if gmm is not None and gmm_iter < _GMM_MAX_ITER and not gmm.converged and gmm.n_iter >= gmm_iter:
+        deadline.degrade("budget_gmm_cut")
+    if gmm is None:
+        if reason is not None:
+            notices.append(("warn_gmm_failed", {"reason": reason}))
+        return None, algorithm
+    evidence["gmm_bic"] = float(gmm.bic(X))
+    evidence["delta_bic_per_record"] = (evidence["kmeans_bic"] - evidence["gmm_bic"]) / (2.0 * n)
+    collapsed = _mixture_degeneracy(X, column_names, gmm, evidence, options.random_state)
+    if collapsed and options.algorithm == "gmm":
+        first = collapsed[0]
+        notices.append(("warn_gmm_degenerate", {"field": first["field"], "n": len(collapsed)}))
+    if options.algorithm == "gmm" or (evidence["delta_bic_per_record"] > config.GMM_BIC_MARGIN and not collapsed):
+        algorithm = "gmm"
+    return gmm, algorithm
+
+
+def _weighted_sigma2(X: np.ndarray, centers: np.ndarray, labels: np.ndarray, weight: np.ndarray) -> float:
+    """Pooled within-segment variance per dimension with record weights (as duplicated records)."""
+    n, d = X.shape
+    sq = _sq_distances(X, centers)[np.arange(n), labels]
+    return max(float(np.dot(weight, sq)) / (float(weight.sum()) * d), 1e-12)
+
+
+def _fit_gmm(X: np.ndarray, labels: np.ndarray, k: int, options: Any, max_iter: int = 100):
+    """Gaussian mixture initialised from the KMeans labels; (None, reason) when it cannot be fitted."""
+    import warnings
+
+    from segengine.engines.gmm import gmm_em_from_labels
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gmm = gmm_em_from_labels(X, labels, k, covariance_type=options.covariance_type, max_iter=max_iter)
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+        return None, str(exc).split("\n")[0][:200]
+    if not np.all(np.isfinite(gmm.means)) or not np.isfinite(gmm.lower_bound):
+        return None, "non-finite parameters"
+    return gmm, ""
+
+
+def _mixture_degeneracy(X: np.ndarray, names: list[str], gmm, evidence: dict, random_state) -> list:
+    """Record lumpy fields and collapsed mixture components in ``evidence``; return the latter.
+
+    See :mod:`segengine.mixture_checks`: a component sitting on one value of a point-mass or
+    discrete field has an unbounded density there, so its BIC gain is an artefact.
+    """
+    from segengine.mixture_checks import collapsed_components, component_variances, lumpy_fields
+
+    lumpy = lumpy_fields(X, names, random_state)
+    k, d = np.asarray(gmm.means).shape
+    variances = component_variances(gmm.covariance_type, gmm.covariances, k, d)
+    collapsed = collapsed_components(variances, lumpy, names)
+    evidence["point_mass_fields"] = [
+        {"field": e["field"], "top_share": e["top_share"]} for e in lumpy
+        if e["top_share"] >= config.POINT_MASS_SHARE]
+    evidence["discrete_fields"] = [
+        {"field": e["field"], "levels": e["levels"]} for e in lumpy if e["levels"] <= config.DISCRETE_MAX_LEVELS]
+    evidence["collapsed_components"] = [
+        {"component": c["component"], "field": c["field"], "std": round(c["std"], 8),
+         "floor": round(c["floor"], 8)} for c in collapsed]
+    evidence["gmm_degenerate"] = bool(collapsed)
+    return collapsed
+
+
+def _gmm_iterations(deadline: Deadline, n: int, d: int, k: int, covariance_type: str) -> int:
+    """EM iterations the deadline leaves for the mixture (0: skip it, recorded on the deadline)."""
+    from segengine.budget import gmm_iteration_ms
+
+    per_iter = gmm_iteration_ms(n, d, k, covariance_type)
+    iters = deadline.passes(per_iter, _GMM_MAX_ITER + _GMM_EXTRA_PASSES, least=0) - _GMM_EXTRA_PASSES
+    if iters < 1:
+        deadline.degrade("budget_gmm_skipped")
+        return 0
+    return int(iters)
+
+
+def _filled(labels: np.ndarray, k: int) -> int:
+    """Segments of ``0..k-1`` that hold at least one record."""
+    return int(np.count_nonzero(np.bincount(labels, minlength=k)))
+
+
+def _rescaled_kmeans(X: np.ndarray, k: int, options: Any, fallback: Any,
+                     sample_weight: np.ndarray | None = None) -> Any:
+    """KMeans on a power-of-two rescaled, uncentred copy, for data whose squared distances over-
+    or underflow (values ~1e154 and above, or differences ~1e-154 and below, next to large ones).
+
+    Scaling by a power of two is exact and KMeans is scale-invariant, so the labels are those of
+    the original records; the centres are mapped back exactly. Centring is skipped on purpose:
+    subtracting a mean of ~1e120 would erase the small values. Returns ``fallback`` when the
+    refit fills no more segments.
+    """
+    shift = int(np.frexp(float(np.abs(X).max()))[1]) - 400  # largest |value| ~ 2**400 after
+    Y = np.ascontiguousarray(np.ldexp(X, -shift))
+    fit = kmeans_fit(Y, k, n_init=max(4, options.n_init or 1), random_state=options.random_state,
+                     x_sq_norms=np.einsum("ij,ij->i", Y, Y), sample_weight=sample_weight)
+    if _filled(fit.labels, k) <= _filled(fallback.labels, k):
+        return fallback
+    with np.errstate(over="ignore"):
+        inertia = float(np.ldexp(fit.inertia, 2 * shift))
+    return KMeansResult(centers=np.ldexp(fit.centers, shift), labels=fit.labels, inertia=inertia,
+                        n_iter=fit.n_iter)

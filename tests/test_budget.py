@@ -301,7 +301,7 @@ def test_n_clusters_that_cannot_be_formed_is_explained():
 
 
 def test_fewer_than_two_formed_segments_is_a_422():
-    from segengine.segmenter import _reduced_segments
+    from segengine.fitting import _reduced_segments
 
     class _Sel:
         k = 3

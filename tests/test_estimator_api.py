@@ -198,22 +198,23 @@ EXPECTED_FAILED_CHECKS = {
     "check_estimator_sparse_matrix": "sparse input is refused with a ValueError that does not say 'sparse'",
 }
 # Segmenter.fit gains sample_weight on the model branch; these checks then run.
-MODEL_BRANCH_CHECKS = {
-    name: "added by the model branch"
-    for name in (
-        "check_sample_weights_pandas_series", "check_sample_weights_not_an_array",
-        "check_sample_weights_list", "check_all_zero_sample_weights_error",
-        "check_sample_weights_shape", "check_sample_weights_not_overwritten",
-        "check_sample_weight_equivalence_on_dense_data",
-    )
-}
+# sample_weight is accepted (fitting.check_sample_weight); two checks do not apply as written.
+EXPECTED_FAILED_CHECKS.update({
+    "check_all_zero_sample_weights_error":
+        "all-zero weights are refused with segengine's own ValidationError at sample_weight, not "
+        "scikit-learn's English sentence",
+    "check_sample_weight_equivalence_on_dense_data":
+        "weights act on the centres only: silhouettes (hence the automatic k) count every record "
+        "once, so repeated records may pick another k (equivalence at fixed k is tested in "
+        "test_model_fitting.py)",
+})
 
 
 def test_check_estimator_passes_where_it_applies():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "does not inherit from BaseEstimator": on purpose
         results = check_estimator(
-            se.Segmenter(), expected_failed_checks={**EXPECTED_FAILED_CHECKS, **MODEL_BRANCH_CHECKS},
+            se.Segmenter(), expected_failed_checks=EXPECTED_FAILED_CHECKS,
             on_fail=None, on_skip=None,
         )
     by_name = {}

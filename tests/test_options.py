@@ -54,7 +54,7 @@ def test_segmenter_signature_params_options_and_request_agree():
     assert parsed == SegmentationOptions()
     assert parse_request({"data": [{"x": 1}]}).options == SegmentationOptions()
     assert parse_request({"data": [{"x": 1}], "options": {}}).options == SegmentationOptions()
-    assert Segmenter()._options("en") == SegmentationOptions()
+    assert Segmenter()._options() == SegmentationOptions()
     for f in dataclasses.fields(SegmentationOptions):
         assert f.default == getattr(parsed, f.name), f.name
 
@@ -77,7 +77,7 @@ def test_spec_defaults():
 def test_from_options_round_trip():
     options = parse_options({"k_max": 7, "algorithm": "KMeans", "roles": {"spend": "monetary"}})
     seg = Segmenter.from_options(options)
-    assert seg._options("en") == options
+    assert seg._options() == options
     assert repr(Segmenter()) == "Segmenter()"
     assert repr(Segmenter(k_max=7)) == "Segmenter(k_max=7)"
 

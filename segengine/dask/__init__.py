@@ -62,13 +62,16 @@ def fit(data: Any, *, language: str = "en", **options: Any) -> DistributedSegmen
     """
     from segengine.dask._fit import as_dataframe, fit_frame
     from segengine.errors import localized_errors
-    from segengine.options import canonical_option_name, parse_options
+    from segengine.options import canonical_option_name, parse_options, seed_from_random_state
 
     started = time.perf_counter()
+    # random_state None / RandomState: one integer seed for the whole fit, as Segmenter.fit.
+    seeded = {k: (seed_from_random_state(v) if canonical_option_name(str(k)) == "random_state" else v)
+              for k, v in options.items()}
     # Errors below carry message keys; they leave here in the caller's language.
     with localized_errors(language):
         # Unknown or misspelt options are a 422-style error naming them (``options.kmax``), as in a request.
-        opts = parse_options(options, prefix="options.")
+        opts = parse_options(seeded, prefix="options.")
         seg = DistributedSegmenter(**{canonical_option_name(str(k)): v for k, v in options.items()})
         return fit_frame(as_dataframe(data), opts, language=language, started=started, seg=seg)
 

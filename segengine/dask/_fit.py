@@ -13,7 +13,6 @@ pass per Lloyd iteration, the KMeans likelihood, and the EM passes when a mixtur
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from typing import Any
@@ -25,7 +24,10 @@ from segengine.concurrency import guarded
 from segengine.engines.gmm import n_mixture_parameters
 from segengine.engines.kmeans import KMeansResult
 from segengine.errors import ValidationError
+from segengine.fitting import FitDetails, measure_stability
 from segengine.mergeable import Moments
+from segengine.model import FittedModel, MixtureParameters, ScoredBatch
+from segengine.profiling import FieldColumn
 from segengine.options import SegmentationOptions
 from segengine.selection import kmeans_bic, select_k
 from segengine.text.error_messages import error_text
@@ -242,34 +244,16 @@ def fit_frame(ddf: Any, options: SegmentationOptions, *, language: str, started:
     t3 = time.perf_counter()
     timings["final_model"] = (t3 - t2) * 1000.0
 
-    seg.options_ = options
-    seg.preprocessor_ = pre
-    seg.n_clusters_ = int(order.size)
-    seg.algorithm_ = algorithm
-    seg.selection_ = sel
-    seg.silhouette_scores_ = dict(sel.scores)
-    seg.algorithm_evidence_ = evidence
-    seg.centers_ = np.ascontiguousarray(final_centers[order])
-    seg.cluster_order_ = order
-    seg.kmeans_ = KMeansResult(centers=centers, labels=np.zeros(0, np.int64), inertia=inertia, n_iter=n_iter)
-    seg.sigma2_ = sigma2
-    seg.gmm_ = gmm if algorithm == "gmm" else None
-    if algorithm == "gmm":
-        seg.gmm_params_ = {
-            "covariance_type": options.covariance_type,
-            "weights": np.ascontiguousarray(np.asarray(gmm.weights, dtype=np.float64)[order]),
-            "means": np.ascontiguousarray(np.asarray(gmm.means, dtype=np.float64)[order]),
-            "precisions_cholesky": np.ascontiguousarray(
-                np.asarray(gmm.precisions_cholesky, dtype=np.float64)[order]
-                if options.covariance_type != "tied" else gmm.precisions_cholesky),
-        }
-        seg.weights_ = seg.gmm_params_["weights"]
-    else:
-        seg.weights_ = (counts[order] / n).astype(np.float64)
-    seg.labels_ = np.zeros(0, dtype=np.int64)  # fitted; the labels stay on the cluster (predict)
+    mixture = MixtureParameters.in_segment_order(gmm, order, options.covariance_type) if algorithm == "gmm" else None
+    model = FittedModel(
+        options=options, preprocessor=pre, algorithm=algorithm,
+        centers=np.ascontiguousarray(final_centers[order]),
+        weights=mixture.weights if mixture is not None else (counts[order] / n).astype(np.float64),
+        sigma2=sigma2, mixture=mixture, selection=sel, algorithm_evidence=evidence,
+    )
 
     # Pass 4: profiles and silhouettes, labelled with the fitted model.
-    scorer = scoring_copy(seg)
+    scorer = scoring_copy(model)
     rng = np.random.default_rng(options.random_state)
     s = min(config.SILHOUETTE_SAMPLE_SIZE, Xs.shape[0])
     sample = np.ascontiguousarray(Xs[np.sort(rng.choice(Xs.shape[0], size=s, replace=False))])
@@ -288,14 +272,25 @@ def fit_frame(ddf: Any, options: SegmentationOptions, *, language: str, started:
     overall_sil, per_sil, _ = _profiles.silhouettes(merged.sil_sums, sample_labels, merged.sizes)
     t4 = time.perf_counter()
     timings["profiling"] = (t4 - t3) * 1000.0
-    _fit_stability(seg, scorer, Xs, options, started, notices)
+    model = _fit_stability(model, scorer, Xs, started, notices)
     timings["stability"] = (time.perf_counter() - t4) * 1000.0
     del xparts
 
-    seg.notices_ = notices
-    seg.timings_ms_ = timings
-    seg.fit_started_ = started
-    seg.ids_ = []
+    field_kinds = [(sp.name, "empty" if pre.fields_[i].kind == "empty" else sp.kind, pre.fields_[i].used)
+                   for i, sp in enumerate(specs)]
+    # The records stay on the cluster: the batch has their counts, not their rows.
+    batch = ScoredBatch(
+        table=None,
+        columns=tuple(FieldColumn(name, kind, np.zeros(0), used) for name, kind, used in field_kinds
+                      if kind != "empty"),
+        matrix=None, ids=[], labels=np.zeros(0, dtype=np.int64), prediction=np.zeros(0),
+        confidence=np.zeros(0), notices=tuple(notices), timings_ms=timings, started=started,
+        segment_sizes=merged.sizes, n_records=n,
+    )
+    details = FitDetails(
+        kmeans=KMeansResult(centers=centers, labels=np.zeros(0, np.int64), inertia=inertia, n_iter=n_iter),
+        mixture=gmm if algorithm == "gmm" else None, segment_order=order)
+    seg._adopt(model, batch, details)
     seg.n_records_ = n
     seg.segment_sizes_ = merged.sizes
     seg.profiles_ = profiles
@@ -304,8 +299,7 @@ def fit_frame(ddf: Any, options: SegmentationOptions, *, language: str, started:
     seg.distributed_ = {"n_partitions": n_partitions, "lloyd_passes": n_iter,
                         "em_passes": int(gmm.n_iter) if gmm is not None else 0,
                         "silhouette_sample": int(s)}
-    seg.field_kinds_ = [(sp.name, "empty" if pre.fields_[i].kind == "empty" else sp.kind, pre.fields_[i].used)
-                        for i, sp in enumerate(specs)]
+    seg.field_kinds_ = field_kinds
     return seg
 
 
@@ -314,34 +308,26 @@ def _level_index(specs: list[FieldSpec], i: int) -> int:
 
 
 def scoring_copy(seg: Any) -> Any:
-    """A light copy of a fitted Segmenter for the workers: what scoring needs, no search evidence."""
+    """A light Segmenter for the workers: what scoring needs, no search evidence.
+
+    Parameters
+    ----------
+    seg : Segmenter or FittedModel
+        Fitted.
+
+    Returns
+    -------
+    Segmenter
+    """
     from segengine.segmenter import Segmenter
 
-    out = Segmenter.__new__(Segmenter)
-    out.__dict__.update({key: getattr(seg, key) for key in
-                         ("options_", "preprocessor_", "n_clusters_", "algorithm_", "centers_", "weights_",
-                          "sigma2_", "labels_") if hasattr(seg, key)})
-    if getattr(seg, "algorithm_", None) == "gmm":
-        out.gmm_params_ = copy.copy(seg.gmm_params_)
+    model = seg if isinstance(seg, FittedModel) else seg.model_
+    out = Segmenter.from_options(model.options)
+    out._adopt(model.for_scoring(), None)
     return out
 
 
-def _fit_stability(seg: Any, scorer: Any, Xs: np.ndarray, options: Any, started: float, notices: list) -> None:
+def _fit_stability(model: FittedModel, scorer: Any, Xs: np.ndarray, started: float, notices: list) -> FittedModel:
     """Bootstrap stability of every segment on the driver's seeded sample (as on one machine,
     where it also runs on a subsample): the same method, resamples and warning below 0.6."""
-    from segengine.stability import UNSTABLE_BELOW, segment_stability
-
-    deadline = None if options.time_budget_ms is None else started + options.time_budget_ms / 1000.0
-    result = segment_stability(
-        Xs, _profiles.model_labels(scorer, Xs), seg.n_clusters_, algorithm=seg.algorithm_,
-        covariance_type=options.covariance_type, random_state=options.random_state, deadline=deadline,
-    )
-    if result is None:
-        seg.stability_ = None
-        seg.stability_info_ = {"method": "bootstrap_jaccard", "resamples": 0}
-        return
-    seg.stability_ = result.stability
-    seg.stability_info_ = result.to_dict()
-    for j, value in enumerate(result.stability):
-        if np.isfinite(value) and value < UNSTABLE_BELOW:
-            notices.append(("warn_unstable_segment", {"segment": j, "pct": int(round(100 * value))}))
+    return measure_stability(model, Xs, _profiles.model_labels(scorer, Xs), started, notices)

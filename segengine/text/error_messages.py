@@ -302,3 +302,9 @@ from segengine.text.budget_messages import BUDGET_MESSAGES as _BUDGET_MESSAGES
 
 for _lang, _table in _BUDGET_MESSAGES.items():
     ERROR_MESSAGES[_lang].update(_table)
+
+# The estimator's fit arguments (record weights): their own catalogue module.
+from segengine.text.estimator_messages import ESTIMATOR_MESSAGES as _ESTIMATOR_MESSAGES
+
+for _lang, _table in _ESTIMATOR_MESSAGES.items():
+    ERROR_MESSAGES[_lang].update(_table)
