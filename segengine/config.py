@@ -180,3 +180,24 @@ STABILITY_RESTARTS = 2
 STABILITY_GMM_MAX_ITER = 20
 # Resamples run two at a time from this many sampled records x features.
 STABILITY_THREAD_MIN_WORK = 20_000
+
+# -- KMeans engine (segengine.engines.kmeans) --------------------------------------------------
+# algorithm="auto" runs Hamerly's bounds only from this many clusters and this much work per
+# pass (rows x features x clusters). Measured on 2 shared cores against the gemm-based Lloyd
+# pass: 100k x 20, k=30: Hamerly 1.8x (blobs) to 3.3x (uniform) faster; 20k x 30, k=20:
+# 1.0-1.1x; but k <= 12 or small n: 0.6-1.0x (uniform data keeps the bounds loose, so most
+# points are rescanned anyway and the bound upkeep is pure overhead).
+KMEANS_HAMERLY_MIN_K = 16
+KMEANS_HAMERLY_MIN_WORK = 10_000_000
+# Rows x features x clusters of one pass below which the serial kernels are used. On the shared
+# 2-core machine the threads stalled behind other processes: 200k x 20, k=8 ran 2x slower in
+# parallel than serially under load (1.8x faster on idle cores), so threads are kept for passes
+# long enough to amortise a descheduled worker.
+KMEANS_PARALLEL_MIN_WORK = 50_000_000
+# kmeans_fit_many runs the fits of different k in worker threads from this many rows x features
+# (below, thread start-up outweighs the fits).
+KMEANS_FIT_MANY_THREAD_MIN_WORK = 20_000
+# Sparse (CSR) KMeans passes run threaded from this many stored entries x clusters (and
+# PARALLEL_MIN_ROWS rows): the sparse pass does about one multiply-add per stored entry and
+# centre, so the same ~10M units as a dense pass of a few ms amortise the thread wake-ups.
+KMEANS_SPARSE_PARALLEL_MIN_WORK = 10_000_000

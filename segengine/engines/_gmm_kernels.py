@@ -224,7 +224,7 @@ def _moments_diag(Wt, Dk, m, s2k):
 
 @numba.njit(**_NJIT_REDUCE)
 def _tile_stats(m, cov_type, Dt, w, Wt, nk_b, s1_b, s2_b):
-    # N_k and sum_r w (x - c_k) for every type; tied needs nothing more (see gmm._m_step).
+    # N_k and sum_r w (x - c_k) for every type; tied needs nothing more (see gmm.m_step).
     n_comp, d, _ = Dt.shape
     for k in range(n_comp):
         wk = w[k]
