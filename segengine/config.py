@@ -59,6 +59,11 @@ SILHOUETTE_EXACT_MAX_CELLS = 512
 SILHOUETTE_CONTENDER_Z = 3.0
 # Silhouettes this close are a tie (the smaller k wins), exact or not.
 SILHOUETTE_TIE = 0.002
+# Mean silhouettes of the chosen and another k closer than this (or than their summed standard
+# errors, when larger) are reported as a near-tie (KSelection.near_ties, warn_near_tie), and a
+# sampled k this close to the best is always re-scored exactly: a gap this small is within what
+# a different seed or sample moves, so the report says the choice was close instead of hiding it.
+NEAR_TIE = 0.003
 SILHOUETTE_RESOLVE_MAX_N = 20_000
 # silhouette="exact" compares every pair of records: the k search then runs on all records, and
 # requests above SILHOUETTE_EXACT_LIMIT records are refused (422) rather than left running; the

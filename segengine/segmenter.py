@@ -526,10 +526,9 @@ class Segmenter:
             # must be largest there. With the segment shares as weights, a record near the
             # border of a small segment got a larger probability for the big neighbour than
             # for its own segment (issue #12: 241 of 23,570 customers).
-            sq = _sq_distances(Xm, self.centers_)
-            log_p = -sq / (2.0 * self.sigma2_)
-            log_p -= log_p.max(axis=1, keepdims=True)
-            resp = np.exp(log_p)
+            from segengine.engines.memberships import equal_weight_likelihood_ratios, sq_distances
+
+            resp = equal_weight_likelihood_ratios(sq_distances(Xm, self.centers_), self.sigma2_)
         resp /= resp.sum(axis=1, keepdims=True)
         return resp
 
@@ -846,18 +845,9 @@ def _mixture_degeneracy(X: np.ndarray, pre: Preprocessor, gmm, evidence: dict, r
 
 def _confidence(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Simplified silhouette (b - a) / max(a, b) against the own and nearest other centre, in [0, 1]."""
-    n, k = X.shape[0], centers.shape[0]
-    if k < 2:
-        return np.ones(n)
-    sq = _sq_distances(X, centers)
-    rows = np.arange(n)
-    a = np.sqrt(sq[rows, labels])
-    sq[rows, labels] = np.inf
-    b = np.sqrt(sq.min(axis=1))
-    top = np.maximum(a, b)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        conf = np.where(top > 0, (b - a) / top, 0.0)
-    return np.clip(conf, 0.0, 1.0)
+    from segengine.engines.memberships import confidence
+
+    return confidence(X, centers, labels)
 
 
 # -- bounded work and segments that could not be formed (issue 16; segengine.budget) -----------

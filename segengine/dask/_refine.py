@@ -10,7 +10,6 @@ record farthest from its centre, as the single-machine kernel does, never droppe
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any, Callable
 
@@ -21,7 +20,7 @@ from segengine.concurrency import guarded
 from segengine.engines import _kmeans_kernels as _k
 from segengine.engines import gmm as _gmm
 from segengine.engines.kmeans import one_blas_thread as _one_blas_thread
-from segengine.selection import _sq_distances
+from segengine.engines import memberships as _mb
 
 _B = config.BLOCK_ROWS
 
@@ -85,11 +84,8 @@ def loglik_partition(X: np.ndarray, centers: np.ndarray, log_w: np.ndarray, sigm
     """Log-likelihood of the KMeans-implied equal-variance mixture (selection.kmeans_mixture_loglik)."""
     if X.shape[0] == 0:
         return 0.0
-    d = X.shape[1]
-    sq = _sq_distances(X, centers)
-    log_p = log_w - sq / (2.0 * sigma2) - 0.5 * d * math.log(2.0 * math.pi * sigma2)
-    top = log_p.max(axis=1, keepdims=True)
-    return float((top[:, 0] + np.log(np.exp(log_p - top).sum(axis=1))).sum())
+    log_p = _mb.equal_variance_log_prob(_mb.sq_distances(X, centers), log_w, sigma2, X.shape[1])
+    return float(_mb.log_sum_exp_rows(log_p).sum())
 
 
 @guarded

@@ -28,8 +28,17 @@ from segengine.engines._bounds import check_mixture
 from segengine.concurrency import guarded
 
 __all__ = [
-    "GMMFit", "em_from_partition", "n_mixture_parameters", "mixture_log_prob_resp", "em_pass", "em_iterations",
-    "params_from_resp", "tied_scatter", "scatter", "parallel_pays", "as_float64",
+    "GMMFit",
+    "as_float64",
+    "em_from_partition",
+    "em_iterations",
+    "em_pass",
+    "mixture_log_prob_resp",
+    "n_mixture_parameters",
+    "parallel_pays",
+    "params_from_resp",
+    "scatter",
+    "tied_scatter",
 ]
 
 _COV_CODES = {"full": K.FULL, "tied": K.TIED, "diag": K.DIAG, "spherical": K.SPHERICAL}

@@ -31,9 +31,20 @@ from segengine.errors import ValidationError
 from segengine.concurrency import guarded
 
 __all__ = [
-    "KMeansResult", "kmeans_fit", "kmeans_fit_many", "nearest_two", "RandomStateLike", "PreparedData",
-    "base_seed", "rng_for_k", "one_blas_thread", "use_parallel", "prepare_data", "resolve_algorithm",
-    "initial_centers", "fit_prepared",
+    "KMeansResult",
+    "PreparedData",
+    "RandomStateLike",
+    "base_seed",
+    "fit_prepared",
+    "initial_centers",
+    "kmeans_fit",
+    "kmeans_fit_many",
+    "nearest_two",
+    "one_blas_thread",
+    "prepare_data",
+    "resolve_algorithm",
+    "rng_for_k",
+    "use_parallel",
 ]
 
 RandomStateLike = None | int | np.integer | np.random.Generator | np.random.RandomState
