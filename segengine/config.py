@@ -14,13 +14,22 @@ from __future__ import annotations
 # on the compilation history, so reductions run in source order.
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn"})
 
-# Options of every numba kernel (one place; the kernel modules unpack these). numba wants a
-# mutable set for `fastmath`, so each access builds a fresh one. Note: numba's cache key holds
-# the kernel's bytecode and signature, not these flags, so after changing them clear the
-# `__pycache__` *.nbi/*.nbc files (or touch the kernel modules) to recompile.
+# Options of every numba kernel, in one place. Every kernel module (engines/_kmeans_kernels,
+# _kmeans_sparse_kernels, _gmm_kernels, _membership_kernels, metrics/_silhouette_kernels,
+# _silhouette_metric_kernels) declares them the same way: `_NJIT = config.NJIT_OPTIONS` (or a
+# stricter set below), then `@numba.njit(**_NJIT)` for a serial kernel and
+# `@numba.njit(parallel=True, **_NJIT)` for its block-parallel twin. Always cache=True (a
+# warm process loads machine code instead of compiling) and nogil=True (server threads run
+# reports side by side). numba wants a mutable set for `fastmath`, hence set(...). Note:
+# numba's cache key holds the kernel's bytecode and signature, not these flags, so after
+# changing them clear the `__pycache__` *.nbi/*.nbc files (or touch the kernel modules).
 NJIT_OPTIONS = {"cache": True, "nogil": True, "fastmath": set(FASTMATH)}
-# Strict IEEE apart from signed zeros, for kernels whose sums feed comparisons between runs.
+# Strict IEEE apart from signed zeros, for kernels whose sums feed comparisons between runs or
+# must reproduce numpy's arithmetic bit for bit (no FMA contraction, no approximate functions).
 NJIT_STRICT_OPTIONS = {"cache": True, "nogil": True, "fastmath": {"nsz"}}
+# No fast-math flag at all, for a reduction that must keep index order and signed zeros
+# wherever LLVM inlines it (gmm kernels' _ordered_sum).
+NJIT_EXACT_OPTIONS = {"cache": True, "nogil": True, "fastmath": False}
 
 # Rows per block in the parallel kernels. Reductions are computed per block and merged in
 # block order, so results do not depend on the number of threads (unlike a plain prange
@@ -112,6 +121,10 @@ SILHOUETTE_SYMMETRIC_MAX_BYTES = 64 * 2**20
 # 5 x cells x n doubles in all), one parallel region. Fixed, never the thread count, so
 # results do not depend on it.
 SILHOUETTE_SYMMETRIC_BLOCKS = 4
+# Points per chunk of the silhouette distance kernels: a chunk of the transposed data
+# (SILHOUETTE_CHUNK x features doubles) stays in L1/L2 while every row of a block is compared
+# with it.
+SILHOUETTE_CHUNK = 256
 
 # Extra KMeans restarts for a k whose inertia breaks the convexity of the inertia curve
 # (a poor local optimum; see selection._repair_nonconvex).
@@ -148,6 +161,10 @@ SILHOUETTE_REFERENCE_MAX_N = 50_000
 # it a parallel region saves under 1.5 ms on an idle 2-core machine and stalls for 4-12 ms
 # (scheduler ticks) whenever the cores are shared with another process.
 GMM_PARALLEL_MIN_WORK = 10_000_000
+# Rows per transposed tile inside a block of the mixture E-step kernel: small enough that a
+# tile of every component's differences stays in L1, long enough that the innermost loop over
+# the tile's rows vectorises. Changes speed only, never a value (each row is computed alone).
+GMM_TILE_ROWS = 64
 
 # -- Bounded work (segengine.budget; README "Cost model: k, algorithm and time budget") --------
 # Total time budget of one report when the caller sets no time_budget_ms (the server-side cap),
