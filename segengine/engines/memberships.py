@@ -12,9 +12,9 @@ records to the centres follow, without another pass over the data:
 - `confidence_from_sq`: the simplified silhouette of every record against its own and the
   nearest other centre.
 
-`kmeans_memberships` computes all of them from a single `sq_distances` pass; `confidence`
-computes the confidences straight from the data when the matrix is not needed (no n x k array).
-The distances run in numba kernels (``_membership_kernels``) in a fixed summation order.
+`kmeans_memberships` computes all of them from a single `sq_distances` pass. The distances run
+in one small numba kernel (``_membership_kernels``, in a fixed summation order); what follows from
+them is a few vectorised numpy operations on the (n, k) matrix.
 """
 
 from __future__ import annotations
@@ -99,16 +99,9 @@ def confidence(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> np.nda
     -------
     ndarray of shape (n,), float64
     """
-    X = _f64(X)
-    C = _f64(centers)
-    n, k = X.shape[0], C.shape[0]
-    if k < 2:
-        return np.ones(n)
-    if C.shape[1] != X.shape[1]:
-        raise ValueError(f"centres of shape {C.shape} do not fit records of shape {X.shape}")
-    out = np.empty(n)
-    _mk.confidence(X, C, _check_labels(labels, n, k), out)
-    return out
+    if np.shape(centers)[0] < 2:
+        return np.ones(np.shape(X)[0])
+    return confidence_from_sq(sq_distances(X, centers), labels)
 
 
 def confidence_from_sq(sq: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -117,7 +110,7 @@ def confidence_from_sq(sq: np.ndarray, labels: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     sq : ndarray of shape (n, k)
-        Squared distances of the records to the centres.
+        Squared distances of the records to the centres (not modified).
     labels : ndarray of shape (n,)
         Segment of every record, in [0, k).
 
@@ -125,13 +118,19 @@ def confidence_from_sq(sq: np.ndarray, labels: np.ndarray) -> np.ndarray:
     -------
     ndarray of shape (n,), float64
     """
-    sq = _f64(sq)
     n, k = sq.shape
     if k < 2:
         return np.ones(n)
-    out = np.empty(n)
-    _mk.confidence_from_sq(sq, _check_labels(labels, n, k), out)
-    return out
+    labels = _check_labels(labels, n, k)
+    rows = np.arange(n)
+    a = np.sqrt(sq[rows, labels])
+    others = np.array(sq, dtype=np.float64, copy=True)
+    others[rows, labels] = np.inf
+    b = np.sqrt(others.min(axis=1))
+    top = np.maximum(a, b)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        conf = np.where(top > 0, (b - a) / top, 0.0)
+    return np.clip(conf, 0.0, 1.0)
 
 
 def equal_variance_log_prob(sq: np.ndarray, log_weights: np.ndarray, sigma2: float, n_features: int) -> np.ndarray:
