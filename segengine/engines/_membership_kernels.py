@@ -12,7 +12,6 @@ set: fused multiply-adds or reassociation would change the last bits.
 from __future__ import annotations
 
 import numba
-import numpy as np
 
 from segengine import config
 
