@@ -526,9 +526,9 @@ class Segmenter:
             # must be largest there. With the segment shares as weights, a record near the
             # border of a small segment got a larger probability for the big neighbour than
             # for its own segment (issue #12: 241 of 23,570 customers).
-            from segengine.engines.memberships import equal_weight_likelihood_ratios, sq_distances
+            from segengine.engines import memberships as mb
 
-            resp = equal_weight_likelihood_ratios(sq_distances(Xm, self.centers_), self.sigma2_)
+            resp = mb.equal_weight_likelihood_ratios(mb.sq_distances(Xm, self.centers_), self.sigma2_)
         resp /= resp.sum(axis=1, keepdims=True)
         return resp
 

@@ -19,8 +19,8 @@ from segengine import config
 from segengine.concurrency import guarded
 from segengine.engines import _kmeans_kernels as _k
 from segengine.engines import gmm as _gmm
-from segengine.engines.kmeans import one_blas_thread as _one_blas_thread
 from segengine.engines import memberships as _mb
+from segengine.engines.kmeans import one_blas_thread as _one_blas_thread
 
 _B = config.BLOCK_ROWS
 
