@@ -18,7 +18,7 @@ import pytest
 
 import segengine as se
 from segengine.datasets import make_numeric_customers
-from segengine.engines.gmm import gmm_fit_from_labels
+from segengine.engines.gmm_estimator import estimator_from_partition
 from segengine.options import SegmentationOptions
 from segengine.preprocessing import Preprocessor
 from segengine.request import parse_request
@@ -61,7 +61,7 @@ def test_stage_k_search(benchmark, stages):
 def test_stage_final_model(benchmark, stages):
     _, X, sel = stages
     labels = sel.fits[sel.k].labels
-    benchmark(lambda: gmm_fit_from_labels(X, labels, sel.k).predict_proba(X))
+    benchmark(lambda: estimator_from_partition(X, labels, sel.k).predict_proba(X))
 
 
 def test_stage_profiling_and_text(benchmark, payload_10k):

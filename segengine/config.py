@@ -14,13 +14,22 @@ from __future__ import annotations
 # on the compilation history, so reductions run in source order.
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn"})
 
-# Options of every numba kernel (one place; the kernel modules unpack these). numba wants a
-# mutable set for `fastmath`, so each access builds a fresh one. Note: numba's cache key holds
-# the kernel's bytecode and signature, not these flags, so after changing them clear the
-# `__pycache__` *.nbi/*.nbc files (or touch the kernel modules) to recompile.
+# Options of every numba kernel, in one place. Every kernel module (engines/_kmeans_kernels,
+# _kmeans_sparse_kernels, _gmm_kernels, _membership_kernels, metrics/_silhouette_kernels,
+# _silhouette_metric_kernels) declares them the same way: `_NJIT = config.NJIT_OPTIONS` (or a
+# stricter set below), then `@numba.njit(**_NJIT)` for a serial kernel and
+# `@numba.njit(parallel=True, **_NJIT)` for its block-parallel twin. Always cache=True (a
+# warm process loads machine code instead of compiling) and nogil=True (server threads run
+# reports side by side). numba wants a mutable set for `fastmath`, hence set(...). Note:
+# numba's cache key holds the kernel's bytecode and signature, not these flags, so after
+# changing them clear the `__pycache__` *.nbi/*.nbc files (or touch the kernel modules).
 NJIT_OPTIONS = {"cache": True, "nogil": True, "fastmath": set(FASTMATH)}
-# Strict IEEE apart from signed zeros, for kernels whose sums feed comparisons between runs.
+# Strict IEEE apart from signed zeros, for kernels whose sums feed comparisons between runs or
+# must reproduce numpy's arithmetic bit for bit (no FMA contraction, no approximate functions).
 NJIT_STRICT_OPTIONS = {"cache": True, "nogil": True, "fastmath": {"nsz"}}
+# No fast-math flag at all, for a reduction that must keep index order and signed zeros
+# wherever LLVM inlines it (gmm kernels' _ordered_sum).
+NJIT_EXACT_OPTIONS = {"cache": True, "nogil": True, "fastmath": False}
 
 # Rows per block in the parallel kernels. Reductions are computed per block and merged in
 # block order, so results do not depend on the number of threads (unlike a plain prange
@@ -59,6 +68,11 @@ SILHOUETTE_EXACT_MAX_CELLS = 512
 SILHOUETTE_CONTENDER_Z = 3.0
 # Silhouettes this close are a tie (the smaller k wins), exact or not.
 SILHOUETTE_TIE = 0.002
+# Mean silhouettes of the chosen and another k closer than this (or than their summed standard
+# errors, when larger) are reported as a near-tie (KSelection.near_ties, warn_near_tie), and a
+# sampled k this close to the best is always re-scored exactly: a gap this small is within what
+# a different seed or sample moves, so the report says the choice was close instead of hiding it.
+NEAR_TIE = 0.003
 SILHOUETTE_RESOLVE_MAX_N = 20_000
 # silhouette="exact" compares every pair of records: the k search then runs on all records, and
 # requests above SILHOUETTE_EXACT_LIMIT records are refused (422) rather than left running; the
@@ -107,6 +121,10 @@ SILHOUETTE_SYMMETRIC_MAX_BYTES = 64 * 2**20
 # 5 x cells x n doubles in all), one parallel region. Fixed, never the thread count, so
 # results do not depend on it.
 SILHOUETTE_SYMMETRIC_BLOCKS = 4
+# Points per chunk of the silhouette distance kernels: a chunk of the transposed data
+# (SILHOUETTE_CHUNK x features doubles) stays in L1/L2 while every row of a block is compared
+# with it.
+SILHOUETTE_CHUNK = 256
 
 # Extra KMeans restarts for a k whose inertia breaks the convexity of the inertia curve
 # (a poor local optimum; see selection._repair_nonconvex).
@@ -143,6 +161,10 @@ SILHOUETTE_REFERENCE_MAX_N = 50_000
 # it a parallel region saves under 1.5 ms on an idle 2-core machine and stalls for 4-12 ms
 # (scheduler ticks) whenever the cores are shared with another process.
 GMM_PARALLEL_MIN_WORK = 10_000_000
+# Rows per transposed tile inside a block of the mixture E-step kernel: small enough that a
+# tile of every component's differences stays in L1, long enough that the innermost loop over
+# the tile's rows vectorises. Changes speed only, never a value (each row is computed alone).
+GMM_TILE_ROWS = 64
 
 # -- Bounded work (segengine.budget; README "Cost model: k, algorithm and time budget") --------
 # Total time budget of one report when the caller sets no time_budget_ms (the server-side cap),
@@ -180,3 +202,24 @@ STABILITY_RESTARTS = 2
 STABILITY_GMM_MAX_ITER = 20
 # Resamples run two at a time from this many sampled records x features.
 STABILITY_THREAD_MIN_WORK = 20_000
+
+# -- KMeans engine (segengine.engines.kmeans) --------------------------------------------------
+# algorithm="auto" runs Hamerly's bounds only from this many clusters and this much work per
+# pass (rows x features x clusters). Measured on 2 shared cores against the gemm-based Lloyd
+# pass: 100k x 20, k=30: Hamerly 1.8x (blobs) to 3.3x (uniform) faster; 20k x 30, k=20:
+# 1.0-1.1x; but k <= 12 or small n: 0.6-1.0x (uniform data keeps the bounds loose, so most
+# points are rescanned anyway and the bound upkeep is pure overhead).
+KMEANS_HAMERLY_MIN_K = 16
+KMEANS_HAMERLY_MIN_WORK = 10_000_000
+# Rows x features x clusters of one pass below which the serial kernels are used. On the shared
+# 2-core machine the threads stalled behind other processes: 200k x 20, k=8 ran 2x slower in
+# parallel than serially under load (1.8x faster on idle cores), so threads are kept for passes
+# long enough to amortise a descheduled worker.
+KMEANS_PARALLEL_MIN_WORK = 50_000_000
+# kmeans_fit_many runs the fits of different k in worker threads from this many rows x features
+# (below, thread start-up outweighs the fits).
+KMEANS_FIT_MANY_THREAD_MIN_WORK = 20_000
+# Sparse (CSR) KMeans passes run threaded from this many stored entries x clusters (and
+# PARALLEL_MIN_ROWS rows): the sparse pass does about one multiply-add per stored entry and
+# centre, so the same ~10M units as a dense pass of a few ms amortise the thread wake-ups.
+KMEANS_SPARSE_PARALLEL_MIN_WORK = 10_000_000

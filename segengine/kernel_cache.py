@@ -21,6 +21,7 @@ REPORT_PATH_KERNELS: tuple[tuple[str, str], ...] = (
     ("segengine.engines._kmeans_kernels", "center_data"),
     ("segengine.engines._kmeans_kernels", "kmeans_plusplus"),
     ("segengine.engines._kmeans_kernels", "lloyd"),
+    ("segengine.engines._membership_kernels", "sq_distances"),  # every KMeans model's memberships
 )
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from segengine.options import SegmentationOptions
 from segengine.preprocessing import Preprocessor
-from segengine.selection import _sq_distances
+from segengine.engines import memberships as mb
 
 __all__ = [
     "FittedModel", "MixtureParameters", "SavedSelection", "ScoredBatch", "field_columns",
@@ -442,10 +442,10 @@ def membership_matrix(model: FittedModel, X: np.ndarray) -> np.ndarray:
         Gaussian mixture implied by the centres, with equal weights).
     """
     if model.algorithm == "gmm":
-        from segengine.engines.gmm import _estimate_log_prob_resp
+        from segengine.engines.gmm import mixture_log_prob_resp
 
         g = model.mixture
-        _, log_resp = _estimate_log_prob_resp(
+        _, log_resp = mixture_log_prob_resp(
             np.ascontiguousarray(X), g.weights, g.means, g.precisions_cholesky, g.covariance_type,
         )
         resp = np.exp(log_resp)
@@ -454,10 +454,7 @@ def membership_matrix(model: FittedModel, X: np.ndarray) -> np.ndarray:
         # must be largest there. With the segment shares as weights, a record near the
         # border of a small segment got a larger probability for the big neighbour than
         # for its own segment (issue #12: 241 of 23,570 customers).
-        sq = _sq_distances(X, model.centers)
-        log_p = -sq / (2.0 * model.sigma2)
-        log_p -= log_p.max(axis=1, keepdims=True)
-        resp = np.exp(log_p)
+        resp = mb.equal_weight_likelihood_ratios(mb.sq_distances(X, model.centers), model.sigma2)
     resp /= resp.sum(axis=1, keepdims=True)
     return resp
 
@@ -503,18 +500,7 @@ def record_confidence(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) ->
     -------
     numpy.ndarray of shape (n,)
     """
-    n, k = X.shape[0], centers.shape[0]
-    if k < 2:
-        return np.ones(n)
-    sq = _sq_distances(X, centers)
-    rows = np.arange(n)
-    a = np.sqrt(sq[rows, labels])
-    sq[rows, labels] = np.inf
-    b = np.sqrt(sq.min(axis=1))
-    top = np.maximum(a, b)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        conf = np.where(top > 0, (b - a) / top, 0.0)
-    return np.clip(conf, 0.0, 1.0)
+    return mb.confidence(X, centers, labels)
 
 
 def field_columns(preprocessor: Preprocessor, table: Any) -> tuple:

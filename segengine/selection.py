@@ -25,12 +25,13 @@ import numpy as np
 from segengine import config
 from segengine.budget import Deadline, kmeans_pass_ms, silhouette_exact_ms
 from segengine.engines.kmeans import KMeansResult, kmeans_fit, kmeans_fit_many
+from segengine.engines.memberships import equal_variance_loglik, sq_distances
 from segengine.metrics.silhouette import count_cells, silhouette_rows_multi
 from segengine.concurrency import guarded, needs_serialising
 
 __all__ = ["KSelection", "select_k", "kmeans_mixture_loglik", "n_distinct_rows", "AlgorithmChoice", "choose_algorithm"]
 
-NEAR_TIE = 0.003
+NEAR_TIE = config.NEAR_TIE
 
 
 @dataclass
@@ -507,27 +508,12 @@ def kmeans_mixture_loglik(X: np.ndarray, centers: np.ndarray, labels: np.ndarray
     sigma2 : float
         The pooled variance.
     """
-    n, d = X.shape
-    k = centers.shape[0]
-    sq = _sq_distances(X, centers)
-    inertia = float(sq[np.arange(n), labels].sum())
-    sigma2 = max(inertia / (n * d), 1e-12)
-    counts = np.bincount(labels, minlength=k).astype(np.float64)
-    log_w = np.log(np.maximum(counts / n, 1e-300))
-    log_p = log_w - sq / (2.0 * sigma2) - 0.5 * d * math.log(2.0 * math.pi * sigma2)
-    top = log_p.max(axis=1, keepdims=True)
-    log_norm = top[:, 0] + np.log(np.exp(log_p - top).sum(axis=1))
-    resp = np.exp(log_p - log_norm[:, None])
-    return float(log_norm.sum()), resp, sigma2
+    return equal_variance_loglik(sq_distances(X, centers), labels, X.shape[1])
 
 
 def _sq_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances (n, k), from differences when k*d is small (precise)."""
-    out = np.empty((X.shape[0], centers.shape[0]))
-    for j, c in enumerate(centers):
-        diff = X - c
-        out[:, j] = np.einsum("ij,ij->i", diff, diff)
-    return out
+    """Squared Euclidean distances (n, k): `segengine.engines.memberships.sq_distances`."""
+    return sq_distances(X, centers)
 
 
 def kmeans_bic(loglik: float, n: int, d: int, k: int) -> float:

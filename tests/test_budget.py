@@ -308,7 +308,7 @@ def test_fewer_than_two_formed_segments_is_a_422():
         formed = None
 
     with pytest.raises(ValidationError) as info:
-        _reduced_segments(_Sel(), np.zeros((4, 1)), 1, [], "en")
+        _reduced_segments(_Sel(), np.zeros((4, 1)), 1, [])
     assert info.value.status == 422 and "two segments" in info.value.details["data"]
 
 

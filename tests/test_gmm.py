@@ -16,14 +16,13 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from segengine.engines import _gmm_kernels as K
 from segengine.engines.gmm import (
-    GaussianMixture,
-    _em_pass,
-    _estimate_log_prob_resp,
-    _m_step,
-    _params_from_resp,
-    _tied_scatter,
-    gmm_fit_from_labels,
+    m_step,
+    em_pass,
+    mixture_log_prob_resp,
+    params_from_resp,
+    tied_scatter,
 )
+from segengine.engines.gmm_estimator import GaussianMixture, estimator_from_partition
 from segengine.errors import NotFittedError
 import naive  # tests/ is on sys.path (rootdir-less test dir)
 
@@ -140,7 +139,7 @@ def test_fit_from_labels_matches_sklearn_started_there(cov_type):
     X, y = _blobs(500, 5, 4, std=2.5, seed=11)
     w, m, p = _params_from_labels(X, y, 4, cov_type)
     sk = SkGMM(4, covariance_type=cov_type, weights_init=w, means_init=m, precisions_init=p).fit(X)
-    ours = gmm_fit_from_labels(X, y, 4, covariance_type=cov_type)
+    ours = estimator_from_partition(X, y, 4, covariance_type=cov_type)
     assert isinstance(ours, GaussianMixture)
     assert ours.n_iter_ == sk.n_iter_ and ours.converged_
     np.testing.assert_allclose(ours.means_, sk.means_, atol=1e-6)
@@ -209,13 +208,13 @@ def test_initial_m_step_matches_naive(cov_type):
     X = rng.normal(size=(1500, 4)) * [1.0, 10.0, 0.1, 3.0] + 5.0
     resp = rng.dirichlet(np.ones(3), size=1500)
     resp[:100] = np.eye(3)[rng.integers(0, 3, 100)]  # some exact zeros (skipped rows)
-    w, m, c, _ = _params_from_resp(X, resp, cov_type, 1e-6)
+    w, m, c, _ = params_from_resp(X, resp, cov_type, 1e-6)
     w0, m0, c0 = naive.gmm_m_step_naive(X, resp, cov_type, 1e-6)
     np.testing.assert_allclose(w, w0, rtol=1e-12)
     np.testing.assert_allclose(m, m0, rtol=1e-12)
     np.testing.assert_allclose(c, c0, rtol=1e-9)
     if cov_type == "tied":  # the shortcut through the total scatter, valid as rows sum to 1
-        c2 = _params_from_resp(X, resp, cov_type, 1e-6, _tied_scatter(X))[2]
+        c2 = params_from_resp(X, resp, cov_type, 1e-6, tied_scatter(X))[2]
         np.testing.assert_allclose(c2, c0, rtol=1e-9)
 
 
@@ -227,10 +226,10 @@ def test_fused_em_step_matches_naive(cov_type, n):
     X, y = _blobs(n, 4, 3, std=2.0, seed=21)
     X = X * [1.0, 100.0, 0.01, 1.0] + 1e3
     resp0 = np.eye(3)[y]
-    w, m, c, pc = _params_from_resp(X, resp0, cov_type, 1e-6)
-    _, _, nk, s1, s2, lpn = _em_pass(X, w, m, pc, cov_type, True)
-    tied = _tied_scatter(X) if cov_type == "tied" else None
-    w1, m1, c1, _ = _m_step(m, nk.sum(0), s1.sum(0), s2.sum(0), cov_type, 1e-6, tied)
+    w, m, c, pc = params_from_resp(X, resp0, cov_type, 1e-6)
+    _, _, nk, s1, s2, lpn = em_pass(X, w, m, pc, cov_type, True)
+    tied = tied_scatter(X) if cov_type == "tied" else None
+    w1, m1, c1, _ = m_step(m, nk.sum(0), s1.sum(0), s2.sum(0), cov_type, 1e-6, tied)
     wlp = naive.gmm_weighted_log_prob_naive(X, w, m, c, cov_type)
     from scipy.special import logsumexp
 
@@ -249,7 +248,7 @@ def test_log_resp_matches_naive_far_from_components(cov_type):
     X, _ = _blobs(300, 3, 3, std=0.5, seed=2)
     gm = GaussianMixture(3, covariance_type=cov_type, random_state=0).fit(X)
     far = np.array([[1e3, -1e3, 5e2], [0.0, 0.0, 4e2]])
-    lpn, log_resp = _estimate_log_prob_resp(far, gm.weights_, gm.means_,
+    lpn, log_resp = mixture_log_prob_resp(far, gm.weights_, gm.means_,
                                             gm.precisions_cholesky_, cov_type)
     wlp = naive.gmm_weighted_log_prob_naive(far, gm.weights_, gm.means_, gm.covariances_,
                                             cov_type)
@@ -302,7 +301,7 @@ def test_chosen_run_convergence_is_reported_not_any_run(monkeypatch):
     import segengine.engines.gmm_estimator as gmm_mod
 
     X, _ = _blobs(200, 2, 2, std=1.0, seed=8)
-    real_em = gmm_mod._em
+    real_em = gmm_mod.em_iterations
     outcomes = iter([(-5.0, True), (-1.0, False)])
 
     def fake_em(*args, **kwargs):
@@ -310,7 +309,7 @@ def test_chosen_run_convergence_is_reported_not_any_run(monkeypatch):
         lb, conv = next(outcomes)
         return params, lb, n_iter, conv, hist
 
-    monkeypatch.setattr(gmm_mod, "_em", fake_em)
+    monkeypatch.setattr(gmm_mod, "em_iterations", fake_em)
     with pytest.warns(ConvergenceWarning):
         gm = GaussianMixture(2, n_init=2, random_state=0).fit(X)
     assert gm.lower_bound_ == -1.0 and gm.converged_ is False
@@ -345,7 +344,7 @@ def test_cholesky_failure_says_what_to_change():
     with pytest.raises(ValueError, match="reg_covar"):
         GaussianMixture(2, reg_covar=0.0, random_state=0).fit(X)
     with pytest.raises(ValueError, match="fewer"):
-        gmm_fit_from_labels(X, np.repeat([0, 1], 20), 2, reg_covar=0.0)
+        estimator_from_partition(X, np.repeat([0, 1], 20), 2, reg_covar=0.0)
 
 
 def test_float32_input_and_one_feature():
@@ -378,9 +377,9 @@ def test_thread_count_does_not_change_bits(cov_type, monkeypatch):
 
     monkeypatch.setattr(config, "GMM_PARALLEL_MIN_WORK", 0)  # force the parallel kernels
     n = 3 * 4096 + 17  # above PARALLEL_MIN_ROWS and not a multiple of the block size
-    from segengine.engines.gmm import _parallel_pays
+    from segengine.engines.gmm import parallel_pays
 
-    assert _parallel_pays(n, 4, 5, cov_type)
+    assert parallel_pays(n, 4, 5, cov_type)
     X, _ = _blobs(n, 5, 4, std=3.0, seed=13)
     old = numba.get_num_threads()
     try:
@@ -451,7 +450,7 @@ def test_kmeans_init_uses_segengine_kmeans():
     gm = GaussianMixture(3, random_state=5).fit(X)
     seed = int(np.random.RandomState(5).randint(np.iinfo(np.int32).max))
     labels = kmeans_fit(X, 3, n_init=1, random_state=seed).labels
-    ref = gmm_fit_from_labels(X, labels, 3)
+    ref = estimator_from_partition(X, labels, 3)
     np.testing.assert_array_equal(gm.means_, ref.means_)
 
 
@@ -473,7 +472,7 @@ def test_bad_inits_rejected():
 def test_fit_from_labels_with_an_unused_label_and_float32(cov_type):
     # The model search may hand over a partition in which a label is empty.
     X, y = _blobs(300, 3, 3, std=1.0, seed=19)
-    gm = gmm_fit_from_labels(X.astype(np.float32), y, 4, covariance_type=cov_type)
+    gm = estimator_from_partition(X.astype(np.float32), y, 4, covariance_type=cov_type)
     assert gm.n_features_in_ == 3 and gm.means_.shape == (4, 3)
     for a in (gm.weights_, gm.means_, gm.covariances_, gm.precisions_):
         assert np.all(np.isfinite(a))

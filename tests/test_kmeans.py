@@ -16,7 +16,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from segengine import config
 from segengine.engines import _kmeans_kernels as kk
-from segengine.engines.kmeans import KMeans, KMeansResult, kmeans_fit, kmeans_fit_many, nearest_two
+from segengine.engines.kmeans import KMeansResult, kmeans_fit, kmeans_fit_many, nearest_two
+from segengine.engines.kmeans_estimator import KMeans
 from segengine.errors import NotFittedError
 
 from naive import kmeans_inertia_naive, kmeans_nearest_two_naive, kmeans_sq_distances_naive
@@ -320,9 +321,7 @@ def test_same_seed_same_output_and_random_state_kinds():
 @pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
 def test_thread_count_does_not_change_results(algorithm, monkeypatch):
     # Force the parallel kernels (normally reserved for larger n * d * k).
-    import segengine.engines.kmeans as km
-
-    monkeypatch.setattr(km, "_PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(config, "KMEANS_PARALLEL_MIN_WORK", 0)
     X, _ = make_blobs(30_000, 10, centers=8, cluster_std=4.0, random_state=0)
     before = numba.get_num_threads()
     try:

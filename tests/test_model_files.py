@@ -231,7 +231,7 @@ def test_lengthened_mixture_means_never_reach_the_kernels(tmp_path, saved, recor
 
 
 def test_kernel_boundary_refuses_mismatched_mixture_parameters():
-    from segengine.engines.gmm import _estimate_log_prob_resp
+    from segengine.engines.gmm import mixture_log_prob_resp as _estimate_log_prob_resp
 
     X = np.zeros((5, 3))
     w = np.full(2, 0.5)

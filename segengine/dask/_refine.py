@@ -10,7 +10,6 @@ record farthest from its centre, as the single-machine kernel does, never droppe
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any, Callable
 
@@ -20,8 +19,8 @@ from segengine import config
 from segengine.concurrency import guarded
 from segengine.engines import _kmeans_kernels as _k
 from segengine.engines import gmm as _gmm
-from segengine.engines.kmeans import _one_blas_thread
-from segengine.selection import _sq_distances
+from segengine.engines import memberships as _mb
+from segengine.engines.kmeans import one_blas_thread as _one_blas_thread
 
 _B = config.BLOCK_ROWS
 
@@ -40,14 +39,14 @@ def _assign_sums(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.nda
         return labels, sums, wsum
     CT = np.empty((d, k))
     cnorm = np.empty(k)
-    _k._prepare_centers(centers, CT, cnorm)
+    _k.prepare_centers(centers, CT, cnorm)
     nb = (n + _B - 1) // _B
     psums = np.empty((nb, k, d))
     pw = np.empty((nb, k))
     pchg = np.zeros(nb, np.int64)
     with _one_blas_thread():
-        _k._assign(X, CT, cnorm, np.ones(n), labels, psums, pw, pchg, _B, True, False)
-    _k._merge_blocks(psums, pw, sums, wsum)
+        _k.assign_pass(X, CT, cnorm, np.ones(n), labels, psums, pw, pchg, _B, True, False)
+    _k.merge_blocks(psums, pw, sums, wsum)
     return labels, sums, wsum
 
 
@@ -85,11 +84,8 @@ def loglik_partition(X: np.ndarray, centers: np.ndarray, log_w: np.ndarray, sigm
     """Log-likelihood of the KMeans-implied equal-variance mixture (selection.kmeans_mixture_loglik)."""
     if X.shape[0] == 0:
         return 0.0
-    d = X.shape[1]
-    sq = _sq_distances(X, centers)
-    log_p = log_w - sq / (2.0 * sigma2) - 0.5 * d * math.log(2.0 * math.pi * sigma2)
-    top = log_p.max(axis=1, keepdims=True)
-    return float((top[:, 0] + np.log(np.exp(log_p - top).sum(axis=1))).sum())
+    log_p = _mb.equal_variance_log_prob(_mb.sq_distances(X, centers), log_w, sigma2, X.shape[1])
+    return float(_mb.log_sum_exp_rows(log_p).sum())
 
 
 @guarded
@@ -107,7 +103,7 @@ def scatter_partition(X: np.ndarray, centers: np.ndarray, means: np.ndarray, ful
         resp = np.zeros((n, k))
         resp[np.arange(n), labels] = 1.0
     acc = np.zeros((-(-n // _B), resp.shape[1], width))
-    _gmm._scatter(X, resp, means, full, acc)
+    _gmm.scatter(X, resp, means, full, acc)
     return acc.sum(axis=0)
 
 
@@ -119,7 +115,7 @@ def em_partition(X: np.ndarray, weights, means, prec_chol, cov_type: str):
     width = {"full": d * d, "tied": 1, "diag": d, "spherical": d}[cov_type]
     if n == 0:
         return np.zeros(k), np.zeros((k, d)), np.zeros((k, width)), 0.0
-    _, _, nk_part, s1_part, s2_part, lpn_part = _gmm._em_pass(X, weights, means, prec_chol, cov_type, True)
+    _, _, nk_part, s1_part, s2_part, lpn_part = _gmm.em_pass(X, weights, means, prec_chol, cov_type, True)
     return nk_part.sum(axis=0), s1_part.sum(axis=0), s2_part.sum(axis=0), float(lpn_part.sum())
 
 
@@ -129,7 +125,7 @@ def gmm_score_partition(X: np.ndarray, weights, means, prec_chol, cov_type: str)
     k = means.shape[0]
     if X.shape[0] == 0:
         return 0.0, np.zeros(k, np.int64)
-    lpn, log_resp = _gmm._estimate_log_prob_resp(X, weights, means, prec_chol, cov_type)
+    lpn, log_resp = _gmm.mixture_log_prob_resp(X, weights, means, prec_chol, cov_type)
     return float(lpn.sum()), np.bincount(log_resp.argmax(axis=1), minlength=k)
 
 
@@ -205,7 +201,7 @@ def gmm_init(run: Runner, centers: np.ndarray, counts: np.ndarray, sums: np.ndar
              reg_covar: float):
     """The first M-step from the hard KMeans partition (``gmm._params_from_resp``)."""
     d = centers.shape[1]
-    nk = counts + _gmm._WEIGHT_FLOOR
+    nk = counts + _gmm.WEIGHT_FLOOR
     means = sums / nk[:, None]
     full = cov_type in ("full", "tied")
     tot = _add(run(scatter_partition, [centers, means, full, False]))
@@ -225,7 +221,7 @@ def gmm_init(run: Runner, centers: np.ndarray, counts: np.ndarray, sums: np.ndar
         if cov_type == "spherical":
             cov = cov.mean(axis=1)
     weights = nk / nk.sum()
-    return weights, means, cov, _gmm._precision_cholesky(cov, cov_type, reg_covar)
+    return weights, means, cov, _gmm.precision_cholesky(cov, cov_type, reg_covar)
 
 
 def gmm_em(run: Runner, centers, counts, sums, n: int, cov_type: str, column_mean: np.ndarray,
@@ -253,7 +249,7 @@ def gmm_em(run: Runner, centers, counts, sums, n: int, cov_type: str, column_mea
                 s2 = _add([p[2] for p in parts])
                 lower_bound = float(sum(p[3] for p in parts)) / n
                 history.append(lower_bound)
-                params = _gmm._m_step(means, nk, s1, s2, cov_type, reg_covar, tied_stats)
+                params = _gmm.m_step(means, nk, s1, s2, cov_type, reg_covar, tied_stats)
                 if abs(lower_bound - prev) < tol:
                     converged = True
                     break

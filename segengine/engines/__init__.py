@@ -1,1 +1,2 @@
-"""Clustering engines: numba KMeans and Gaussian mixtures (kernels apart from estimators)."""
+"""Clustering engines in three layers, imported one way: numba kernels (``_*_kernels``) -> functional
+core (`kmeans`, `gmm`, `memberships`) -> scikit-learn estimators (`kmeans_estimator`, `gmm_estimator`)."""

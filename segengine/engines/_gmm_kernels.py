@@ -32,8 +32,8 @@ DIAG = 2
 SPHERICAL = 3
 
 _BLOCK = config.BLOCK_ROWS
-# Rows per transposed tile inside a block: small enough for L1, long enough to vectorise.
-_SUB = 64
+# Rows per transposed tile inside a block (config.GMM_TILE_ROWS says why).
+_SUB = config.GMM_TILE_ROWS
 # Floating-point flags. Reassociation and FMA contraction are applied by LLVM differently
 # depending on where a function gets inlined (serial or parallel driver, fresh compile or
 # linked from the on-disk cache), so the last bits could depend on the compilation history
@@ -42,6 +42,8 @@ _SUB = 64
 # the library's fast-math set (config.NJIT_OPTIONS: no reassociation, so sums keep their order).
 _NJIT = config.NJIT_STRICT_OPTIONS
 _NJIT_REDUCE = config.NJIT_OPTIONS
+# _ordered_sum: no fast-math flag at all (index order and signed zeros wherever it is inlined).
+_NJIT_EXACT = config.NJIT_EXACT_OPTIONS
 
 
 def n_blocks(n_rows: int) -> int:
@@ -95,7 +97,7 @@ def _exp_nonpositive(x):
     return p * _POW2_NEG[k]
 
 
-@numba.njit(cache=True, nogil=True, fastmath=False)
+@numba.njit(**_NJIT_EXACT)
 def _ordered_sum(a, start, m):
     # Strict IEEE (no reassociation): the sum is taken in index order however LLVM inlines it.
     t = 0.0
@@ -224,7 +226,7 @@ def _moments_diag(Wt, Dk, m, s2k):
 
 @numba.njit(**_NJIT_REDUCE)
 def _tile_stats(m, cov_type, Dt, w, Wt, nk_b, s1_b, s2_b):
-    # N_k and sum_r w (x - c_k) for every type; tied needs nothing more (see gmm._m_step).
+    # N_k and sum_r w (x - c_k) for every type; tied needs nothing more (see gmm.m_step).
     n_comp, d, _ = Dt.shape
     for k in range(n_comp):
         wk = w[k]

@@ -24,8 +24,8 @@ from segengine import config
 _NJIT = config.NJIT_OPTIONS
 
 
-# The ``update`` argument of _assign as typed bools: a literal True / False would make numba
-# compile _assign and its callees once per constant (Literal[bool] signatures).
+# The ``update`` argument of assign_pass as typed bools: a literal True / False would make numba
+# compile assign_pass and its callees once per constant (Literal[bool] signatures).
 _UPDATE = np.bool_(True)
 _NO_UPDATE = np.bool_(False)
 
@@ -71,7 +71,15 @@ def row_sq_norms(X):
 
 
 @numba.njit(**_NJIT)
-def _prepare_centers(centers, CT, cnorm):
+def prepare_centers(centers, CT, cnorm):
+    """Fill ``CT`` (d, k) with the transposed centres and ``cnorm`` (k,) with their squared norms.
+
+    Parameters
+    ----------
+    centers : ndarray of shape (k, d)
+    CT : ndarray of shape (d, k), written
+    cnorm : ndarray of shape (k,), float64, written
+    """
     # Centres transposed to (d, k) so the inner loop over clusters is contiguous and
     # vectorises even for small d; norms in float64 for the ||c||^2 - 2 x.c argmin.
     k, d = centers.shape
@@ -95,7 +103,16 @@ def _sq_dist_row(X, i, C, j):
 
 
 @numba.njit(**_NJIT)
-def _merge_blocks(psums, pw, sums, wsum):
+def merge_blocks(psums, pw, sums, wsum):
+    """Add the per-block centre sums and weights of `assign_pass` in block order.
+
+    Parameters
+    ----------
+    psums : ndarray of shape (n_blocks, k, d)
+    pw : ndarray of shape (n_blocks, k)
+    sums : ndarray of shape (k, d), written
+    wsum : ndarray of shape (k,), written
+    """
     # Fixed block order: the reduction does not depend on which thread ran which block.
     nb, k, d = psums.shape
     sums[:, :] = 0.0
@@ -170,7 +187,32 @@ def _assign_ser(X, CT, cnorm, w, labels, psums, pw, pchg, block, update):
 
 
 @numba.njit(**_NJIT)
-def _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, update, parallel):
+def assign_pass(X, CT, cnorm, w, labels, psums, pw, pchg, block, update, parallel):
+    """One assignment pass: nearest centre of every row, with per-block centre sums when ``update``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    CT, cnorm : ndarray
+        From `prepare_centers`.
+    w : ndarray of shape (n,)
+        Row weights.
+    labels : ndarray of shape (n,), int64, updated in place
+    psums, pw : ndarray of shape (n_blocks, k, d) and (n_blocks, k), written when ``update``
+    pchg : ndarray of shape (n_blocks,), int64
+        Rows whose label changed, per block.
+    block : int
+        Rows per block.
+    update : bool
+        Whether to accumulate the centre sums.
+    parallel : bool or None
+        Threaded blocks (see `parallel_flag`).
+
+    Returns
+    -------
+    int
+        Rows whose label changed.
+    """
     if parallel is not None and parallel:
         _assign_par(X, CT, cnorm, w, labels, psums, pw, pchg, block, update)
     else:
@@ -185,14 +227,14 @@ def assign_labels(X, centers, block, parallel):
     k = centers.shape[0]
     CT = np.empty((d, k), X.dtype)
     cnorm = np.empty(k, np.float64)
-    _prepare_centers(centers, CT, cnorm)
+    prepare_centers(centers, CT, cnorm)
     nb = (n + block - 1) // block
     labels = np.full(n, -1, np.int64)
     dummy_s = np.empty((nb, 0, 0), np.float64)
     dummy_w = np.empty((nb, 0), np.float64)
     w = np.empty(0, np.float64)
     pchg = np.zeros(nb, np.int64)
-    _assign(X, CT, cnorm, w, labels, dummy_s, dummy_w, pchg, block, _NO_UPDATE, parallel)
+    assign_pass(X, CT, cnorm, w, labels, dummy_s, dummy_w, pchg, block, _NO_UPDATE, parallel)
     return labels
 
 
@@ -247,7 +289,7 @@ def nearest_two(X, centers, block, parallel):
     k = centers.shape[0]
     CT = np.empty((d, k), X.dtype)
     cnorm = np.empty(k, np.float64)
-    _prepare_centers(centers, CT, cnorm)
+    prepare_centers(centers, CT, cnorm)
     labels = np.empty(n, np.int64)
     d1 = np.empty(n, np.float64)
     d2 = np.empty(n, np.float64)
@@ -519,9 +561,9 @@ def lloyd(X, w, centers_init, max_iter, tol, block, parallel):
     n_iter = 0
     for it in range(max_iter):
         n_iter = it + 1
-        _prepare_centers(centers, CT, cnorm)
-        changed = _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, _UPDATE, parallel)
-        _merge_blocks(psums, pw, sums, wsum)
+        prepare_centers(centers, CT, cnorm)
+        changed = assign_pass(X, CT, cnorm, w, labels, psums, pw, pchg, block, _UPDATE, parallel)
+        merge_blocks(psums, pw, sums, wsum)
         shift, n_empty = _new_centers(X, w, labels, sums, wsum, centers, new)
         centers, new = new, centers
         if changed == 0 and n_empty == 0:
@@ -532,8 +574,8 @@ def lloyd(X, w, centers_init, max_iter, tol, block, parallel):
         if shift <= tol:
             break
     if not strict:
-        _prepare_centers(centers, CT, cnorm)
-        _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, _NO_UPDATE, parallel)
+        prepare_centers(centers, CT, cnorm)
+        assign_pass(X, CT, cnorm, w, labels, psums, pw, pchg, block, _NO_UPDATE, parallel)
     return centers, labels, inertia(X, centers, w, labels, block, parallel), n_iter
 
 
@@ -676,7 +718,7 @@ def hamerly(X, w, xsq, centers_init, max_iter, tol, block, parallel):
     for it in range(max_iter):
         n_iter = it + 1
         first = it == 0
-        _prepare_centers(centers, CT, cnorm)
+        prepare_centers(centers, CT, cnorm)
         if not first:
             # Bounds follow the centre moves of the previous update.
             p1 = -1.0
@@ -734,9 +776,9 @@ def hamerly(X, w, xsq, centers_init, max_iter, tol, block, parallel):
         if shift <= tol:
             break
     # Always a final plain pass (even after strict convergence): the bounded scans compute
-    # x.c differently from the gemm of `_assign`, and labels must equal `predict`'s.
-    _prepare_centers(centers, CT, cnorm)
-    _assign(X, CT, cnorm, w, labels, psums, pw, pchg, block, _NO_UPDATE, parallel)
+    # x.c differently from the gemm of `assign_pass`, and labels must equal `predict`'s.
+    prepare_centers(centers, CT, cnorm)
+    assign_pass(X, CT, cnorm, w, labels, psums, pw, pchg, block, _NO_UPDATE, parallel)
     return centers, labels, inertia(X, centers, w, labels, block, parallel), n_iter
 
 

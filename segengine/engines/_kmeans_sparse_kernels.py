@@ -18,10 +18,10 @@ from numba import prange
 
 from segengine import config
 
-_OPTS = dict(config.NJIT_OPTIONS)  # one set of numba options for every kernel module
+_NJIT = config.NJIT_OPTIONS
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**_NJIT)
 def csr_row_sq_norms(data, indptr):
     """Squared Euclidean norm of every row (float64)."""
     n = indptr.shape[0] - 1
@@ -35,7 +35,7 @@ def csr_row_sq_norms(data, indptr):
     return out
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**_NJIT)
 def _centers_t(centers, CT, cnorm):
     k, d = centers.shape
     for j in range(k):
@@ -47,7 +47,7 @@ def _centers_t(centers, CT, cnorm):
         cnorm[j] = s
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**_NJIT)
 def _row_dots(data, indices, indptr, i, CT, acc):
     # acc[j] = x_i . c_j over the stored entries of row i; CT is (d, k) so the inner loop
     # over the centres is contiguous.
@@ -59,7 +59,7 @@ def _row_dots(data, indices, indptr, i, CT, acc):
             acc[j] += v * CT[f, j]
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**_NJIT)
 def _assign_block(data, indices, indptr, CT, cnorm, xsq, w, labels, mind, bsums, bw, start, stop, acc, update):
     k = CT.shape[1]
     if update:
@@ -87,7 +87,7 @@ def _assign_block(data, indices, indptr, CT, cnorm, xsq, w, labels, mind, bsums,
     return changed
 
 
-@numba.njit(parallel=True, **_OPTS)
+@numba.njit(parallel=True, **_NJIT)
 def _assign_par(data, indices, indptr, CT, cnorm, xsq, w, labels, mind, psums, pw, pchg, block, update):
     n = indptr.shape[0] - 1
     k = CT.shape[1]
@@ -97,7 +97,7 @@ def _assign_par(data, indices, indptr, CT, cnorm, xsq, w, labels, mind, psums, p
                                 b * block, min(n, b * block + block), acc, update)
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**_NJIT)
 def _assign(data, indices, indptr, CT, cnorm, xsq, w, labels, mind, psums, pw, pchg, block, update, parallel):
     n = indptr.shape[0] - 1
     if parallel:
@@ -110,7 +110,7 @@ def _assign(data, indices, indptr, CT, cnorm, xsq, w, labels, mind, psums, pw, p
     return pchg.sum()
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**_NJIT)
 def csr_assign(data, indices, indptr, xsq, centers, block, parallel):
     """Nearest centre of every row and the squared distance to it: ``(labels, d2)``."""
     n = indptr.shape[0] - 1
@@ -127,7 +127,7 @@ def csr_assign(data, indices, indptr, xsq, centers, block, parallel):
     return labels, mind
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**_NJIT)
 def csr_inertia(data, indices, indptr, xsq, centers, w, labels):
     """Weighted sum of squared distances of the rows to the centres of their labels."""
     n = indptr.shape[0] - 1
@@ -149,7 +149,7 @@ def csr_inertia(data, indices, indptr, xsq, centers, w, labels):
     return total
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**_NJIT)
 def csr_center_distances(data, indices, indptr, xsq, centers):
     """Euclidean distance of every row to every centre, (n, k) float64."""
     n = indptr.shape[0] - 1
@@ -166,7 +166,7 @@ def csr_center_distances(data, indices, indptr, xsq, centers):
     return out
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**_NJIT)
 def _new_centers(data, indices, indptr, w, labels, mind, sums, wsum, old, new):
     """Means of the clusters into ``new``; empty clusters take the rows farthest from their
     centres, unless every row sits on its centre (fewer distinct rows than clusters: moving a
@@ -212,7 +212,7 @@ def _new_centers(data, indices, indptr, w, labels, mind, sums, wsum, old, new):
     return shift, n_empty
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**_NJIT)
 def csr_lloyd(data, indices, indptr, xsq, w, centers_init, max_iter, tol, block, parallel):
     """Lloyd iterations on a CSR matrix; the contract of ``_kmeans_kernels.lloyd``.
 
@@ -263,14 +263,14 @@ def csr_lloyd(data, indices, indptr, xsq, w, centers_init, max_iter, tol, block,
     return centers, labels, csr_inertia(data, indices, indptr, xsq, centers, w, labels), n_iter
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**_NJIT)
 def _row_to_dense(data, indices, indptr, i, out):
     out[:] = 0.0
     for p in range(indptr[i], indptr[i + 1]):
         out[indices[p]] = data[p]
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**_NJIT)
 def csr_kmeans_plusplus(data, indices, indptr, n_features, xsq, w, k, n_trials, uniforms):
     """Greedy k-means++ seeding on a CSR matrix: ``(centers (k, d), chosen row indices)``.
 

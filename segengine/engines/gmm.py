@@ -1,4 +1,8 @@
-"""Gaussian mixture engine: a functional EM core and a scikit-learn compatible estimator.
+"""Gaussian mixture engine, functional core: the EM the pipeline and the estimator call.
+
+The scikit-learn estimator `GaussianMixture` lives one layer up, in
+`segengine.engines.gmm_estimator`; nothing here imports it (kernels -> functional core ->
+estimator, one way), nor scikit-learn.
 
 The EM loop is a plain Python driver around numba kernels (``_gmm_kernels``): one fused pass per
 iteration reads the data once and computes the responsibilities, the log-likelihood and the
@@ -23,10 +27,23 @@ from segengine.engines import _gmm_kernels as K
 from segengine.engines._bounds import check_mixture
 from segengine.concurrency import guarded
 
-__all__ = ["GMMFit", "gmm_em_from_labels", "gmm_fit_from_labels", "n_mixture_parameters", "GaussianMixture"]
+__all__ = [
+    "GMMFit",
+    "as_float64",
+    "em_from_partition",
+    "em_iterations",
+    "em_pass",
+    "mixture_log_prob_resp",
+    "n_mixture_parameters",
+    "parallel_pays",
+    "params_from_resp",
+    "scatter",
+    "tied_scatter",
+]
 
 _COV_CODES = {"full": K.FULL, "tied": K.TIED, "diag": K.DIAG, "spherical": K.SPHERICAL}
-_WEIGHT_FLOOR = 10.0 * np.finfo(np.float64).eps
+# Added to every component's weight N_k so that an emptied component stays finite (not 0 / 0).
+WEIGHT_FLOOR = 10.0 * np.finfo(np.float64).eps
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -35,7 +52,17 @@ _LOG_2PI = math.log(2.0 * math.pi)
 # --------------------------------------------------------------------------------------------
 
 
-def _as_float64(X: Any) -> np.ndarray:
+def as_float64(X: Any) -> np.ndarray:
+    """``X`` as a C-contiguous float64 array (the only layout the mixture kernels take).
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d)
+
+    Returns
+    -------
+    ndarray of shape (n, d), float64, C-contiguous (``X`` itself when it already is one)
+    """
     return np.ascontiguousarray(X, dtype=np.float64)
 
 
@@ -70,10 +97,29 @@ def _log_norm(weights, prec_chol, cov_type, n_features):
     return np.ascontiguousarray(np.broadcast_to(out, (n_comp,)), dtype=np.float64)
 
 
-def _em_pass(X, weights, means, prec_chol, cov_type, fit_mode):
-    """Run the fused E-step kernel; returns (log_resp, lpn, nk_part, s1_part, s2_part, lpn_part).
+def em_pass(X: np.ndarray, weights: np.ndarray, means: np.ndarray, prec_chol: np.ndarray, cov_type: str,
+            fit_mode: bool) -> tuple[np.ndarray, ...]:
+    """One fused E-step over ``X``: the memberships, or the statistics of the next M-step.
 
-    Fit mode fills the per-block statistics (log_resp is a dummy); predict mode fills log_resp.
+    Parameters
+    ----------
+    X : ndarray of shape (n, d), C-contiguous float64
+    weights, means, prec_chol : ndarray
+        Mixture parameters (``prec_chol`` in the layout of ``GMMFit.precisions_cholesky``).
+    cov_type : {"full", "tied", "diag", "spherical"}
+    fit_mode : bool
+        True fills the per-block statistics (``log_resp`` is then a dummy); False fills
+        ``log_resp``.
+
+    Returns
+    -------
+    log_resp : ndarray of shape (n, k), or (1, 1) in fit mode
+    lpn : ndarray of shape (n,)
+        ``log p(x_i)``.
+    nk_part, s1_part, s2_part : ndarray
+        Per-block N_k and first and second moments about ``means`` (fit mode).
+    lpn_part : ndarray of shape (n_blocks,)
+        Per-block sums of ``lpn``.
     """
     check_mixture(X, weights, means, prec_chol, cov_type)  # kernels never index out of bounds
     n, d = X.shape
@@ -91,7 +137,7 @@ def _em_pass(X, weights, means, prec_chol, cov_type, fit_mode):
         s1_part = s2_part = np.zeros((1, 1, 1))
     lpn = np.empty(n)
     lpn_part = np.zeros(nb)
-    kernel = K.em_pass_parallel if _parallel_pays(n, n_comp, d, cov_type) else K.em_pass_serial
+    kernel = K.em_pass_parallel if parallel_pays(n, n_comp, d, cov_type) else K.em_pass_serial
     kernel(
         X,
         np.ascontiguousarray(means, dtype=np.float64),
@@ -109,7 +155,7 @@ def _em_pass(X, weights, means, prec_chol, cov_type, fit_mode):
     return log_resp, lpn, nk_part, s1_part, s2_part, lpn_part
 
 
-def _estimate_log_prob_resp(
+def mixture_log_prob_resp(
     X: np.ndarray,
     weights: np.ndarray,
     means: np.ndarray,
@@ -132,7 +178,7 @@ def _estimate_log_prob_resp(
     log_resp : ndarray of shape (n_samples, n_components)
         ``log p(k | x_i)``.
     """
-    log_resp, lpn, _, _, _, _ = _em_pass(X, weights, means, prec_chol, cov_type, False)
+    log_resp, lpn, _, _, _, _ = em_pass(X, weights, means, prec_chol, cov_type, False)
     return lpn, log_resp
 
 
@@ -145,7 +191,27 @@ def _cholesky_failure(what: str, reg_covar: float) -> ValueError:
     )
 
 
-def _precision_cholesky(covariances: np.ndarray, cov_type: str, reg_covar: float) -> np.ndarray:
+def precision_cholesky(covariances: np.ndarray, cov_type: str, reg_covar: float) -> np.ndarray:
+    """Upper Cholesky factors of the precisions, by triangular substitution (never inverted).
+
+    Parameters
+    ----------
+    covariances : ndarray
+        In the layout of ``GMMFit.covariances`` for ``cov_type``.
+    cov_type : {"full", "tied", "diag", "spherical"}
+    reg_covar : float
+        Named in the error message.
+
+    Returns
+    -------
+    ndarray
+        In the layout of ``GMMFit.precisions_cholesky``.
+
+    Raises
+    ------
+    ValueError
+        When a covariance is not positive definite (says what to change).
+    """
     if cov_type in ("full", "tied"):
         cov3 = covariances if cov_type == "full" else covariances[None]
         out = np.empty_like(cov3)
@@ -161,31 +227,90 @@ def _precision_cholesky(covariances: np.ndarray, cov_type: str, reg_covar: float
     return 1.0 / np.sqrt(covariances)
 
 
-def _tied_scatter(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Global mean and total scatter of X (constant over the EM iterations of a tied model)."""
+def tied_scatter(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Global mean and total scatter of X (constant over the EM iterations of a tied model).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d), C-contiguous float64
+
+    Returns
+    -------
+    center : ndarray of shape (d,)
+    scatter : ndarray of shape (d, d)
+    """
     n, d = X.shape
     center = X.mean(axis=0)
     acc = np.zeros((K.n_blocks(n), 1, d * d))
-    _scatter(X, np.ones((n, 1)), center[None, :], True, acc)
+    scatter(X, np.ones((n, 1)), center[None, :], True, acc)
     S = acc.sum(axis=0)[0].reshape(d, d)
     return center, np.triu(S) + np.triu(S, 1).T
 
 
-def _parallel_pays(n: int, n_comp: int, d: int, cov_type: str) -> bool:
+def parallel_pays(n: int, n_comp: int, d: int, cov_type: str) -> bool:
+    """Whether a mixture pass runs the threaded kernels (``config.GMM_PARALLEL_MIN_WORK``).
+
+    Parameters
+    ----------
+    n, n_comp, d : int
+        Rows, components and features.
+    cov_type : {"full", "tied", "diag", "spherical"}
+
+    Returns
+    -------
+    bool
+    """
     per_row = (d * (d + 1) // 2 if cov_type in ("full", "tied") else d) + 20
     return n >= config.PARALLEL_MIN_ROWS and n * n_comp * per_row >= config.GMM_PARALLEL_MIN_WORK
 
 
-def _scatter(X, resp, means, full, acc):
+def scatter(X: np.ndarray, resp: np.ndarray, means: np.ndarray, full: bool, acc: np.ndarray) -> None:
+    """Add the per-block, per-component scatter of ``X`` about ``means`` into ``acc``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d), C-contiguous float64
+    resp : ndarray of shape (n, k)
+        Weights of every row in every component.
+    means : ndarray of shape (k, d)
+    full : bool
+        Full (d x d, upper triangle) or diagonal (d) scatter.
+    acc : ndarray of shape (n_blocks, k, d * d or d)
+        Accumulator, filled in place (blocks merged by the caller in block order).
+    """
     n, d = X.shape
-    big = _parallel_pays(n, resp.shape[1], d, "full" if full else "diag")
+    big = parallel_pays(n, resp.shape[1], d, "full" if full else "diag")
     kernel = K.scatter_parallel if big else K.scatter_serial
     kernel(X, resp, np.ascontiguousarray(means), full, acc)
 
 
-def _params_from_resp(X, resp, cov_type, reg_covar, tied_stats=None):
+def params_from_resp(X: np.ndarray, resp: np.ndarray, cov_type: str, reg_covar: float,
+                     tied_stats: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
     """(weights, means, covariances, precisions_cholesky) from responsibilities.
 
+    Parameters
+    ----------
+    X : ndarray of shape (n, d), C-contiguous float64
+    resp : ndarray of shape (n, k)
+        Responsibilities (rows need not sum to 1).
+    cov_type : {"full", "tied", "diag", "spherical"}
+    reg_covar : float
+        Added to the diagonal of every covariance.
+    tied_stats : (center, scatter), optional
+        From `tied_scatter`; only valid when every row of ``resp`` sums to 1.
+
+    Returns
+    -------
+    tuple of ndarray
+        weights, means, covariances, precisions_cholesky.
+
+    Raises
+    ------
+    ValueError
+        When a covariance is not positive definite (says what to change).
+
+    Notes
+    -----
     Used for the initial M-step, whose responsibilities need not sum to 1 per row (one seed
     point per component), hence the tied shortcut is only taken when ``tied_stats`` is given.
     The floor keeps an emptied component finite instead of 0 / 0.
@@ -194,10 +319,10 @@ def _params_from_resp(X, resp, cov_type, reg_covar, tied_stats=None):
     nk_raw = resp.sum(axis=0)
     sx = resp.T @ X
     n_comp = resp.shape[1]
-    nk = nk_raw + _WEIGHT_FLOOR
+    nk = nk_raw + WEIGHT_FLOOR
     means = sx / nk[:, None]
     if cov_type == "tied" and tied_stats is not None:
-        # Valid only when every row of resp sums to 1 (E-step output), see _tied_scatter.
+        # Valid only when every row of resp sums to 1 (E-step output), see tied_scatter.
         center, S = tied_stats
         dm = means - center
         between = (nk_raw[:, None] * dm).T @ dm
@@ -207,7 +332,7 @@ def _params_from_resp(X, resp, cov_type, reg_covar, tied_stats=None):
     else:
         full = cov_type in ("full", "tied")
         acc = np.zeros((K.n_blocks(n), n_comp, d * d if full else d))
-        _scatter(X, resp, means, full, acc)
+        scatter(X, resp, means, full, acc)
         tot = acc.sum(axis=0)
         if full:
             tot = tot.reshape(n_comp, d, d)
@@ -224,7 +349,7 @@ def _params_from_resp(X, resp, cov_type, reg_covar, tied_stats=None):
             if cov_type == "spherical":
                 covariances = covariances.mean(axis=1)
     weights = nk / nk.sum()
-    prec_chol = _precision_cholesky(covariances, cov_type, reg_covar)
+    prec_chol = precision_cholesky(covariances, cov_type, reg_covar)
     return weights, means, covariances, prec_chol
 
 
@@ -256,13 +381,32 @@ def _cov_spherical(nk_raw, nk, delta, s2, reg_covar):
     return _cov_diag(nk_raw, nk, delta, s2, reg_covar).mean(axis=1)
 
 
-def _m_step(centers, nk_raw, s1, s2, cov_type, reg_covar, tied_stats):
+def m_step(centers: np.ndarray, nk_raw: np.ndarray, s1: np.ndarray, s2: np.ndarray, cov_type: str,
+           reg_covar: float, tied_stats: tuple | None) -> tuple[np.ndarray, ...]:
     """New parameters from the statistics of the fused E-step (taken about ``centers``).
 
+    Parameters
+    ----------
+    centers : ndarray of shape (k, d)
+        The means of the E-step the statistics were taken about.
+    nk_raw, s1, s2 : ndarray
+        N_k, first and second moments about ``centers`` (summed over the blocks of `em_pass`).
+    cov_type : {"full", "tied", "diag", "spherical"}
+    reg_covar : float
+    tied_stats : (center, scatter) or None
+        From `tied_scatter` for a tied model.
+
+    Returns
+    -------
+    tuple of ndarray
+        weights, means, covariances, precisions_cholesky.
+
+    Notes
+    -----
     With delta_k = s1_k / N_k the new mean is c_k + delta_k, and the scatter about it is
     S2_k - N_k delta_k delta_k^T, with S2_k small-offset moments (no cancellation).
     """
-    nk = nk_raw + _WEIGHT_FLOOR
+    nk = nk_raw + WEIGHT_FLOOR
     delta = s1 / nk[:, None]
     means = centers + delta
     if cov_type == "full":
@@ -274,14 +418,35 @@ def _m_step(centers, nk_raw, s1, s2, cov_type, reg_covar, tied_stats):
     else:
         covariances = _cov_spherical(nk_raw, nk, delta, s2, reg_covar)
     weights = nk / nk.sum()
-    return weights, means, covariances, _precision_cholesky(covariances, cov_type, reg_covar)
+    return weights, means, covariances, precision_cholesky(covariances, cov_type, reg_covar)
 
 
-def _em(X, params, cov_type, reg_covar, tol, max_iter, lower_bound, tied_stats, verbose=0):
-    """EM iterations from ``params``; returns (params, lower_bound, n_iter, converged, history).
+def em_iterations(X: np.ndarray, params: tuple, cov_type: str, reg_covar: float, tol: float, max_iter: int,
+                  lower_bound: float, tied_stats: tuple | None, verbose: int = 0) -> tuple:
+    """EM iterations from ``params`` until the mean log-likelihood changes by less than ``tol``.
 
     As in scikit-learn, the lower bound of an iteration is the mean log-likelihood of the
     parameters *entering* it, and the returned parameters are one M-step further.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d), C-contiguous float64
+    params : tuple
+        (weights, means, covariances, precisions_cholesky) to start from.
+    cov_type : {"full", "tied", "diag", "spherical"}
+    reg_covar, tol : float
+    max_iter : int
+    lower_bound : float
+        The lower bound before the first iteration (``-inf`` to start).
+    tied_stats : (center, scatter) or None
+        From `tied_scatter` for a tied model.
+    verbose : int, default=0
+        2 and above print every iteration.
+
+    Returns
+    -------
+    tuple
+        (params, lower_bound, n_iter, converged, history).
     """
     n = X.shape[0]
     history: list[float] = []
@@ -290,11 +455,11 @@ def _em(X, params, cov_type, reg_covar, tol, max_iter, lower_bound, tied_stats, 
     for n_iter in range(1, max_iter + 1):
         prev = lower_bound
         weights, means, _, prec_chol = params
-        _, _, nk_part, s1_part, s2_part, lpn_part = _em_pass(
+        _, _, nk_part, s1_part, s2_part, lpn_part = em_pass(
             X, weights, means, prec_chol, cov_type, True)
         lower_bound = float(lpn_part.sum()) / n
         history.append(lower_bound)
-        params = _m_step(means, nk_part.sum(axis=0), s1_part.sum(axis=0), s2_part.sum(axis=0),
+        params = m_step(means, nk_part.sum(axis=0), s1_part.sum(axis=0), s2_part.sum(axis=0),
                          cov_type, reg_covar, tied_stats)
         change = lower_bound - prev
         if verbose >= 2:
@@ -357,8 +522,8 @@ class GMMFit:
 
     def log_prob_resp(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-sample log-likelihood and log responsibilities of ``X`` (C-contiguous float64)."""
-        return _estimate_log_prob_resp(
-            _as_float64(X), self.weights, self.means, self.precisions_cholesky, self.covariance_type
+        return mixture_log_prob_resp(
+            as_float64(X), self.weights, self.means, self.precisions_cholesky, self.covariance_type
         )
 
     def n_parameters(self) -> int:
@@ -372,7 +537,7 @@ class GMMFit:
 
 
 @guarded
-def gmm_em_from_labels(
+def em_from_partition(
     X: np.ndarray,
     labels: np.ndarray,
     n_components: int,
@@ -409,16 +574,16 @@ def gmm_em_from_labels(
     -------
     GMMFit
     """
-    X = _as_float64(X)
+    X = as_float64(X)
     labels = np.asarray(labels, dtype=np.int64)
     n = X.shape[0]
     resp = np.zeros((n, n_components))
     resp[np.arange(n), labels] = 1.0
-    tied_stats = _tied_scatter(X) if covariance_type == "tied" else None
-    params = _params_from_resp(X, resp, covariance_type, reg_covar)
+    tied_stats = tied_scatter(X) if covariance_type == "tied" else None
+    params = params_from_resp(X, resp, covariance_type, reg_covar)
     del resp
     if max_iter > 0:
-        params, lb, n_iter, converged, hist = _em(
+        params, lb, n_iter, converged, hist = em_iterations(
             X, params, covariance_type, reg_covar, tol, max_iter, -np.inf, tied_stats)
     else:
         lb, n_iter, converged, hist = -np.inf, 0, False, []
@@ -427,47 +592,10 @@ def gmm_em_from_labels(
                   bool(converged), list(hist))
 
 
-def gmm_fit_from_labels(
-    X: np.ndarray,
-    labels: np.ndarray,
-    n_components: int,
-    *,
-    covariance_type: str = "full",
-    reg_covar: float = 1e-6,
-    tol: float = 1e-3,
-    max_iter: int = 100,
-) -> "GaussianMixture":
-    """Like :func:`gmm_em_from_labels`, returned as a fitted :class:`GaussianMixture` estimator.
+# The name this function had before #15 ("em" and "fit" from labels were two names too close
+# to tell apart); segmenter.py and stability.py, which other branches of this wave rewrite,
+# still call it.
+gmm_em_from_labels = em_from_partition
 
-    No ConvergenceWarning is emitted; inspect ``converged_`` of the result.
-
-    Parameters
-    ----------
-    X, labels, n_components, covariance_type, reg_covar, tol, max_iter
-        See :func:`gmm_em_from_labels`.
-
-    Returns
-    -------
-    GaussianMixture
-        A fitted estimator (``init_params="kmeans"`` recorded as the nominal initialisation).
-    """
-    from segengine.engines.gmm_estimator import GaussianMixture
-
-    X = _as_float64(X)
-    fit = gmm_em_from_labels(X, labels, n_components, covariance_type=covariance_type,
-                             reg_covar=reg_covar, tol=tol, max_iter=max_iter)
-    gm = GaussianMixture(n_components, covariance_type=covariance_type, tol=tol,
-                         reg_covar=reg_covar, max_iter=max_iter)
-    gm._set_fitted((fit.weights, fit.means, fit.covariances, fit.precisions_cholesky), X.shape[1],
-                   fit.lower_bound, fit.n_iter, fit.converged, fit.history)
-    return gm
-
-
-def __getattr__(name: str) -> Any:
-    # The estimator lives in gmm_estimator.py so that the pipeline, which only needs the
-    # functions above, never imports scikit-learn (about a second of a service's cold start).
-    if name == "GaussianMixture":
-        from segengine.engines.gmm_estimator import GaussianMixture
-
-        return GaussianMixture
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The private name before #15; segmenter.py (Segmenter._proba_matrix) still imports it.
+_estimate_log_prob_resp = mixture_log_prob_resp

@@ -21,16 +21,18 @@ from sklearn.utils.validation import check_array, validate_data
 from segengine.concurrency import guarded
 from segengine.engines import _gmm_kernels as K
 from segengine.engines.gmm import (
-    _as_float64,
-    _em,
-    _estimate_log_prob_resp,
-    _params_from_resp,
-    _tied_scatter,
+    as_float64,
+    em_from_partition,
+    em_iterations,
+    mixture_log_prob_resp,
     n_mixture_parameters,
+    params_from_resp,
+    tied_scatter,
 )
+from segengine.engines.kmeans import kmeans_fit
 from segengine.errors import NotFittedError
 
-__all__ = ["GaussianMixture"]
+__all__ = ["GaussianMixture", "estimator_from_partition"]
 
 
 class _GMMNotFittedError(NotFittedError, sklearn.exceptions.NotFittedError):
@@ -202,8 +204,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             return resp / resp.sum(axis=1)[:, None]
         resp = np.zeros((n, k))
         if self.init_params == "kmeans":
-            from segengine.engines.kmeans import kmeans_fit  # lazy: engines import each other
-
             seed = int(rs.randint(np.iinfo(np.int32).max))
             labels = kmeans_fit(X, k, n_init=1, random_state=seed).labels
             resp[np.arange(n), labels] = 1.0
@@ -258,7 +258,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ``weights_init``, ``means_init`` and ``precisions_init`` taking precedence (as
         scikit-learn's method of the same name)."""
         # Like scikit-learn's, no validation here: fit checks the initial values first.
-        X = _as_float64(X)
+        X = as_float64(X)
         weights, means, covariances, prec_chol = self._params_from_resp(X, np.asarray(resp, np.float64))
         if self.weights_init is not None:
             weights = np.asarray(self.weights_init, dtype=np.float64)
@@ -270,7 +270,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _params_from_resp(self, X: np.ndarray, resp: np.ndarray) -> tuple:
         try:
-            return _params_from_resp(X, resp, self.covariance_type, float(self.reg_covar))
+            return params_from_resp(X, resp, self.covariance_type, float(self.reg_covar))
         except ValueError as exc:
             raise ValueError(f"{_ILL_DEFINED} {exc}") from exc
 
@@ -279,7 +279,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                           ensure_min_samples=2 if reset else 1)
         if reset:
             self._fit_dtype = X.dtype
-        return _as_float64(X)
+        return as_float64(X)
 
     def _params64(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The fitted parameters in float64 (EM and inference always compute in float64)."""
@@ -335,7 +335,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         w_init, m_init, p_init = self._check_inits(d)
         ct = self.covariance_type
         reg = float(self.reg_covar)
-        tied_stats = _tied_scatter(X) if ct == "tied" else None
+        tied_stats = tied_scatter(X) if ct == "tied" else None
 
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
@@ -368,7 +368,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 result = (params, lb0, 0, False, [])
             else:
                 try:
-                    result = _em(X, params, ct, reg, float(self.tol), self.max_iter, lb0,
+                    result = em_iterations(X, params, ct, reg, float(self.tol), self.max_iter, lb0,
                                  tied_stats, self.verbose)
                 except ValueError as exc:
                     if "not positive definite" not in str(exc):
@@ -389,7 +389,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        _, log_resp = _estimate_log_prob_resp(X, self.weights_, self.means_,
+        _, log_resp = mixture_log_prob_resp(X, self.weights_, self.means_,
                                               self.precisions_cholesky_, ct)
         self._store_in_input_dtype()
         return log_resp.argmax(axis=1)
@@ -400,7 +400,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         dtype = X.dtype
         weights, means, _, prec_chol = self._params64()
-        lpn, log_resp = _estimate_log_prob_resp(_as_float64(X), weights, means, prec_chol,
+        lpn, log_resp = mixture_log_prob_resp(as_float64(X), weights, means, prec_chol,
                                                 self.covariance_type)
         # Computed in float64, returned in the dtype of X (as scikit-learn's).
         return lpn.astype(dtype, copy=False), log_resp.astype(dtype, copy=False)
@@ -530,3 +530,43 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         X = np.vstack(parts)
         y = np.repeat(np.arange(self.n_components), counts)
         return X, y
+
+
+def estimator_from_partition(
+    X: np.ndarray,
+    labels: np.ndarray,
+    n_components: int,
+    *,
+    covariance_type: str = "full",
+    reg_covar: float = 1e-6,
+    tol: float = 1e-3,
+    max_iter: int = 100,
+) -> GaussianMixture:
+    """EM from a hard partition (`segengine.engines.gmm.em_from_partition`), as a fitted estimator.
+
+    No ConvergenceWarning is emitted; inspect ``converged_`` of the result.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Data (float32 or float64; valid input assumed, as in `em_from_partition`).
+    labels : ndarray of shape (n_samples,)
+        Initial hard assignment of every row to a component.
+    n_components : int
+        Number of mixture components.
+    covariance_type, reg_covar, tol, max_iter
+        See `segengine.engines.gmm.em_from_partition`.
+
+    Returns
+    -------
+    GaussianMixture
+        A fitted estimator (``init_params="kmeans"`` recorded as the nominal initialisation).
+    """
+    X = as_float64(X)
+    fit = em_from_partition(X, labels, n_components, covariance_type=covariance_type,
+                            reg_covar=reg_covar, tol=tol, max_iter=max_iter)
+    gm = GaussianMixture(n_components, covariance_type=covariance_type, tol=tol,
+                         reg_covar=reg_covar, max_iter=max_iter)
+    gm._set_fitted((fit.weights, fit.means, fit.covariances, fit.precisions_cholesky), X.shape[1],
+                   fit.lower_bound, fit.n_iter, fit.converged, fit.history)
+    return gm

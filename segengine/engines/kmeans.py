@@ -1,8 +1,10 @@
-"""KMeans engine: a functional core for the pipeline and a scikit-learn compatible estimator.
+"""KMeans engine, functional core: what the pipeline and the estimator call.
 
-The functional core (`kmeans_fit`, `kmeans_fit_many`, `nearest_two`) assumes valid input
-(a C-contiguous float32/float64 2-D array) and is what the rest of segengine calls. The
-estimator `KMeans` validates, then calls the core.
+The functions here (`kmeans_fit`, `kmeans_fit_many`, `nearest_two`, and the building blocks
+`prepare_data`, `initial_centers`, `fit_prepared`, ...) assume valid input (a C-contiguous
+float32/float64 2-D array). The scikit-learn estimator `KMeans` lives one layer up, in
+`segengine.engines.kmeans_estimator`: it validates, then calls these functions. Nothing here
+imports it (kernels -> functional core -> estimator, one way), nor scikit-learn.
 
 Reproducibility: every random number is drawn from a `numpy.random.Generator` seeded by
 ``SeedSequence([base, k])``, where ``base`` comes from ``random_state``. The result for a
@@ -28,27 +30,28 @@ from segengine.engines._bounds import check_centers
 from segengine.errors import ValidationError
 from segengine.concurrency import guarded
 
-__all__ = ["KMeansResult", "kmeans_fit", "kmeans_fit_many", "nearest_two", "KMeans"]
+__all__ = [
+    "KMeansResult",
+    "PreparedData",
+    "RandomStateLike",
+    "base_seed",
+    "fit_prepared",
+    "initial_centers",
+    "kmeans_fit",
+    "kmeans_fit_many",
+    "nearest_two",
+    "one_blas_thread",
+    "prepare_data",
+    "resolve_algorithm",
+    "rng_for_k",
+    "use_parallel",
+]
 
 RandomStateLike = None | int | np.integer | np.random.Generator | np.random.RandomState
 
-# "auto" runs Hamerly's bounds only from this many clusters and this much work per pass
-# (rows x features x clusters). Measured on 2 shared cores against the gemm-based Lloyd pass:
-# 100k x 20, k=30: Hamerly 1.8x (blobs) to 3.3x (uniform) faster; 20k x 30, k=20: 1.0-1.1x;
-# but k <= 12 or small n: 0.6-1.0x (uniform data keeps the bounds loose, so most points are
-# rescanned anyway and the bound upkeep is pure overhead).
-_HAMERLY_MIN_K = 16
-_HAMERLY_MIN_WORK = 10_000_000
-
-# Rows x features x clusters of one pass below which the serial kernels are used. On the
-# shared 2-core machine the threads stalled behind other processes: 200k x 20, k=8 ran 2x
-# slower in parallel than serially under load (1.8x faster on idle cores), so threads are
-# kept for passes long enough to amortise a descheduled worker.
-_PARALLEL_MIN_WORK = 50_000_000
-
-# kmeans_fit_many runs the fits of different k in worker threads from this many
-# rows x features (below, thread start-up outweighs the fits).
-_FIT_MANY_THREAD_MIN_WORK = 20_000
+# The size thresholds (Hamerly from config.KMEANS_HAMERLY_MIN_K / _MIN_WORK, threads from
+# config.KMEANS_PARALLEL_MIN_WORK and config.KMEANS_FIT_MANY_THREAD_MIN_WORK) live in
+# segengine.config with the measurements behind them.
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,24 @@ class KMeansResult:
 # ---------------------------------------------------------------------------------------
 
 
-def _base_seed(random_state: RandomStateLike) -> int:
-    """One non-negative integer from any accepted ``random_state`` (drawn once per call)."""
+def base_seed(random_state: RandomStateLike) -> int:
+    """One non-negative integer from any accepted ``random_state`` (drawn once per call).
+
+    Parameters
+    ----------
+    random_state : None, int, numpy.random.Generator or numpy.random.RandomState
+        None draws fresh entropy; an int is used as is; a generator gives one draw.
+
+    Returns
+    -------
+    int
+        The base seed of every per-k generator (see `rng_for_k`).
+
+    Raises
+    ------
+    ValidationError
+        For a negative int or a value of another type.
+    """
     if random_state is None:
         return int(np.random.default_rng().integers(2**63 - 1))
     if isinstance(random_state, (numbers.Integral, np.integer)) and not isinstance(random_state, bool):
@@ -97,15 +116,28 @@ def _base_seed(random_state: RandomStateLike) -> int:
     )
 
 
-def _rng_for_k(base: int, k: int) -> np.random.Generator:
+def rng_for_k(base: int, k: int) -> np.random.Generator:
+    """The generator of the fit with ``k`` clusters: it depends only on ``(base, k)``.
+
+    Parameters
+    ----------
+    base : int
+        A seed from `base_seed`.
+    k : int
+        Number of clusters.
+
+    Returns
+    -------
+    numpy.random.Generator
+    """
     return np.random.default_rng(np.random.SeedSequence([base, int(k)]))
 
 
 _BLAS_CONTROLLER: Any = None
 
 
-def _one_blas_thread():
-    """Context limiting BLAS to one thread while the kernels run.
+def one_blas_thread() -> Any:
+    """Context manager limiting BLAS to one thread while the kernels run.
 
     The kernels call gemm on 512-row blocks from inside numba's own threads; OpenBLAS would
     otherwise spawn threads of its own for larger d * k and oversubscribe the cores (measured
@@ -123,15 +155,41 @@ def _one_blas_thread():
     return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
 
 
-def _use_parallel(n: int, d: int, k: int) -> bool:
-    # Threads pay only when a pass is long enough to hide wake-ups and the stalls of a
-    # busy 2-core machine; the result is bit-identical either way.
-    return n >= config.PARALLEL_MIN_ROWS and n * d * k >= _PARALLEL_MIN_WORK
+def use_parallel(n: int, d: int, k: int) -> bool:
+    """Whether a pass over ``n`` rows, ``d`` features and ``k`` centres runs the threaded kernels.
+
+    Threads pay only when a pass is long enough to hide wake-ups and the stalls of a busy
+    2-core machine (``config.KMEANS_PARALLEL_MIN_WORK``); the result is bit-identical either way.
+
+    Parameters
+    ----------
+    n, d, k : int
+        Rows, features and centres of the pass.
+
+    Returns
+    -------
+    bool
+    """
+    return n >= config.PARALLEL_MIN_ROWS and n * d * k >= config.KMEANS_PARALLEL_MIN_WORK
 
 
 @dataclass(frozen=True)
-class _Prepared:
-    """Data shared by every k of a sweep: centred copy, row norms, scaled-tol base."""
+class PreparedData:
+    """Data shared by every k of a sweep: centred copy, row norms, scaled-tol base.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n, d)
+        The data the kernels run on (centred unless the caller gave row norms).
+    mean : ndarray of shape (d,) or None
+        The mean subtracted from the data (None when not centred).
+    xsq : ndarray of shape (n,)
+        Squared row norms of ``X``.
+    w : ndarray of shape (n,)
+        Sample weights (ones when none were given).
+    mean_var : float
+        Mean per-feature variance of the data (the scale of ``tol``).
+    """
 
     X: np.ndarray
     mean: np.ndarray | None
@@ -140,7 +198,22 @@ class _Prepared:
     mean_var: float
 
 
-def _prepare(X: np.ndarray, sample_weight, x_sq_norms) -> _Prepared:
+def prepare_data(X: np.ndarray, sample_weight: np.ndarray | None, x_sq_norms: np.ndarray | None) -> PreparedData:
+    """Centred copy, row norms, weights and variance shared by every fit on ``X``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d), float32 or float64, C-contiguous
+        The data (not modified).
+    sample_weight : ndarray of shape (n,) or None
+        Non-negative weights; ones when None.
+    x_sq_norms : ndarray of shape (n,) or None
+        Squared row norms of ``X`` when the caller has them; ``X`` is then used uncentred.
+
+    Returns
+    -------
+    PreparedData
+    """
     n = X.shape[0]
     if x_sq_norms is None:
         # Centring (like scikit-learn) keeps ||c||^2 - 2 x.c well conditioned for data far
@@ -156,18 +229,53 @@ def _prepare(X: np.ndarray, sample_weight, x_sq_norms) -> _Prepared:
         w = np.ones(n, dtype=np.float64)
     else:
         w = np.ascontiguousarray(sample_weight, dtype=np.float64)
-    return _Prepared(Xc, mean, xsq, w, float(mean_var))
+    return PreparedData(Xc, mean, xsq, w, float(mean_var))
 
 
-def _resolve_algorithm(algorithm: str, n: int, d: int, k: int) -> str:
+def resolve_algorithm(algorithm: str, n: int, d: int, k: int) -> str:
+    """The kernel a fit runs: "lloyd" or "hamerly" ("elkan" is Hamerly; "auto" picks by size).
+
+    Parameters
+    ----------
+    algorithm : {"auto", "lloyd", "hamerly", "elkan"}
+        The requested algorithm.
+    n, d, k : int
+        Rows, features and clusters.
+
+    Returns
+    -------
+    str
+        "lloyd" or "hamerly".
+    """
     if algorithm in ("hamerly", "elkan"):
         return "hamerly" if k > 1 else "lloyd"
     if algorithm == "lloyd":
         return "lloyd"
-    return "hamerly" if (k >= _HAMERLY_MIN_K and n * d * k >= _HAMERLY_MIN_WORK) else "lloyd"
+    return "hamerly" if (k >= config.KMEANS_HAMERLY_MIN_K and n * d * k >= config.KMEANS_HAMERLY_MIN_WORK) else "lloyd"
 
 
-def _initial_centers(P: _Prepared, k: int, init, rng: np.random.Generator, parallel: bool) -> np.ndarray:
+def initial_centers(P: PreparedData, k: int, init: str | np.ndarray, rng: np.random.Generator,
+                    parallel: bool) -> np.ndarray:
+    """Initial centres of one restart, in the frame of ``P.X`` (centred when ``P.mean`` is set).
+
+    Parameters
+    ----------
+    P : PreparedData
+        From `prepare_data`.
+    k : int
+        Number of centres.
+    init : {"k-means++", "random"} or ndarray of shape (k, d)
+        Greedy k-means++, k distinct rows drawn in proportion to the weights, or explicit
+        centres in the caller's frame (shifted by ``P.mean`` here).
+    rng : numpy.random.Generator
+        Source of the draws (from `rng_for_k`).
+    parallel : bool
+        Whether the seeding kernel runs threaded.
+
+    Returns
+    -------
+    ndarray of shape (k, d), C-contiguous, in the dtype of ``P.X``
+    """
     X = P.X
     n = X.shape[0]
     if isinstance(init, str) and init == "k-means++":
@@ -187,18 +295,38 @@ def _initial_centers(P: _Prepared, k: int, init, rng: np.random.Generator, paral
     return np.ascontiguousarray(centers, dtype=X.dtype)
 
 
-def _fit_prepared(
-    P: _Prepared, k: int, *, init, n_init: int, max_iter: int, tol: float, base: int, algorithm: str,
-    add_mean: bool = True,
+def fit_prepared(
+    P: PreparedData, k: int, *, init: str | np.ndarray, n_init: int, max_iter: int, tol: float, base: int,
+    algorithm: str, add_mean: bool = True,
 ) -> KMeansResult:
-    rng = _rng_for_k(base, k)
+    """The best of ``n_init`` restarts on prepared data (what `kmeans_fit` runs).
+
+    Parameters
+    ----------
+    P : PreparedData
+        From `prepare_data`.
+    k : int
+        Number of clusters.
+    init, n_init, max_iter, tol, algorithm
+        As in `kmeans_fit`.
+    base : int
+        Seed from `base_seed`; the restarts draw from ``rng_for_k(base, k)``.
+    add_mean : bool, default=True
+        Return the centres in the caller's frame; False keeps them centred (the estimator
+        keeps both so that ``predict`` applies the very same shift).
+
+    Returns
+    -------
+    KMeansResult
+    """
+    rng = rng_for_k(base, k)
     scaled_tol = tol * P.mean_var
     n, d = P.X.shape
-    algo = _resolve_algorithm(algorithm, n, d, k)
-    par = _use_parallel(n, d, k)
+    algo = resolve_algorithm(algorithm, n, d, k)
+    par = use_parallel(n, d, k)
     best = None
     for _ in range(n_init):
-        c0 = _initial_centers(P, k, init, rng, par)
+        c0 = initial_centers(P, k, init, rng, par)
         if algo == "hamerly":
             out = _k.hamerly(P.X, P.w, P.xsq, c0, max_iter, scaled_tol, config.BLOCK_ROWS, _k.parallel_flag(par))
         else:
@@ -261,10 +389,10 @@ def kmeans_fit(
     KMeansResult
         Centres, labels (int64), inertia and iterations of the best restart.
     """
-    base = _base_seed(random_state)
-    with _one_blas_thread():
-        P = _prepare(X, sample_weight, x_sq_norms)
-        return _fit_prepared(
+    base = base_seed(random_state)
+    with one_blas_thread():
+        P = prepare_data(X, sample_weight, x_sq_norms)
+        return fit_prepared(
             P, int(n_clusters), init=init, n_init=int(n_init), max_iter=int(max_iter), tol=float(tol),
             base=base, algorithm=algorithm,
         )
@@ -303,12 +431,12 @@ def kmeans_fit_many(
     The fits of different k run side by side in up to ``numba.get_num_threads()`` worker
     threads (serial kernels, GIL released); the results do not depend on the worker count.
     """
-    base = _base_seed(random_state)
+    base = base_seed(random_state)
     distinct = list(dict.fromkeys(int(k) for k in ks))
     n, d = X.shape
 
-    def fit_one(P: _Prepared, k: int) -> KMeansResult:
-        return _fit_prepared(
+    def fit_one(P: PreparedData, k: int) -> KMeansResult:
+        return fit_prepared(
             P, k, init="k-means++", n_init=int(n_init), max_iter=int(max_iter), tol=float(tol),
             base=base, algorithm="auto",
         )
@@ -318,10 +446,10 @@ def kmeans_fit_many(
     # Unlike the block-parallel kernels this has no per-iteration barrier, so a busy machine
     # slows it down gracefully. Results do not depend on the number of workers.
     workers = min(numba.get_num_threads(), os.cpu_count() or 1, len(distinct))
-    if n * d < _FIT_MANY_THREAD_MIN_WORK or any(_use_parallel(n, d, k) for k in distinct):
+    if n * d < config.KMEANS_FIT_MANY_THREAD_MIN_WORK or any(use_parallel(n, d, k) for k in distinct):
         workers = 1
-    with _one_blas_thread():
-        P = _prepare(X, sample_weight, None)
+    with one_blas_thread():
+        P = prepare_data(X, sample_weight, None)
         if workers <= 1:
             done = {k: fit_one(P, k) for k in distinct}
         else:
@@ -354,17 +482,5 @@ def nearest_two(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndar
     """
     C = np.ascontiguousarray(centers, dtype=X.dtype)
     check_centers(X, C)
-    with _one_blas_thread():
-        return _k.nearest_two(X, C, config.BLOCK_ROWS, _k.parallel_flag(_use_parallel(*X.shape, C.shape[0])))
-
-
-
-
-def __getattr__(name: str) -> Any:
-    # The estimator lives in kmeans_estimator.py so that the pipeline, which only needs the
-    # functions above, never imports scikit-learn (about a second of a service's cold start).
-    if name == "KMeans":
-        from segengine.engines.kmeans_estimator import KMeans
-
-        return KMeans
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with one_blas_thread():
+        return _k.nearest_two(X, C, config.BLOCK_ROWS, _k.parallel_flag(use_parallel(*X.shape, C.shape[0])))

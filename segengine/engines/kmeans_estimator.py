@@ -23,14 +23,14 @@ from segengine.engines import _kmeans_sparse_kernels as _ks
 from segengine.engines._bounds import check_centers
 from segengine.engines.kmeans import (
     RandomStateLike,
-    _base_seed,
-    _fit_prepared,
-    _initial_centers,
-    _one_blas_thread,
-    _prepare,
-    _resolve_algorithm,
-    _rng_for_k,
-    _use_parallel,
+    base_seed,
+    fit_prepared,
+    initial_centers,
+    one_blas_thread,
+    prepare_data,
+    resolve_algorithm,
+    rng_for_k,
+    use_parallel,
 )
 from segengine.errors import NotFittedError, ValidationError
 
@@ -86,7 +86,7 @@ class _Sparse:
 
 
 def _sparse_parallel(n: int, nnz: int, k: int) -> bool:
-    return n >= config.PARALLEL_MIN_ROWS and nnz * k >= 10_000_000
+    return n >= config.PARALLEL_MIN_ROWS and nnz * k >= config.KMEANS_SPARSE_PARALLEL_MIN_WORK
 
 
 def _kmeanspp_uniforms(rng: np.random.Generator, k: int, n_trials: int | None) -> tuple[int, np.ndarray]:
@@ -315,7 +315,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
                 c = self._check_centers(init(X, k, random_state=rs), X.shape[1], k, X.dtype)
                 return np.ascontiguousarray(c - P.mean, dtype=X.dtype)
             n, d = P.X.shape
-            return _initial_centers(P, k, init, rng, _use_parallel(n, d, k))
+            return initial_centers(P, k, init, rng, use_parallel(n, d, k))
         if isinstance(init, str) and init == "k-means++":
             n_trials, u = _kmeanspp_uniforms(rng, k, None)
             return _ks.csr_kmeans_plusplus(S.data, S.indices, S.indptr, S.shape[1], S.xsq, w, k, n_trials, u)[0]
@@ -337,12 +337,12 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         init = self.init if init is None else init
         w = self._check_weight(sample_weight, X.shape[0])
         w = np.ones(X.shape[0]) if w is None else w
-        rng = _rng_for_k(_base_seed(random_state), k)
-        with _one_blas_thread():
+        rng = rng_for_k(base_seed(random_state), k)
+        with one_blas_thread():
             if sp.issparse(X):
                 return self._seed(X, None, _Sparse(X), k, init, rng, w)
             X = np.ascontiguousarray(X)
-            P = _prepare(X, w, None)
+            P = prepare_data(X, w, None)
             c = self._seed(X, P, None, k, init, rng, w)
             return np.ascontiguousarray(c + P.mean, dtype=X.dtype)
 
@@ -391,8 +391,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
             )
             algorithm = "lloyd"
         self._n_init = n_init
-        base = _base_seed(self.random_state)
-        with _one_blas_thread():
+        base = base_seed(self.random_state)
+        with one_blas_thread():
             if sp.issparse(X):
                 centers, labels, inertia, n_iter = self._fit_sparse(X, w, k, init, n_init, max_iter, tol, base)
                 self._x_mean = None
@@ -417,22 +417,22 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         return self
 
     def _fit_dense(self, X, w, k, init, n_init, max_iter, tol, base, algorithm):
-        P = _prepare(X, w, None)  # an init array is shifted by _initial_centers
+        P = prepare_data(X, w, None)  # an init array is shifted by initial_centers
         mean = P.mean
         if not callable(init) and not self.verbose:
             # Centred centres are kept so that predict applies the very same shift to X:
             # predict(X_train) then reproduces labels_ bit for bit.
-            res = _fit_prepared(
+            res = fit_prepared(
                 P, k, init=init, n_init=n_init, max_iter=max_iter, tol=tol, base=base,
                 algorithm=algorithm, add_mean=False,
             )
             best = (res.centers, res.labels, res.inertia, res.n_iter)
         else:
-            # The restarts of `_fit_prepared`, one by one (a callable init, or verbose output).
-            rng = _rng_for_k(base, k)
+            # The restarts of `fit_prepared`, one by one (a callable init, or verbose output).
+            rng = rng_for_k(base, k)
             n, d = P.X.shape
-            par = _use_parallel(n, d, k)
-            algo = _resolve_algorithm(algorithm, n, d, k)
+            par = use_parallel(n, d, k)
+            algo = resolve_algorithm(algorithm, n, d, k)
             scaled_tol = tol * P.mean_var
             best = None
             for _ in range(n_init):
@@ -464,7 +464,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         w = np.ones(n, dtype=np.float64) if w is None else w
         scaled_tol = tol * S.mean_variance()
         par = _sparse_parallel(n, S.data.shape[0], k)
-        rng = _rng_for_k(base, k)
+        rng = rng_for_k(base, k)
         best = None
         for _ in range(n_init):
             c0 = np.ascontiguousarray(self._seed(X, None, S, k, init, rng, w), dtype=S.dtype)
@@ -503,8 +503,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         else:
             Xc, C = self._centred(X)
         check_centers(Xc, C)  # cluster_centers_ may have been set by hand
-        with _one_blas_thread():
-            return _k.assign_labels(Xc, C, config.BLOCK_ROWS, _k.parallel_flag(_use_parallel(*Xc.shape, C.shape[0]))), (Xc, C)
+        with one_blas_thread():
+            return _k.assign_labels(Xc, C, config.BLOCK_ROWS, _k.parallel_flag(use_parallel(*Xc.shape, C.shape[0]))), (Xc, C)
 
     @guarded
     def predict(self, X: Any) -> np.ndarray:
@@ -556,7 +556,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
             out = _ks.csr_center_distances(S.data, S.indices, S.indptr, S.xsq, C)
             return out.astype(S.dtype, copy=False)
         C = np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
-        return _k.center_distances(X, C, config.BLOCK_ROWS, _k.parallel_flag(_use_parallel(*X.shape, C.shape[0])))
+        return _k.center_distances(X, C, config.BLOCK_ROWS, _k.parallel_flag(use_parallel(*X.shape, C.shape[0])))
 
     def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
         """Fit, then return the distances of the training samples to the centres.
@@ -599,7 +599,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
             C = np.ascontiguousarray(self.cluster_centers_, dtype=S.dtype)
             return -float(_ks.csr_inertia(S.data, S.indices, S.indptr, S.xsq, C, w, labels))
         Xc, C = frame
-        par = _k.parallel_flag(_use_parallel(*Xc.shape, C.shape[0]))
+        par = _k.parallel_flag(use_parallel(*Xc.shape, C.shape[0]))
         return -float(_k.inertia(Xc, C, w, labels, config.BLOCK_ROWS, par))
 
 
@@ -707,7 +707,7 @@ def kmeans_plusplus(
                 f"The length of x_squared_norms {given.shape[0]} should be equal to the length of "
                 f"n_samples {n}."
             )
-    rng = _rng_for_k(_base_seed(random_state), k)
+    rng = rng_for_k(base_seed(random_state), k)
     n_trials, u = _kmeanspp_uniforms(rng, k, n_local_trials)
     centers, chosen = _ks.csr_kmeans_plusplus(data, indices, indptr, d, xsq, w, k, n_trials, u)
     return centers.astype(X.dtype, copy=False), chosen

@@ -32,9 +32,8 @@ import numpy as np
 
 from segengine import config
 
-# Columns per chunk: a chunk of XT (CHUNK x n_features doubles) stays in L1/L2 while every row
-# of a block is compared with it.
-CHUNK = 256
+# Columns per chunk (config.SILHOUETTE_CHUNK says why).
+CHUNK = config.SILHOUETTE_CHUNK
 
 _NJIT = config.NJIT_OPTIONS
 

@@ -19,14 +19,14 @@ from numba import prange
 
 from segengine import config
 
-_OPTS = dict(config.NJIT_OPTIONS)  # one set of numba options for every kernel module
+_NJIT = config.NJIT_OPTIONS
 
 EUCLIDEAN = 0
 MANHATTAN = 1
 COSINE = 2
 
 
-@numba.njit(parallel=True, **_OPTS)
+@numba.njit(parallel=True, **_NJIT)
 def precomputed_dense_sums(D, labels, k):
     """Per-cluster sums of every row of a dense (r, n) distance matrix."""
     r, n = D.shape
@@ -37,7 +37,7 @@ def precomputed_dense_sums(D, labels, k):
     return sums
 
 
-@numba.njit(parallel=True, **_OPTS)
+@numba.njit(parallel=True, **_NJIT)
 def precomputed_csr_sums(data, indices, indptr, labels, k):
     """Per-cluster sums of every row of a CSR distance matrix (missing entries are 0)."""
     n = indptr.shape[0] - 1
@@ -48,7 +48,7 @@ def precomputed_csr_sums(data, indices, indptr, labels, k):
     return sums
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**_NJIT)
 def _cosine(dot, ni, nj):
     # scikit-learn's cosine_distances: rows of norm 0 count as norm 1 (distance 1 to all
     # non-zero rows), the result is clipped to [0, 2].
@@ -58,7 +58,7 @@ def _cosine(dot, ni, nj):
     return min(max(v, 0.0), 2.0)
 
 
-@numba.njit(parallel=True, **_OPTS)
+@numba.njit(parallel=True, **_NJIT)
 def dense_metric_sums(XT, labels, k, metric, norms):
     """Per-cluster distance sums of every row of dense points given transposed, ``XT`` (d, n);
     ``norms`` are the Euclidean row norms (read by the cosine metric only). The distances of
@@ -94,7 +94,7 @@ def dense_metric_sums(XT, labels, k, metric, norms):
     return sums
 
 
-@numba.njit(parallel=True, **_OPTS)
+@numba.njit(parallel=True, **_NJIT)
 def csr_metric_sums(data, indices, indptr, cdata, crows, cptr, labels, k, metric, sq, l1):
     """Per-cluster distance sums of every row of sparse points.
 
@@ -132,7 +132,7 @@ def csr_metric_sums(data, indices, indptr, cdata, crows, cptr, labels, k, metric
     return sums
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**_NJIT)
 def silhouette_from_sums(sums, labels, sizes):
     """``(b - a) / max(a, b)`` per row from its per-cluster distance sums; 0 for rows alone in
     their cluster and where ``a = b = 0`` (scikit-learn's nan_to_num)."""
