@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from segengine import json_fast
+
 __all__ = ["ReadError", "CsvFormat", "read_records", "read_records_file", "parse_csv_cell", "parse_decimal_comma_cell"]
 
 
@@ -215,7 +217,7 @@ def _convert_chunk(names: list[str], chunk: list[list[str]], out: list[dict[str,
 
 def _read_json(path: str, text: str) -> Any:
     try:
-        return json.loads(text)
+        return json_fast.loads(text)  # orjson when installed, json.loads' outcome
     except json.JSONDecodeError as exc:
         raise ReadError(
             f"invalid JSON in '{path}': {exc.msg} (line {exc.lineno}, column {exc.colno})"
