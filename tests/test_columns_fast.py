@@ -57,7 +57,7 @@ def _same(records, **kw):
 
 
 def _has_nan(records):
-    return any(isinstance(v, float) and v != v for r in records for v in r.values())
+    return any(isinstance(v, float) and math.isnan(v) for r in records for v in r.values())
 
 
 value = st.one_of(
