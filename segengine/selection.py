@@ -266,7 +266,10 @@ def select_k(
                   if ks[i] in pending]
         _finish_pending(Xs, xs_sq, fits, finish, pending, random_state)
         restarts["screening"]["finished"] = sorted(finish)
-        again = [ks.index(k) for k in sorted(finish)]
+        # A finished fit that labels every record as its provisional one did keeps its scores
+        # (silhouettes depend on the labels only).
+        again = [ks.index(k) for k in sorted(finish)
+                 if not np.array_equal(fits[k].labels, labelings[ks.index(k)])]
         if again:
             labelings[again] = np.stack([fits[ks[i]].labels for i in again])
         if rows is None and sample_rows is not None:
