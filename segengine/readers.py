@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from segengine import json_fast
 from segengine.text.msg import Msg, render
 
 __all__ = [
@@ -244,7 +245,7 @@ def _convert_chunk(names: list[str], chunk: list[list[str]], out: list[dict[str,
 
 def _read_json(path: str, text: str) -> Any:
     try:
-        return json.loads(text)
+        return json_fast.loads(text)  # orjson when installed, json.loads' outcome
     except json.JSONDecodeError as exc:
         raise ReadError(Msg("json_invalid", path=path, reason=exc.msg, line=exc.lineno, column=exc.colno)) from None
     except RecursionError:

@@ -201,12 +201,16 @@ def select_k(
     xs_sq = np.einsum("ij,ij->i", Xs, Xs)
     fits: dict[int, KMeansResult] = {}
     stopped = None
-    screen_first = (config.KMEANS_SCREEN_REPLACES_FIRST_FIT and auto_restarts
+    # Weighted fits keep the full-fit search: the screening's provisional passes are unweighted.
+    screen_first = (config.KMEANS_SCREEN_REPLACES_FIRST_FIT and auto_restarts and sample_weight is None
                     and time_budget_ms is None and ns > config.KMEANS_SCREEN_SAMPLE)
+    pending: set[int] = set()
     if screen_first:
-        # The screening's restarts replace the first fit on all records (half the search's cost
-        # at 10k records): every k starts from its best screened centres, refined on all records.
-        pass
+        # The restarts run on the sample only; every k then gets a few Lloyd passes on all
+        # records from its best centres, and only the k that can win are run to convergence
+        # below, each against a second opinion seeded on all records.
+        ks = list(range(k_min, k_max + 1))
+        fits, pending, screening = _screen_first(Xs, xs_sq, ks, random_state)
     elif time_budget_ms is None:
         # All k at once: the engine shares the norms and runs the k side by side on the cores.
         fits = kmeans_fit_many(Xs, range(k_min, k_max + 1), n_init=n_init, random_state=random_state,
@@ -223,21 +227,23 @@ def select_k(
     ks = list(range(k_min, k_max + 1)) if screen_first else sorted(fits)
     restarts: dict[str, Any] = {"per_k": 0 if screen_first else int(n_init), "screening": None}
     if deadline is not None:
-        deadline.charge(sum(kmeans_pass_ms(ns, Xs.shape[1], k) * max(1, fits[k].n_iter) * (n_init or 1)
-                            for k in ks if k in fits))
+        deadline.charge(sum(kmeans_pass_ms(ns, Xs.shape[1], k) * max(1, fits[k].n_iter)
+                            * (1 if screen_first else (n_init or 1)) for k in ks if k in fits))
 
     def over_budget() -> bool:
         if deadline is not None and deadline.expired():
             return True
         return time_budget_ms is not None and (time.perf_counter() - started) * 1000.0 > time_budget_ms
 
-    if auto_restarts and not over_budget():
+    if screen_first:
+        restarts["screening"] = screening
+    elif auto_restarts and not over_budget():
         restarts["screening"] = _screen_restarts(Xs, xs_sq, fits, ks, random_state, ws)
     if deadline is not None and deadline.expired():
         deadline.degrade("budget_repair_skipped")
         restarts["repaired"] = []
     else:
-        restarts["repaired"] = _repair_nonconvex(Xs, fits, ks, random_state, ws)
+        restarts["repaired"] = _repair_nonconvex(Xs, fits, ks, random_state, pending, xs_sq, ws)
     labelings = np.stack([fits[k].labels for k in ks])
     exact = silhouette == "exact" or (
         silhouette == "auto"
@@ -248,14 +254,38 @@ def select_k(
             and not deadline.affords(silhouette_exact_ms(ns, Xs.shape[1], len(ks))):
         exact = False
         deadline.degrade("budget_search_sampled")
+    if sample_size >= ns:
+        sample_rows = None
+    else:
+        rng = np.random.default_rng(0 if random_state is None else random_state)
+        sample_rows = np.sort(rng.choice(ns, size=sample_size, replace=False)).astype(np.int64)
     if exact or sample_size >= ns:
         rows = None
         used_sample = None
     else:
-        rng = np.random.default_rng(0 if random_state is None else random_state)
-        rows = np.sort(rng.choice(ns, size=sample_size, replace=False)).astype(np.int64)
+        rows = sample_rows
         used_sample = int(sample_size)
-    per_point = silhouette_rows_multi(Xs, labelings, rows)
+    if pending:
+        # The sampled scores of the provisional labelings say which k can win; those are run
+        # to convergence on all records and scored again (the others keep their scores).
+        per_point = silhouette_rows_multi(Xs, labelings, sample_rows)
+        fpc = math.sqrt(max(0.0, 1.0 - (ns if sample_rows is None else sample_rows.size) / ns))
+        finish = [ks[i] for i in _contenders(per_point, fpc, config.KMEANS_FINISH_MARGIN)
+                  if ks[i] in pending]
+        _finish_pending(Xs, xs_sq, fits, finish, pending, random_state)
+        restarts["screening"]["finished"] = sorted(finish)
+        # A finished fit that labels every record as its provisional one did keeps its scores
+        # (silhouettes depend on the labels only).
+        again = [ks.index(k) for k in sorted(finish)
+                 if not np.array_equal(fits[k].labels, labelings[ks.index(k)])]
+        if again:
+            labelings[again] = np.stack([fits[ks[i]].labels for i in again])
+        if rows is None and sample_rows is not None:
+            per_point = silhouette_rows_multi(Xs, labelings, None)  # exact: every labeling once
+        elif again:
+            per_point[again] = silhouette_rows_multi(Xs, labelings[again], rows)
+    else:
+        per_point = silhouette_rows_multi(Xs, labelings, rows)
     if deadline is not None:
         deadline.charge(silhouette_exact_ms(ns, Xs.shape[1], len(ks)) * (1.0 if rows is None else rows.size / ns))
     exact = rows is None and sub is None
@@ -301,6 +331,12 @@ def select_k(
     else:
         # Every labeling degenerate (e.g. all records equal but a few): the smallest k.
         chosen, ties, values, rows = ks[0], [], None, None
+    if chosen in pending:
+        # Not a contender by its provisional score, yet chosen (a tie or degenerate scores):
+        # its fit is finished, and the report scores its final labels itself.
+        _finish_pending(Xs, xs_sq, fits, [chosen], pending, random_state)
+        restarts["screening"]["finished"] = sorted([*restarts["screening"]["finished"], chosen])
+        rows = values = None
     if sub is not None:
         refine_iter = config.REFINE_MAX_ITER
         if deadline is not None:
@@ -319,12 +355,13 @@ def select_k(
                       rows, values, sorted(resolved), restarts)
 
 
-def _contenders(per_point: np.ndarray, fpc: float) -> list[int]:
+def _contenders(per_point: np.ndarray, fpc: float, margin: float = 0.0) -> list[int]:
     """Labelings whose sampled silhouette is not clearly below the best one's.
 
     The same sample scores every k, so the difference to the best is judged by its paired
     standard error (much smaller than either score's own): within the tie tolerance plus
-    ``config.SILHOUETTE_CONTENDER_Z`` of them, or within the near-tie gap, a labeling is a contender.
+    ``config.SILHOUETTE_CONTENDER_Z`` of them, or within the near-tie gap, a labeling is a
+    contender. ``margin`` widens the tolerance (provisional labelings move when finished).
     """
     means = per_point.mean(axis=1)
     finite = np.flatnonzero(np.isfinite(means))
@@ -336,7 +373,7 @@ def _contenders(per_point: np.ndarray, fpc: float) -> list[int]:
     for i in finite:
         diff = per_point[best] - per_point[i]
         se = float(diff.std(ddof=1)) / math.sqrt(s) * fpc if s > 1 else 0.0
-        if means[best] - means[i] <= max(config.SILHOUETTE_TIE + config.SILHOUETTE_CONTENDER_Z * se, NEAR_TIE):
+        if means[best] - means[i] <= max(config.SILHOUETTE_TIE + config.SILHOUETTE_CONTENDER_Z * se, NEAR_TIE) + margin:
             out.append(int(i))
     return out
 
@@ -416,6 +453,80 @@ def _screen_restarts(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, rand
     return {"restarts": config.KMEANS_SCREEN_RESTARTS, "sample_size": m, "improved": improved}
 
 
+def _screen_first(X: np.ndarray, x_sq: np.ndarray, ks: list, random_state) -> tuple[dict, set, dict]:
+    """Every k's restarts on the sample, then a few Lloyd passes on all records from the best.
+
+    ``config.KMEANS_SCREEN_RESTARTS`` k-means++ restarts per k on a seeded sample of
+    ``config.KMEANS_SCREEN_SAMPLE`` records; the best gets at most
+    ``config.KMEANS_PROVISIONAL_ITER`` Lloyd passes on all records: enough to score its labeling,
+    while convergence (and a second opinion from a fit seeded on all records, see
+    :func:`_finish_pending`) is paid only for the k that can win.
+
+    Returns
+    -------
+    fits : dict
+        A fit on all records per k.
+    pending : set
+        The k whose fit stopped at the pass cap rather than converging.
+    screening : dict
+        ``restarts``, ``sample_size`` and ``finished`` (filled in by the caller).
+    """
+    ns = X.shape[0]
+    m = config.KMEANS_SCREEN_SAMPLE
+    seed = _seed_for(random_state, 2000)
+    pick = np.random.default_rng([0 if random_state is None else int(random_state), 11])
+    rows = np.sort(pick.choice(ns, size=m, replace=False))
+    S = np.ascontiguousarray(X[rows])
+    screened = _fit_many_two_threads(S, ks, config.KMEANS_SCREEN_RESTARTS, seed)
+    cap = config.KMEANS_PROVISIONAL_ITER
+
+    def one(k: int) -> KMeansResult:
+        return kmeans_fit(X, k, init=screened[k].centers, n_init=1, max_iter=cap, random_state=seed,
+                          x_sq_norms=x_sq)
+
+    fits = _two_at_a_time(one, ks, X.shape[0] * X.shape[1])
+    # Every k goes through _finish_pending before it can be chosen: a fit that converged within
+    # the cap still gets the second opinion there.
+    pending = set(ks)
+    screening = {"restarts": config.KMEANS_SCREEN_RESTARTS, "sample_size": m, "finished": []}
+    return fits, pending, screening
+
+
+def _two_at_a_time(fn, ks: list, n_cells: int) -> dict:
+    """``{k: fn(k)}``, two k at a time on the target's 2 cores (largest first) when that pays."""
+    if len(ks) > 1 and _threads_pay(n_cells):
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = {k: pool.submit(fn, k) for k in sorted(ks, reverse=True)}
+            return {k: futures[k].result() for k in ks}
+    return {k: fn(k) for k in ks}
+
+
+def _finish_pending(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, pending: set, random_state) -> None:
+    """Finish the provisional fits of ``ks``: converged on all records, against a second opinion.
+
+    The second opinion is a k-means++ fit seeded and run on all records: the sample's restarts
+    can miss the basin of a small or thin segment that a seed drawn from all records finds
+    (issue #12: 2 of 40 blob sets changed k with the seed without it). The lower inertia wins.
+    """
+    todo = [k for k in ks if k in pending]
+    if not todo:
+        return
+    seed = _seed_for(random_state, 2000)
+
+    def finish(item: tuple[int, bool]) -> KMeansResult:
+        k, second = item
+        if second:
+            return kmeans_fit(X, k, n_init=1, random_state=random_state, x_sq_norms=x_sq)
+        return kmeans_fit(X, k, init=fits[k].centers, n_init=1, random_state=seed, x_sq_norms=x_sq)
+
+    items = [(k, second) for k in todo for second in (False, True)]
+    done = _two_at_a_time(finish, items, X.shape[0] * X.shape[1])
+    for k in todo:
+        a, b = done[(k, False)], done[(k, True)]
+        fits[k] = b if b.inertia < a.inertia * (1.0 - 1e-9) else a
+        pending.discard(k)
+
+
 def _threads_pay(n_cells: int) -> bool:
     # Two worker threads on the target's 2 cores -- but not while the caller holds the lock of a
     # threading layer that cannot run parallel regions from several threads (the engines' entry
@@ -441,7 +552,8 @@ def _fit_many_two_threads(S: np.ndarray, ks: list, n_init: int, seed,
     return {k: merged[k] for k in ks}
 
 
-def _repair_nonconvex(X, fits, ks, random_state, sample_weight=None) -> list[int]:
+def _repair_nonconvex(X, fits, ks, random_state, pending: set | None = None, x_sq=None,
+                      sample_weight=None) -> list[int]:
     """Refit the k whose inertia breaks the convexity of the inertia curve.
 
     Good KMeans fits have an inertia that falls with k by ever smaller steps; a step clearly
@@ -449,7 +561,9 @@ def _repair_nonconvex(X, fits, ks, random_state, sample_weight=None) -> list[int
     common and harmless) marks a poor local optimum at that k (seen on the demo data at k = 5
     with one restart: inertia 23,350 against 18,125 for the better optimum, which silhouette then
     prefers). Those k get a few more restarts, with their own seeds, and keep the best fit. The
-    cost is a handful of extra fits instead of multiplying every fit by ``n_init``.
+    cost is a handful of extra fits instead of multiplying every fit by ``n_init``. A flagged
+    k whose fit is still provisional (in ``pending``) is finished first, so that the restarts
+    compete with a converged fit.
     """
     inertia = {k: fits[k].inertia for k in ks}
     if ks and ks[0] == 2:
@@ -469,6 +583,8 @@ def _repair_nonconvex(X, fits, ks, random_state, sample_weight=None) -> list[int
     ]
     if not flagged:
         return []
+    if pending:
+        _finish_pending(X, x_sq, fits, [k for k in flagged if k in pending], pending, random_state)
     # Side by side on the cores, with seeds of their own (per k, derived from this seed).
     retries = kmeans_fit_many(
         X, flagged, n_init=config.KMEANS_REPAIR_RESTARTS, random_state=_seed_for(random_state, 1000),

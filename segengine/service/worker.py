@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from segengine.api import handle_request
+from segengine.json_fast import standard_equivalent
 from segengine.json_keys import no_key_dropped
 
 __all__ = ["Outcome", "ReportWorkers", "encode_json", "warm_kernels"]
@@ -63,7 +64,7 @@ def _decode(raw: bytes) -> tuple[Any, int | None]:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return raw, None
-    if not no_key_dropped(raw, value):
+    if not standard_equivalent(raw, value) or not no_key_dropped(raw, value):  # big ints, depth
         # orjson keeps the last of two equal keys; handle_request reports duplicates as a 422
         return raw, None
     if isinstance(value, dict):
