@@ -14,7 +14,7 @@ from segengine.table import check_records_are_objects, table_from_records
 from segengine.text.language import normalize_language, parse_accept_language
 from segengine.text.msg import Msg
 
-__all__ = ["segmentation_report", "handle_request"]
+__all__ = ["segmentation_report", "handle_request", "fit_and_report"]
 
 _log = logging.getLogger("segengine")
 
@@ -157,3 +157,33 @@ def _language_from_pairs(headers: Any) -> str:
 
 def _service_error(language: str) -> dict[str, Any]:
     return ServiceError(Msg("service_error"), extra={"retry_after": 60}).to_dict(language)
+
+
+def fit_and_report(payload: Any, language: str = "en") -> tuple[dict[str, Any], Any]:
+    """Run the request contract like :func:`segengine.segmentation_report` and also return the
+    fitted Segmenter (the HTML page's projection needs its preprocessed records).
+
+    Parameters
+    ----------
+    payload : mapping, str or bytes
+        A request body (see :func:`segengine.segmentation_report`).
+    language : str
+
+    Returns
+    -------
+    (dict, Segmenter)
+        The same report ``segmentation_report`` returns, and the fitted Segmenter.
+    """
+    from segengine.fitting import fit_table
+    from segengine.segmenter import Segmenter
+
+    started = time.perf_counter()
+    lang = normalize_language(language)
+    with localized_errors(lang):  # errors leave the contract in the caller's language
+        request = parse_request(payload)
+        options = request.options
+        table = table_from_records(request.records, id_field=options.id_field)
+        with parallel_section():
+            segmenter = Segmenter.from_fit(fit_table(table, options, started=started))
+            report = segmenter.report(lang, include_metadata=request.include_metadata)
+    return report, segmenter

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from segengine.profiling import TOP_CATEGORIES
-
-if TYPE_CHECKING:  # pragma: no cover
-    from segengine.segmenter import Segmenter
 
 __all__ = [
     "KCurve", "SegmentBar", "ProfileRow", "Projection", "ConfidenceDistribution",
@@ -343,7 +340,7 @@ def _drawn_rows(labels: np.ndarray, k: int, max_points: int, random_state: int |
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
-def projection(seg: "Segmenter", *, max_points: int = PROJECTION_MAX_POINTS,
+def projection(seg: Any, *, max_points: int = PROJECTION_MAX_POINTS,
                random_state: int | None = None) -> Projection:
     """Project a fitted Segmenter's preprocessed records on their first two principal components.
 

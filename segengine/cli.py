@@ -105,7 +105,8 @@ def _run_report(payload: dict[str, Any], language: str, show_progress: bool) -> 
 
 def _run_report_html(payload: dict[str, Any], args: argparse.Namespace, show_progress: bool) -> Any:
     """Like _run_report, and also write the HTML page (it needs the fitted model, not only the body)."""
-    from segengine.html_report import fit_and_report, render_html
+    from segengine.api import fit_and_report
+    from segengine.html_report import render_html
 
     _note_compiling(args.language)
     n = len(payload["data"]) if isinstance(payload.get("data"), list) else 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from segengine import chart_data
 from segengine._version import __version__
@@ -22,10 +22,7 @@ from segengine.svg_charts import (
 from segengine.text.catalog import MESSAGES, format_int, format_number, format_percent, text
 from segengine.text.language import normalize_language
 
-if TYPE_CHECKING:  # pragma: no cover
-    from segengine.segmenter import Segmenter
-
-__all__ = ["fit_and_report", "render_html", "segmenter_html", "write_html"]
+__all__ = ["render_html", "segmenter_html", "write_html"]
 
 # Segment keys the page lays out itself; any other key a report carries (e.g. ``stability``) is
 # shown generically among the segment's facts.
@@ -289,7 +286,7 @@ def _warnings_section(metadata: dict[str, Any], t: Callable[..., str]) -> str:
 # ------------------------------------------------------------------------------ the page
 
 
-def render_html(report: dict[str, Any], segmenter: "Segmenter | None" = None, *,
+def render_html(report: dict[str, Any], segmenter: Any = None, *,
                 language: str = "en") -> str:
     """The whole report as one HTML page.
 
@@ -355,7 +352,7 @@ def render_html(report: dict[str, Any], segmenter: "Segmenter | None" = None, *,
     ])
 
 
-def segmenter_html(seg: "Segmenter", language: str = "en") -> str:
+def segmenter_html(seg: Any, language: str = "en") -> str:
     """The HTML page of a fitted Segmenter's report in ``language``.
 
     Parameters
@@ -389,39 +386,3 @@ def write_html(path: str | os.PathLike, page: str) -> None:
     from segengine.files import write_output
 
     write_output(path, page)
-
-
-def fit_and_report(payload: Any, language: str = "en") -> tuple[dict[str, Any], "Segmenter"]:
-    """Run the request contract like :func:`segengine.segmentation_report` and also return the
-    fitted Segmenter (the HTML page's projection needs its preprocessed records).
-
-    Parameters
-    ----------
-    payload : mapping, str or bytes
-        A request body (see :func:`segengine.segmentation_report`).
-    language : str
-
-    Returns
-    -------
-    (dict, Segmenter)
-        The same report ``segmentation_report`` returns, and the fitted Segmenter.
-    """
-    import time
-
-    from segengine.concurrency import parallel_section
-    from segengine.errors import localized_errors
-    from segengine.fitting import fit_table
-    from segengine.request import parse_request
-    from segengine.segmenter import Segmenter
-    from segengine.table import table_from_records
-
-    started = time.perf_counter()
-    lang = normalize_language(language)
-    with localized_errors(lang):  # errors leave the contract in the caller's language
-        request = parse_request(payload)
-        options = request.options
-        table = table_from_records(request.records, id_field=options.id_field)
-        with parallel_section():
-            segmenter = Segmenter.from_fit(fit_table(table, options, started=started))
-            report = segmenter.report(lang, include_metadata=request.include_metadata)
-    return report, segmenter

@@ -5,13 +5,10 @@ Inline styles only (notebook front ends may drop ``<style>`` blocks of untrusted
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from segengine.svg import esc, segment_color
 from segengine.text.catalog import format_int, format_number, format_percent
-
-if TYPE_CHECKING:  # pragma: no cover
-    from segengine.segmenter import Segmenter
 
 __all__ = ["summary_html"]
 
@@ -20,7 +17,7 @@ def _item_text(item: object) -> str:
     return str(item.get("text", "")) if isinstance(item, dict) else str(item)
 
 
-def summary_html(seg: "Segmenter") -> str:
+def summary_html(seg: Any) -> str:
     """A compact HTML summary of a Segmenter for Jupyter (``_repr_html_``): never raises.
 
     Parameters

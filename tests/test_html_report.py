@@ -455,7 +455,7 @@ def test_rendering_changes_neither_the_report_nor_the_model(fitted):
 def test_fit_and_report_gives_the_contract_report(payload, language):
     # The CLI's --html path fits through fit_and_report (it needs the model too): its report must
     # stay the one segmentation_report returns, whatever the contract grows.
-    from segengine.html_report import fit_and_report
+    from segengine.api import fit_and_report
 
     expected = se.segmentation_report(copy.deepcopy(payload), language=language)
     got, seg = fit_and_report(copy.deepcopy(payload), language=language)
