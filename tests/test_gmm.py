@@ -373,7 +373,7 @@ def test_constant_column_and_extreme_magnitudes():
 
 
 @pytest.mark.parametrize("cov_type", COV_TYPES)
-def test_thread_count_does_not_change_bits(cov_type, monkeypatch):
+def test_thread_count_does_not_change_bits(cov_type, monkeypatch, two_numba_threads):
     from segengine import config
 
     monkeypatch.setattr(config, "GMM_PARALLEL_MIN_WORK", 0)  # force the parallel kernels
@@ -387,7 +387,7 @@ def test_thread_count_does_not_change_bits(cov_type, monkeypatch):
         numba.set_num_threads(1)
         a = GaussianMixture(4, covariance_type=cov_type, random_state=0).fit(X)
         pa = a.predict_proba(X)
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(two_numba_threads)
         b = GaussianMixture(4, covariance_type=cov_type, random_state=0).fit(X)
         pb = b.predict_proba(X)
     finally:

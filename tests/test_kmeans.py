@@ -318,7 +318,7 @@ def test_same_seed_same_output_and_random_state_kinds():
 
 
 @pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
-def test_thread_count_does_not_change_results(algorithm, monkeypatch):
+def test_thread_count_does_not_change_results(algorithm, monkeypatch, two_numba_threads):
     # Force the parallel kernels (normally reserved for larger n * d * k).
     import segengine.engines.kmeans as km
 
@@ -328,7 +328,7 @@ def test_thread_count_does_not_change_results(algorithm, monkeypatch):
     try:
         numba.set_num_threads(1)
         one = kmeans_fit(X, 8, random_state=0, algorithm=algorithm)
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(two_numba_threads)
         two = kmeans_fit(X, 8, random_state=0, algorithm=algorithm)
     finally:
         numba.set_num_threads(before)
@@ -379,15 +379,23 @@ def test_fit_many_equals_individual_fits():
     _same(g[5], kmeans_fit(X, 5, random_state=np.random.default_rng(1)))
     w = np.random.default_rng(2).random(5000)
     _same(kmeans_fit_many(X, [4], random_state=1, sample_weight=w)[4], kmeans_fit(X, 4, random_state=1, sample_weight=w))
-    # the fits of a sweep run in worker threads: their number must not matter
+
+
+def test_fit_many_worker_count_does_not_change_results(two_numba_threads):
+    # The fits of a sweep run in up to numba.get_num_threads() worker threads: one worker and
+    # two must give the same fits (5000 x 5 is above the size from which the workers start).
+    X, _ = make_blobs(5000, 5, centers=5, cluster_std=2.0, random_state=9)
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
         serial = kmeans_fit_many(X, range(2, 9), random_state=13, n_init=2)
+        numba.set_num_threads(two_numba_threads)
+        threaded = kmeans_fit_many(X, range(2, 9), random_state=13, n_init=2)
     finally:
         numba.set_num_threads(before)
+    assert sorted(serial) == sorted(threaded) == list(range(2, 9))
     for k in serial:
-        _same(serial[k], many[k])
+        _same(serial[k], threaded[k])
 
 
 # ----------------------------------------------------------------------------------------

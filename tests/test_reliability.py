@@ -489,7 +489,7 @@ def test_reports_identical_across_processes_and_threads():
         assert [_digest(b) for b in pool.map(se.segmentation_report, local)] == first
 
 
-def test_report_identical_with_one_or_two_numba_threads():
+def test_report_identical_with_one_or_two_numba_threads(two_numba_threads):
     import numba
 
     local = _digest_payloads()[2:]  # 6000 records: parallel kernels, sampled silhouette, kmeans and gmm
@@ -497,7 +497,7 @@ def test_report_identical_with_one_or_two_numba_threads():
     try:
         numba.set_num_threads(1)
         one = [_digest(se.segmentation_report(p)) for p in local]
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(two_numba_threads)
         two = [_digest(se.segmentation_report(p)) for p in local]
     finally:
         numba.set_num_threads(before)

@@ -332,7 +332,7 @@ def test_simplified_silhouette():
 # threads and memory
 
 
-def test_thread_count_does_not_change_results(monkeypatch):
+def test_thread_count_does_not_change_results(monkeypatch, two_numba_threads):
     # Low enough that these problems take the parallel kernels (what the test is about).
     monkeypatch.setattr(config, "SILHOUETTE_PARALLEL_MIN_PAIRS", 1_000_000)
     X, _ = make_blobs(6000, 5, centers=4, random_state=0)
@@ -348,7 +348,7 @@ def test_thread_count_does_not_change_results(monkeypatch):
                     *silhouette_sampled_multi(X, labs, sample_size=2500, max_cells=1))
 
         one = run()
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(two_numba_threads)
         two = run()
     finally:
         numba.set_num_threads(before)
