@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
+from segengine.datasets import load_demo_customers
+
 # The HTTP service tests share one `segengine serve` process (fixture "service", session scope).
 from service_helpers import service_fixture  # noqa: F401
-
-from segengine.datasets import load_demo_customers
 
 # Property tests draw the same examples on every run (derandomized, no example database), so a
 # red CI is always a regression, never a newly drawn example. HYPOTHESIS_PROFILE=explore

@@ -11,8 +11,7 @@ import sys
 import types
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from segengine import cli
 from segengine.cli import format_summary, main, parse_csv_cell

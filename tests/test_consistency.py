@@ -11,13 +11,13 @@ import copy
 import re
 
 import pytest
-from consistency import check_report
-from customer_tables import one_time_buyers, random_customers
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import segengine as se
 from segengine.datasets import load_demo_customers
+
+from consistency import check_report
+from customer_tables import one_time_buyers, random_customers
 
 LANGUAGES = ("en", "es", "pt")
 
@@ -131,7 +131,8 @@ def test_checker_finds_summary_tautologies_and_wrong_facts(demo_report):
     assert any("not the smallest" in e for e in errors)
     two = _report(load_demo_customers(600, random_state=3)[0], {"n_clusters": 2})
     name = two["segments"][1]["name"]
-    two["summary"]["insights"].append(f"'{name}' is the most distinct segment: frequency lies 1.2 standard deviations from the average.")
+    two["summary"]["insights"].append(
+        f"'{name}' is the most distinct segment: frequency lies 1.2 standard deviations from the average.")
     assert any("true by construction" in e for e in check_report(two, "en"))
 
 

@@ -23,7 +23,8 @@ PACKAGE = ROOT / "segengine"
 
 def _run(args: list[str], cache_dir: Path, timeout: int = 1200) -> subprocess.CompletedProcess:
     env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False)
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, timeout=timeout,
+                          check=False)
 
 
 def _kernel_modules() -> list[str]:

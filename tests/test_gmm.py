@@ -7,8 +7,7 @@ import warnings
 import numba
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGMM
@@ -25,6 +24,7 @@ from segengine.engines.gmm import (
     gmm_fit_from_labels,
 )
 from segengine.errors import NotFittedError
+
 import naive  # tests/ is on sys.path (rootdir-less test dir)
 
 COV_TYPES = ["full", "tied", "diag", "spherical"]

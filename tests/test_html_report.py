@@ -16,6 +16,7 @@ from segengine import chart_data
 from segengine.html_report import render_html, write_html
 from segengine.html_summary import summary_html
 from segengine.text.catalog import MESSAGES
+
 from html_dom import parse
 
 TOL = 0.051  # coordinates are written with one decimal
@@ -323,7 +324,8 @@ def test_extra_segment_fields_such_as_stability_are_shown(fitted):
         assert facts["new_thing · score"] == "3"
         assert facts["drivers"] == "first reason, second reason"
         assert not any("nested" in k for k in facts)
-    overview = {d.find("dt").text(): d.find("dd").text() for d in dom.find("section", id="overview").find("dl").find_all("div")}
+    items = dom.find("section", id="overview").find("dl").find_all("div")
+    overview = {d.find("dt").text(): d.find("dd").text() for d in items}
     assert overview["Stability"] == "0.77"
     table = dom.find("section", id="fields").find("table")
     assert table.find("thead").find_all("th")[-1].text() == "Role"

@@ -40,7 +40,8 @@ def test_every_module_is_in_exactly_the_layer_its_first_pattern_names():
         index = import_graph.layer_of(module)
         assert index is not None, f"{module} is in no layer"
     assert import_graph.layer_of("segengine.config") < import_graph.layer_of("segengine.engines._kmeans_kernels")
-    assert import_graph.layer_of("segengine.engines.kmeans") < import_graph.layer_of("segengine.engines.kmeans_estimator")
+    assert (import_graph.layer_of("segengine.engines.kmeans")
+            < import_graph.layer_of("segengine.engines.kmeans_estimator"))
     assert import_graph.layer_of("segengine.preprocessing") < import_graph.layer_of("segengine.selection")
     assert import_graph.layer_of("segengine.report") < import_graph.layer_of("segengine.segmenter")
     assert import_graph.layer_of("segengine.segmenter") < import_graph.layer_of("segengine.api")
@@ -99,7 +100,8 @@ def test_each_kind_of_back_edge_fails_the_check(tmp_path, kind, text):
 
 
 def test_a_logger_name_is_not_an_import(tmp_path):
-    root = _package(tmp_path, {**_BASE, "segengine/config.py": "import logging\nlog = logging.getLogger('segengine.api')\n"})
+    text = "import logging\nlog = logging.getLogger('segengine.api')\n"
+    root = _package(tmp_path, {**_BASE, "segengine/config.py": text})
     modules, edges = import_graph.read_edges(root)
     assert not import_graph.check(modules, edges).failed
 

@@ -7,8 +7,7 @@ import warnings
 import numba
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from sklearn.cluster import KMeans as SKKMeans
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
@@ -312,8 +311,10 @@ def _same(a: KMeansResult, b: KMeansResult) -> None:
 def test_same_seed_same_output_and_random_state_kinds():
     X, _ = make_blobs(2000, 5, centers=6, random_state=0)
     _same(kmeans_fit(X, 6, random_state=42, n_init=2), kmeans_fit(X, 6, random_state=42, n_init=2))
-    _same(kmeans_fit(X, 6, random_state=np.random.default_rng(3)), kmeans_fit(X, 6, random_state=np.random.default_rng(3)))
-    _same(kmeans_fit(X, 6, random_state=np.random.RandomState(3)), kmeans_fit(X, 6, random_state=np.random.RandomState(3)))
+    _same(kmeans_fit(X, 6, random_state=np.random.default_rng(3)),
+          kmeans_fit(X, 6, random_state=np.random.default_rng(3)))
+    _same(kmeans_fit(X, 6, random_state=np.random.RandomState(3)),
+          kmeans_fit(X, 6, random_state=np.random.RandomState(3)))
     kmeans_fit(X, 6, random_state=None)  # fresh entropy, just runs
 
 
@@ -378,7 +379,8 @@ def test_fit_many_equals_individual_fits():
     g = kmeans_fit_many(X, [4, 5], random_state=np.random.default_rng(1))
     _same(g[5], kmeans_fit(X, 5, random_state=np.random.default_rng(1)))
     w = np.random.default_rng(2).random(5000)
-    _same(kmeans_fit_many(X, [4], random_state=1, sample_weight=w)[4], kmeans_fit(X, 4, random_state=1, sample_weight=w))
+    _same(kmeans_fit_many(X, [4], random_state=1, sample_weight=w)[4],
+          kmeans_fit(X, 4, random_state=1, sample_weight=w))
 
 
 def test_fit_many_worker_count_does_not_change_results(two_numba_threads):

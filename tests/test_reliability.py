@@ -198,7 +198,7 @@ def _run_subprocess(code: str, *args: str, env_extra: dict | None = None, timeou
 
 
 def test_workqueue_layer_eight_threads_do_not_crash_and_match_serial():
-    """numba's workqueue layer aborts the process on concurrent parallel launches; the guard in
+    """The numba workqueue layer aborts the process on concurrent parallel launches; the guard in
     segengine.concurrency must serialise them (payloads above PARALLEL_MIN_ROWS so the parallel
     kernels really run)."""
     env = {"NUMBA_THREADING_LAYER": "workqueue"}
@@ -324,7 +324,8 @@ _OPTION_SETS = [
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's too: services may run with -W error
-@pytest.mark.parametrize("options", _OPTION_SETS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "defaults")
+@pytest.mark.parametrize("options", _OPTION_SETS,
+                         ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "defaults")
 @pytest.mark.parametrize("case", sorted(_CASES))
 def test_numerical_edge_cases_give_a_valid_report_or_a_clear_422(case, options):
     rows = _CASES[case]

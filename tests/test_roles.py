@@ -6,10 +6,11 @@ import copy
 
 import numpy as np
 import pytest
-from consistency import check_report
 
 import segengine as se
 from segengine.roles import assign_roles, field_label, field_labels
+
+from consistency import check_report
 
 ARCHETYPE_NAMES = {"Champions", "Loyal customers", "New customers", "At risk", "Hibernating", "Big spenders",
                    "Promising", "Occasional buyers", "Low-value customers"}

@@ -9,21 +9,21 @@ import tracemalloc
 import numba
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from sklearn import metrics as skm
 from sklearn.datasets import make_blobs
 
 from segengine import config
 from segengine.metrics.silhouette import (
-    silhouette_sampled_multi,
+    count_cells,
     silhouette_rows,
+    silhouette_sampled_multi,
     silhouette_samples,
     silhouette_score,
     silhouette_scores_multi,
     simplified_silhouette,
-    count_cells,
 )
+
 from naive import silhouette_samples_naive  # tests/ is on sys.path (rootdir-less test dir)
 
 # ----------------------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ def test_malformed_input_raises():
     with pytest.raises(ValueError):
         silhouette_samples(np.zeros((4, 2)), [0, 1, 1])
     with pytest.raises(ValueError):
-        silhouette_score(np.random.rand(10, 2), [0, 1] * 5, sample_size=0)
+        silhouette_score(np.random.default_rng(0).random((10, 2)), [0, 1] * 5, sample_size=0)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from sklearn.cluster import KMeans as SkKMeans
 from sklearn.datasets import make_blobs
-from sklearn.metrics import adjusted_rand_score
-from sklearn.metrics import silhouette_score as sk_silhouette
+from sklearn.metrics import adjusted_rand_score, silhouette_score as sk_silhouette
 
 import segengine as se
 from segengine import config
@@ -68,8 +67,11 @@ def test_sampled_near_ties_are_resolved_exactly_so_the_seed_does_not_decide():
     # 7 blobs in 2-D, 7,563 records (sampled silhouette): k = 2 and k = 3 score within the
     # sample's error, and the sample used to pick one or the other with the seed.
     rng = np.random.default_rng([2026, 12, 8])
-    n = int(rng.integers(1_500, 15_001)); c = int(rng.integers(2, 9)); d = int(rng.integers(2, 11))
-    std = float(rng.uniform(0.8, 3.2)); shares = rng.dirichlet(np.full(c, 3.0))
+    n = int(rng.integers(1_500, 15_001))
+    c = int(rng.integers(2, 9))
+    d = int(rng.integers(2, 11))
+    std = float(rng.uniform(0.8, 3.2))
+    shares = rng.dirichlet(np.full(c, 3.0))
     sizes = np.maximum(1, np.round(shares * n)).astype(int).tolist()
     X, _ = make_blobs(sizes, n_features=d, cluster_std=std, center_box=(-10, 10),
                       random_state=int(rng.integers(1_000_000)))
