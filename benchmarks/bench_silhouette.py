@@ -25,11 +25,7 @@ from sklearn.metrics import silhouette_score as sk_silhouette_score
 
 from segengine import config
 from segengine.metrics import silhouette as sil
-from segengine.metrics.silhouette import (
-    silhouette_sampled_multi,
-    silhouette_score,
-    silhouette_scores_multi,
-)
+from segengine.metrics.silhouette import silhouette_sampled_multi, silhouette_score, silhouette_scores_multi
 
 RESULTS = Path(__file__).parent / "results" / "silhouette.json"
 _results: dict = {}

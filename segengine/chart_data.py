@@ -343,7 +343,7 @@ def _drawn_rows(labels: np.ndarray, k: int, max_points: int, random_state: int |
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
-def projection(seg: "Segmenter", *, max_points: int = PROJECTION_MAX_POINTS,
+def projection(seg: Segmenter, *, max_points: int = PROJECTION_MAX_POINTS,
                random_state: int | None = None) -> Projection:
     """Project a fitted Segmenter's preprocessed records on their first two principal components.
 

@@ -20,7 +20,7 @@ def _item_text(item: object) -> str:
     return str(item.get("text", "")) if isinstance(item, dict) else str(item)
 
 
-def summary_html(seg: "Segmenter") -> str:
+def summary_html(seg: Segmenter) -> str:
     """A compact HTML summary of a Segmenter for Jupyter (``_repr_html_``): never raises.
 
     Parameters

@@ -9,12 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from segengine.datasets import (
-    DEMO_REFERENCE_DATE,
-    DEMO_SEGMENTS,
-    load_demo_customers,
-    make_numeric_customers,
-)
+from segengine.datasets import DEMO_REFERENCE_DATE, DEMO_SEGMENTS, load_demo_customers, make_numeric_customers
 
 FIELDS = {
     "id",
