@@ -11,21 +11,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dask
+import dask.dataframe as dd
+import distributed
 import numpy as np
+import pandas as pd
 import pytest
 
-pytest.importorskip("dask.dataframe")
-distributed = pytest.importorskip("distributed")
-pd = pytest.importorskip("pandas")
-
-import dask  # noqa: E402
-import dask.dataframe as dd  # noqa: E402
-
-import segengine.dask as sdask  # noqa: E402
-from segengine import Segmenter  # noqa: E402
-from segengine.datasets import load_demo_customers  # noqa: E402
-from segengine.errors import ValidationError  # noqa: E402
-from segengine.metrics.silhouette import silhouette_samples  # noqa: E402
+import segengine.dask as sdask
+from segengine import Segmenter
+from segengine.datasets import load_demo_customers
+from segengine.errors import ValidationError
+from segengine.metrics.silhouette import silhouette_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 

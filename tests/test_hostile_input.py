@@ -48,7 +48,7 @@ def test_headers_of_unexpected_shape_are_ignored(headers):
 
 
 def test_pandas_series_headers_are_ignored_or_read():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     status, _ = se.handle_request({"data": _rows(), "options": {"k_max": 3}},
                                   pd.Series({"Accept-Language": "es"}))
     assert status == 200
@@ -170,7 +170,7 @@ def test_nan_in_text_boolean_and_date_fields_is_missing_at_scoring():
 
 
 def test_nan_from_pandas_records_is_missing():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     frame = pd.DataFrame({"x": np.arange(30.0) % 6, "plan": ["basic", "pro", None] * 10})
     status, body = se.handle_request({"data": frame.to_dict("records"), "options": {"k_max": 3}})
     assert status == 200, body.get("details")

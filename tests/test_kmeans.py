@@ -185,7 +185,7 @@ def test_estimator_api_and_transform():
 
 
 def test_dataframe_feature_names():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     X, _ = make_blobs(200, 2, centers=3, random_state=0)
     df = pd.DataFrame(X, columns=["recency", "monetary"])
     m = KMeans(3, random_state=0).fit(df)

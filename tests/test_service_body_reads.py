@@ -9,8 +9,6 @@ import json
 
 import pytest
 
-pytest.importorskip("starlette")
-
 from segengine.service import create_app, tenants as t
 from segengine.service.config import ROUTE, ServiceConfig
 from segengine.service.store import TenantStore
