@@ -237,6 +237,7 @@ def test_an_emptied_segment_is_reseeded_not_dropped(threads_client):
 # -- processes, persistence and the README -----------------------------------------------------------
 
 
+@pytest.mark.slow  # two worker processes start, import the stack and load the kernels
 def test_processes_cluster_fit_save_load_predict(tmp_path):
     df = _demo_frame(3_000, seed=4)
     # Worker processes import segengine from the environment (PYTHONPATH or the installed package).

@@ -69,6 +69,7 @@ print(json.dumps({"before": before, "after": after, "same_labels": bool((labels 
 """
 
 
+@pytest.mark.slow  # a cold compile of eight kernels (a warm cache links them in and hides the count)
 def test_serial_calls_never_compile_the_parallel_twins(tmp_path):
     proc = _run(["-c", _PRUNING], tmp_path / "numba-cache")
     assert proc.returncode == 0, proc.stderr[-3000:]
