@@ -24,7 +24,15 @@ def _run(*args: str) -> subprocess.CompletedProcess:
                           timeout=120, env=env, check=False)
 
 
+def _main(capsys, *args: str) -> subprocess.CompletedProcess:
+    """The script's main() in this process (what _run does, without an interpreter start)."""
+    code = import_graph.main(list(args))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
 def test_segengine_has_no_new_back_edge_and_no_cycle():
+    # The script as CI and the lead run it: its own process, this checkout's segengine.
     done = _run()
     assert done.returncode == 0, done.stdout + done.stderr
     assert "layering holds" in done.stdout
@@ -87,14 +95,14 @@ _BASE = {
              "def load(n):\n    return importlib.import_module(_LAZY[n][0])\n"),
     ("module", "from .api import handle_request\n"),
 ])
-def test_each_kind_of_back_edge_fails_the_check(tmp_path, kind, text):
+def test_each_kind_of_back_edge_fails_the_check(tmp_path, capsys, kind, text):
     root = _package(tmp_path, {**_BASE, "segengine/config.py": text})
     modules, edges = import_graph.read_edges(root)
     assert [(e.target, e.kind) for e in edges if e.source == "segengine.config"] == [("segengine.api", kind)]
     result = import_graph.check(modules, edges)
     assert [(e.source, e.target) for e in result.new_back_edges] == [("segengine.config", "segengine.api")]
     assert result.failed
-    done = _run("--root", str(root), "--quiet")
+    done = _main(capsys, "--root", str(root), "--quiet")
     assert done.returncode == 1
     assert "segengine.config -> segengine.api" in done.stdout and "FAILED" in done.stdout
 
@@ -106,7 +114,7 @@ def test_a_logger_name_is_not_an_import(tmp_path):
     assert not import_graph.check(modules, edges).failed
 
 
-def test_a_cycle_inside_one_layer_fails(tmp_path):
+def test_a_cycle_inside_one_layer_fails(tmp_path, capsys):
     root = _package(tmp_path, {
         **_BASE,
         "segengine/api.py": "from segengine import errors\n",
@@ -117,18 +125,18 @@ def test_a_cycle_inside_one_layer_fails(tmp_path):
     result = import_graph.check(modules, edges)
     assert result.cycles == [["segengine.config", "segengine.errors"]]
     assert not result.new_back_edges
-    assert _run("--root", str(root), "--quiet").returncode == 1
+    assert _main(capsys, "--root", str(root), "--quiet").returncode == 1
 
 
-def test_a_module_in_no_layer_fails(tmp_path):
+def test_a_module_in_no_layer_fails(tmp_path, capsys):
     root = _package(tmp_path, {**_BASE, "segengine/grab_bag.py": "from segengine import config\n"})
-    done = _run("--root", str(root), "--quiet")
+    done = _main(capsys, "--root", str(root), "--quiet")
     assert done.returncode == 1
     assert "segengine.grab_bag" in done.stdout and "no layer" in done.stdout
 
 
-def test_downward_imports_pass(tmp_path):
+def test_downward_imports_pass(tmp_path, capsys):
     root = _package(tmp_path, _BASE)
-    done = _run("--root", str(root))
+    done = _main(capsys, "--root", str(root))
     assert done.returncode == 0, done.stdout
     assert "layering holds" in done.stdout

@@ -176,13 +176,11 @@ _SUBPROCESS_THREADS = textwrap.dedent(
         records, _ = load_demo_customers(n=n, random_state=i)
         payloads.append({"data": records, "options": {"k_max": 4, "random_state": i},
                          "include_metadata": True})
-    mode = sys.argv[1]
-    if mode == "threads":
-        with cf.ThreadPoolExecutor(8) as pool:
-            bodies = list(pool.map(se.segmentation_report, payloads))
-    else:
-        bodies = [se.segmentation_report(p) for p in payloads]
-    print(json.dumps({"layer": numba.threading_layer(), "digests": [digest(b) for b in bodies]}))
+    with cf.ThreadPoolExecutor(8) as pool:
+        threaded = list(pool.map(se.segmentation_report, payloads))
+    serial = [se.segmentation_report(p) for p in payloads]
+    print(json.dumps({"layer": numba.threading_layer(), "threaded": [digest(b) for b in threaded],
+                      "serial": [digest(b) for b in serial]}))
     """
 )
 
@@ -201,11 +199,10 @@ def test_workqueue_layer_eight_threads_do_not_crash_and_match_serial():
     """The numba workqueue layer aborts the process on concurrent parallel launches; the guard in
     segengine.concurrency must serialise them (payloads above PARALLEL_MIN_ROWS so the parallel
     kernels really run)."""
-    env = {"NUMBA_THREADING_LAYER": "workqueue"}
-    threaded = _run_subprocess(_SUBPROCESS_THREADS, "threads", env_extra=env)
-    serial = _run_subprocess(_SUBPROCESS_THREADS, "serial", env_extra=env)
-    assert threaded["layer"] == "workqueue"
-    assert threaded["digests"] == serial["digests"]
+    # One process runs the eight reports in eight threads, then one after another.
+    out = _run_subprocess(_SUBPROCESS_THREADS, env_extra={"NUMBA_THREADING_LAYER": "workqueue"})
+    assert out["layer"] == "workqueue"
+    assert len(out["threaded"]) == 8 and out["threaded"] == out["serial"]
 
 
 # -- 2. limits ------------------------------------------------------------------------------------
@@ -529,32 +526,44 @@ def test_scoring_records_that_all_fall_in_one_segment(n_new):
 
 _SUBPROCESS_ENGINES = textwrap.dedent(
     """
-    import concurrent.futures as cf, json, sys
+    import concurrent.futures as cf, json
     import numpy as np
     import segengine as se
 
     X = np.random.default_rng(0).normal(size=(100_000, 8))  # above the GMM's parallel threshold
 
-    def work(i):
-        if sys.argv[1] == "gmm":
+    def work(engine, i):
+        if engine == "gmm":
             gmm = se.GaussianMixture(n_components=4, max_iter=5, random_state=i)
             return float(gmm.fit(X).lower_bound_)
-        if sys.argv[1] == "kmeans":
+        if engine == "kmeans":
             return float(se.KMeans(n_clusters=8, random_state=i).fit(X).inertia_)
         return float(se.silhouette_score(X[:5000], np.arange(5000) % 3))
 
-    # Four fits at once: the workqueue layer aborts on any two concurrent parallel launches.
-    with cf.ThreadPoolExecutor(4) as pool:
-        threaded = list(pool.map(work, range(4)))
-    print(json.dumps({"values": threaded, "serial": [work(i) for i in range(4)]}))
+    out = {"layer": None}
+    for engine in ("gmm", "kmeans", "silhouette"):
+        # Four fits at once: the workqueue layer aborts on any two concurrent parallel launches.
+        with cf.ThreadPoolExecutor(4) as pool:
+            threaded = list(pool.map(lambda i: work(engine, i), range(4)))
+        out[engine] = {"values": threaded, "serial": [work(engine, i) for i in range(4)]}
+    import numba
+    out["layer"] = numba.threading_layer()
+    print(json.dumps(out))
     """
 )
 
 
+@pytest.fixture(scope="module")
+def engines_under_workqueue():
+    # One process for the three engines (an interpreter start and a kernel load, not three).
+    return _run_subprocess(_SUBPROCESS_ENGINES, env_extra={"NUMBA_THREADING_LAYER": "workqueue"})
+
+
 @pytest.mark.parametrize("engine", ["gmm", "kmeans", "silhouette"])
-def test_public_estimators_from_threads_under_workqueue(engine):
-    out = _run_subprocess(_SUBPROCESS_ENGINES, engine, env_extra={"NUMBA_THREADING_LAYER": "workqueue"})
-    assert out["values"] == out["serial"]
+def test_public_estimators_from_threads_under_workqueue(engine, engines_under_workqueue):
+    out = engines_under_workqueue
+    assert out["layer"] == "workqueue"
+    assert len(out[engine]["values"]) == 4 and out[engine]["values"] == out[engine]["serial"]
 
 
 def test_estimator_rejects_duplicate_frame_columns_and_complex_arrays_with_a_422():
