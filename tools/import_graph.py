@@ -34,31 +34,35 @@ PACKAGE = "segengine"
 
 # Bottom first. A pattern is a module name or an fnmatch pattern (``segengine.service.*``); the
 # first layer with a matching pattern wins, so exact names come before wider patterns.
+# Modules named here that this checkout does not have yet are those of the other #15 branches
+# (placed by reading their imports on main), so that the merge needs no edit of LAYERS.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # Read by everything; import nothing of segengine above them.
     ("foundation", (
         "segengine._version", "segengine.config", "segengine.errors", "segengine.concurrency",
-        "segengine.json_keys",
-        "segengine.text", "segengine.text.language", "segengine.text.catalog",
+        "segengine.json_keys", "segengine.json_fast", "segengine.files",
+        "segengine.text", "segengine.text.language", "segengine.text.msg", "segengine.text.catalog",
         "segengine.text.chart_labels", "segengine.text.error_messages",
-        "segengine.text.budget_messages",
+        "segengine.text.budget_messages", "segengine.text.estimator_messages",
+        "segengine.text.file_messages", "segengine.text.option_help",
+        "segengine.text.service_messages", "segengine.text.terminal_labels",
     )),
     # numba kernels: arrays in, arrays out.
     ("kernels", (
         "segengine.engines", "segengine.engines._bounds", "segengine.engines._kmeans_kernels",
         "segengine.engines._kmeans_sparse_kernels", "segengine.engines._gmm_kernels",
-        "segengine.metrics", "segengine.metrics._silhouette_kernels",
+        "segengine.engines._membership_kernels", "segengine.metrics", "segengine.metrics._silhouette_kernels",
         "segengine.metrics._silhouette_metric_kernels", "segengine.kernel_cache",
     )),
     # Functional cores over the kernels (what the pipeline calls).
-    ("engine cores", ("segengine.engines.kmeans", "segengine.engines.gmm")),
+    ("engine cores", ("segengine.engines.kmeans", "segengine.engines.gmm", "segengine.engines.memberships")),
     # scikit-learn compatible estimators over the cores.
     ("engine estimators", ("segengine.engines.kmeans_estimator", "segengine.engines.gmm_estimator")),
     ("metrics", ("segengine.metrics.silhouette", "segengine.mergeable")),
     # The option table and the business roles it names; preprocessing reads the options.
     ("options", ("segengine.options", "segengine.roles")),
     # Records, frames, arrays and files into typed columns.
-    ("table", ("segengine.table", "segengine.readers", "segengine.datasets")),
+    ("table", ("segengine.table", "segengine.columns_fast", "segengine.readers", "segengine.datasets")),
     ("preprocessing", ("segengine.preprocessing",)),
     ("request", ("segengine.request",)),
     # Choosing k and the algorithm within a budget; stability of the chosen segments.
@@ -68,10 +72,13 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("profiling", ("segengine.profiling",)),
     # The fitted model and the report built from it; reader-facing sentences about profiles.
     ("model and report", (
-        "segengine.report", "segengine.persistence", "segengine.model_check",
+        "segengine.model", "segengine.report", "segengine.persistence", "segengine.model_check",
         "segengine.scoring_checks", "segengine.text.naming", "segengine.text.insights",
     )),
-    ("segmenter", ("segengine.segmenter",)),
+    # The pipeline in small steps: records -> fitted model -> scored batch.
+    ("fitting", ("segengine.fitting",)),
+    # The estimator over the pipeline, its scikit-learn surface and assign().
+    ("segmenter", ("segengine.segmenter", "segengine.estimator_api", "segengine.assign")),
     # The contract as functions, and the package's public face (its lazy table reaches here).
     ("api", ("segengine.api", "segengine")),
     # Everything that renders or serves a fitted segmentation.
@@ -79,9 +86,11 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "segengine.chart_data", "segengine.svg", "segengine.svg_charts", "segengine.html_style",
         "segengine.html_summary", "segengine.html_report", "segengine.plots",
         "segengine.dask", "segengine.dask.*", "segengine.service", "segengine.service.*",
+        # argument types shared by the CLI and the service's subcommands
+        "segengine.arguments",
     )),
     # The command line composes everything, including `serve` and `--html`.
-    ("cli", ("segengine.cli", "segengine.__main__", "segengine.files")),
+    ("cli", ("segengine.cli", "segengine.__main__", "segengine.terminal")),
 ]
 
 # Back-edges on main when this script was written (2026-12-02). Issue #15 removes them; the lead
