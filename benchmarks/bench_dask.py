@@ -66,8 +66,8 @@ def run_single(data: Path, labels_out: Path) -> dict:
     import pandas as pd
 
     from segengine import Segmenter
-    from segengine.profiling import profile_segments
     from segengine.report import field_columns, segment_silhouettes
+    from segengine.profiling import profile_segments
 
     Segmenter(n_clusters=3).fit(_partition(99, 3000)[FIELDS].to_numpy())  # warm the JIT cache
     t0 = time.perf_counter()

@@ -11,15 +11,16 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from segengine import chart_data
 from segengine._version import __version__
 from segengine.html_style import STYLE
 from segengine.svg import esc, segment_color
-from segengine.svg_charts import confidence_svg, heatmap_svg, projection_svg, row_value_text, silhouette_svg, sizes_svg
+from segengine.svg_charts import (
+    confidence_svg, heatmap_svg, projection_svg, row_value_text, silhouette_svg, sizes_svg,
+)
 from segengine.text.catalog import MESSAGES, format_int, format_number, format_percent, text
 from segengine.text.language import normalize_language
 
@@ -290,7 +291,7 @@ def _warnings_section(metadata: dict[str, Any], t: Callable[..., str]) -> str:
 # ------------------------------------------------------------------------------ the page
 
 
-def render_html(report: dict[str, Any], segmenter: Segmenter | None = None, *,
+def render_html(report: dict[str, Any], segmenter: "Segmenter | None" = None, *,
                 language: str = "en") -> str:
     """The whole report as one HTML page.
 
@@ -356,7 +357,7 @@ def render_html(report: dict[str, Any], segmenter: Segmenter | None = None, *,
     ])
 
 
-def segmenter_html(seg: Segmenter, language: str = "en") -> str:
+def segmenter_html(seg: "Segmenter", language: str = "en") -> str:
     """The HTML page of a fitted Segmenter's report in ``language``.
 
     Parameters
@@ -405,7 +406,7 @@ def write_html(path: str | os.PathLike, page: str) -> None:
         raise
 
 
-def fit_and_report(payload: Any, language: str = "en") -> tuple[dict[str, Any], Segmenter]:
+def fit_and_report(payload: Any, language: str = "en") -> tuple[dict[str, Any], "Segmenter"]:
     """Run the request contract like :func:`segengine.segmentation_report` and also return the
     fitted Segmenter (the HTML page's projection needs its preprocessed records).
 

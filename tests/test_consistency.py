@@ -11,13 +11,13 @@ import copy
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from consistency import check_report
+from customer_tables import one_time_buyers, random_customers
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import segengine as se
 from segengine.datasets import load_demo_customers
-
-from consistency import check_report
-from customer_tables import one_time_buyers, random_customers
 
 LANGUAGES = ("en", "es", "pt")
 
