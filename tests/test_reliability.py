@@ -530,7 +530,7 @@ _SUBPROCESS_ENGINES = textwrap.dedent(
     import numpy as np
     import segengine as se
 
-    X = np.random.default_rng(0).normal(size=(100_000, 8))  # above the GMM's parallel threshold
+    X = np.random.default_rng(0).normal(size=(50_000, 8))  # above the parallel threshold of full-covariance GMM
 
     def work(engine, i):
         if engine == "gmm":
