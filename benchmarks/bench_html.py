@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                 if m["bytes"] >= MAX_BYTES_10K:
                     failures.append(f"10k page is {m['bytes']:,} bytes (bar {MAX_BYTES_10K:,})")
                 if m["html_ms"] >= MAX_EXTRA_MS_10K:
-                    failures.append(f"10k page takes {m['html_ms']:.0f} ms beyond the report (bar {MAX_EXTRA_MS_10K:.0f})")
+                    failures.append(
+                        f"10k page takes {m['html_ms']:.0f} ms beyond the report (bar {MAX_EXTRA_MS_10K:.0f})")
             elif m["bytes"] >= MAX_BYTES_250K:
                 failures.append(f"{n:,}-record page is {m['bytes']:,} bytes (bar {MAX_BYTES_250K:,})")
     for f in failures:

@@ -25,11 +25,7 @@ from sklearn.metrics import silhouette_score as sk_silhouette_score
 
 from segengine import config
 from segengine.metrics import silhouette as sil
-from segengine.metrics.silhouette import (
-    silhouette_sampled_multi,
-    silhouette_score,
-    silhouette_scores_multi,
-)
+from segengine.metrics.silhouette import silhouette_sampled_multi, silhouette_score, silhouette_scores_multi
 
 RESULTS = Path(__file__).parent / "results" / "silhouette.json"
 _results: dict = {}
@@ -111,7 +107,7 @@ def test_silhouette_multi_10k(benchmark, data_10k):
 
 
 def test_silhouette_multi_scaling(benchmark):
-    """n -> ms of exact multi for 9 labelings: where it stops being cheap (auto threshold)."""
+    """Milliseconds of exact multi for 9 labelings against n: where it stops being cheap (auto threshold)."""
     table = {}
     for n in (2_000, 5_000, 10_000, 20_000, 40_000):
         X = _blobs(n, 10, seed=1)

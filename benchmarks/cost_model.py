@@ -158,7 +158,8 @@ ROWS = [
     Row("levels", "97,000 records, 127 levels + 1 numeric (cell cap)", "_body_levels_at_cell_cap", 200),
     Row("levels", "250,000 records, 49 levels + 1 numeric (50 columns)", "_body_levels_250k", 200),
     Row("string length", "100,000 records, one 1,000,000-character value", "_body_long_string_100k", 200),
-    Row("string length", "20,000 records, one 10,000,000-character value, field excluded", "_body_long_string_excluded", 200),
+    Row("string length", "20,000 records, one 10,000,000-character value, field excluded",
+        "_body_long_string_excluded", 200),
     Row("string length", "250,000 records, a distinct 60-character text each", "_body_distinct_strings_250k", 200),
     Row("option keys", "1,000,000 unknown option keys (17 MB)", "_body_option_keys_1m", 422),
     Row("option keys", "1,000,000 unknown top-level keys (18 MB)", "_body_top_level_keys_1m", 422),
@@ -224,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {row.dimension} | {row.label} | crashed | | | | |  {rec['failure'][-200:]!r}")
             continue
         print(f"| {row.dimension} | {row.label} | {rec['status']} | {rec['body_mb']:.1f} | "
-              f"{rec['seconds']:.2f} | {rec['cpu_seconds']:.2f} | {rec['peak_mb']:.0f} |{'' if good else '  <-- over the model'}",
+              f"{rec['seconds']:.2f} | {rec['cpu_seconds']:.2f} | {rec['peak_mb']:.0f} |"
+              f"{'' if good else '  <-- over the model'}",
               flush=True)
     RESULTS.parent.mkdir(exist_ok=True)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}

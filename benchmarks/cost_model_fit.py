@@ -59,7 +59,7 @@ print(json.dumps({"status": status, "seconds": elapsed, "peak_mb": hwm(),
 """
 
 sys.path.insert(0, str(ROOT))
-from segengine.budget import k_cap
+from segengine.budget import k_cap  # noqa: E402
 
 CAP_SMALL = k_cap(3000, 40, 40)    # 3,000 records x 40 fields
 CAP_LARGE = k_cap(250_000, 3, 3)   # 250,000 records x 3 fields
@@ -77,7 +77,8 @@ QUICK = [
      {"n_clusters": 1000, "algorithm": "gmm", "covariance_type": "diag"}),
 ]
 FULL = QUICK + [
-    (f"n_clusters {CAP_LARGE} (cap), kmeans, 250,000 x 3", 250_000, 3, {"n_clusters": CAP_LARGE, "algorithm": "kmeans"}),
+    (f"n_clusters {CAP_LARGE} (cap), kmeans, 250,000 x 3", 250_000, 3,
+     {"n_clusters": CAP_LARGE, "algorithm": "kmeans"}),
     *[(f"n_clusters {CAP_LARGE} (cap), gmm {c}, 250,000 x 3", 250_000, 3,
        {"n_clusters": CAP_LARGE, "algorithm": "gmm", "covariance_type": c}) for c in COVARIANCES],
     ("default options, 250,000 x 3", 250_000, 3, {}),

@@ -41,10 +41,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from service_helpers import start_server
+from segengine.api import handle_request  # noqa: E402
+from segengine.datasets import load_demo_customers  # noqa: E402
 
-from segengine.api import handle_request
-from segengine.datasets import load_demo_customers
+from service_helpers import start_server  # noqa: E402
 
 
 def _bodies(n: int, count: int = 4) -> list[bytes]:

@@ -101,7 +101,8 @@ class Deadline:
     def elapsed_ms(self) -> float:
         """Milliseconds spent: wall clock under the caller's budget; under the server default,
         the estimated cost of the work done so far (:meth:`charge`), so that the same request
-        takes the same path however loaded the machine is (reports stay deterministic)."""
+        takes the same path however loaded the machine is (reports stay deterministic).
+        """
         if not self.requested:
             return self.charged
         return (time.perf_counter() - self.started) * 1000.0

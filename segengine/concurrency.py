@@ -20,7 +20,8 @@ import contextlib
 import functools
 import os
 import threading
-from typing import Callable, Iterator, ParamSpec, TypeVar
+from collections.abc import Callable, Iterator
+from typing import ParamSpec, TypeVar
 
 __all__ = ["parallel_section", "guarded", "needs_serialising", "active_threading_layer"]
 

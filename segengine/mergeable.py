@@ -55,7 +55,7 @@ class Moments:
     max: np.ndarray
 
     @classmethod
-    def of(cls, X: np.ndarray) -> "Moments":
+    def of(cls, X: np.ndarray) -> Moments:
         """Moments of the columns of ``X`` (NaN = missing).
 
         Parameters
@@ -93,13 +93,13 @@ class Moments:
         return cls(n, mean, m2, m3, lo, hi)
 
     @classmethod
-    def empty(cls, c: int) -> "Moments":
+    def empty(cls, c: int) -> Moments:
         """Moments of zero records over ``c`` columns."""
         z = np.zeros(c)
         nan = np.full(c, np.nan)
         return cls(z, z.copy(), z.copy(), z.copy(), nan, nan.copy())
 
-    def merge(self, other: "Moments") -> "Moments":
+    def merge(self, other: Moments) -> Moments:
         """Moments of the union of both chunks (Chan et al. / Pébay pairwise update).
 
         Parameters
@@ -127,7 +127,7 @@ class Moments:
         return Moments(n, mean, m2, m3, lo, hi)
 
     @staticmethod
-    def merge_all(parts: list["Moments"]) -> "Moments":
+    def merge_all(parts: list[Moments]) -> Moments:
         """Merge chunks left to right (a fixed order: reproducible)."""
         out = parts[0]
         for p in parts[1:]:
@@ -175,7 +175,7 @@ class QuantileSummary:
         return int(self.weights.sum())
 
     @classmethod
-    def of(cls, values: np.ndarray, size: int = DEFAULT_SUMMARY_SIZE, *, presorted: bool = False) -> "QuantileSummary":
+    def of(cls, values: np.ndarray, size: int = DEFAULT_SUMMARY_SIZE, *, presorted: bool = False) -> QuantileSummary:
         """Summary of the non-missing ``values`` (exact when there are at most ``size``).
 
         Parameters
@@ -203,12 +203,12 @@ class QuantileSummary:
         return cls(v[ends].copy(), weights, g - 1)
 
     @classmethod
-    def empty(cls) -> "QuantileSummary":
+    def empty(cls) -> QuantileSummary:
         """The summary of no value."""
         return cls(np.zeros(0), np.zeros(0, dtype=np.int64), 0)
 
     @staticmethod
-    def merge_all(parts: list["QuantileSummary"], size: int = DEFAULT_SUMMARY_SIZE) -> "QuantileSummary":
+    def merge_all(parts: list[QuantileSummary], size: int = DEFAULT_SUMMARY_SIZE) -> QuantileSummary:
         """One summary of the union of the chunks, compressed to at most about ``size`` items.
 
         Parameters

@@ -39,7 +39,7 @@ def _pyplot() -> Any:
     return plt
 
 
-def _axes(ax: "Axes | None", size: tuple[float, float]) -> "Axes":
+def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     if ax is not None:
         return ax
     _, ax = _pyplot().subplots(figsize=size)
@@ -49,7 +49,8 @@ def _axes(ax: "Axes | None", size: tuple[float, float]) -> "Axes":
 def _literal(label: str) -> str:
     """A label from the data (field, level or segment name) that matplotlib draws as written:
     it reads text between two ``$`` as mathtext, so ``"$5 - $10"`` would be drawn as math and
-    ``"spend $ (\\x) $"`` would raise when the figure is drawn."""
+    ``"spend $ (\\x) $"`` would raise when the figure is drawn.
+    """
     return label.replace("$", "\\$")
 
 
@@ -61,7 +62,7 @@ def _report(source: Any, language: str) -> dict[str, Any]:
     raise TypeError(f"expected a fitted Segmenter or a report dict, got {type(source).__name__}")
 
 
-def plot_silhouette(source: "Segmenter | dict", ax: "Axes | None" = None, *, language: str = "en") -> "Axes":
+def plot_silhouette(source: Segmenter | dict, ax: Axes | None = None, *, language: str = "en") -> Axes:
     """Mean silhouette of every k tried, with one-standard-error bars; chosen k and near-ties marked.
 
     Parameters
@@ -100,7 +101,7 @@ def plot_silhouette(source: "Segmenter | dict", ax: "Axes | None" = None, *, lan
     return ax
 
 
-def plot_sizes(source: "Segmenter | dict", ax: "Axes | None" = None, *, language: str = "en") -> "Axes":
+def plot_sizes(source: Segmenter | dict, ax: Axes | None = None, *, language: str = "en") -> Axes:
     """Records per segment as horizontal bars, labelled with count and share.
 
     Parameters
@@ -131,8 +132,8 @@ def plot_sizes(source: "Segmenter | dict", ax: "Axes | None" = None, *, language
     return ax
 
 
-def plot_profile(source: "Segmenter | dict", ax: "Axes | None" = None, *, language: str = "en",
-                 limit: float = 1.5) -> "Axes":
+def plot_profile(source: Segmenter | dict, ax: Axes | None = None, *, language: str = "en",
+                 limit: float = 1.5) -> Axes:
     """Heatmap of the effect size of every field (and category level) in every segment.
 
     Parameters
@@ -170,8 +171,8 @@ def plot_profile(source: "Segmenter | dict", ax: "Axes | None" = None, *, langua
     return ax
 
 
-def plot_projection(segmenter: "Segmenter", ax: "Axes | None" = None, *, language: str = "en",
-                    max_points: int = chart_data.PROJECTION_MAX_POINTS) -> "Axes":
+def plot_projection(segmenter: Segmenter, ax: Axes | None = None, *, language: str = "en",
+                    max_points: int = chart_data.PROJECTION_MAX_POINTS) -> Axes:
     """The preprocessed records on their first two principal components, coloured by segment,
     centres as crosses (a seeded sample of about ``max_points`` records, stratified by segment).
 
@@ -209,14 +210,14 @@ def plot_projection(segmenter: "Segmenter", ax: "Axes | None" = None, *, languag
     return ax
 
 
-def _names(segmenter: "Segmenter", language: str) -> list[str]:
+def _names(segmenter: Segmenter, language: str) -> list[str]:
     try:
         return [s["name"] for s in segmenter.report(language, include_metadata=False)["segments"]]
     except Exception:  # noqa: BLE001 - names are decoration; the numbers do not depend on them
         return [str(j) for j in range(int(segmenter.n_clusters_))]
 
 
-def plot_confidence(source: "Segmenter | dict", ax: "Axes | None" = None, *, language: str = "en") -> "Axes":
+def plot_confidence(source: Segmenter | dict, ax: Axes | None = None, *, language: str = "en") -> Axes:
     """Distribution of the records' confidence in every segment (box plots from the histogram
     quartiles, whiskers at the lowest and highest non-empty bins).
 

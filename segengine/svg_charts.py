@@ -9,14 +9,12 @@ children give the tooltips. No script, no external reference.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from segengine.chart_data import ConfidenceDistribution, KCurve, ProfileRow, Projection, SegmentBar
-from segengine.svg import (
-    LinearScale, diverging_color, esc, nice_ticks, num, nums, segment_color, text_color_on,
-)
+from segengine.svg import LinearScale, diverging_color, esc, nice_ticks, num, nums, segment_color, text_color_on
 from segengine.text.catalog import format_int, format_number, format_percent, format_ratio
 
 __all__ = ["silhouette_svg", "sizes_svg", "heatmap_svg", "projection_svg", "confidence_svg"]

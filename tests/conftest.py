@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
+from segengine.datasets import load_demo_customers
+
 # The HTTP service tests share one `segengine serve` process (fixture "service", session scope).
 from service_helpers import service_fixture  # noqa: F401
-
-from segengine.datasets import load_demo_customers
 
 # Property tests draw the same examples on every run (derandomized, no example database), so a
 # red CI is always a regression, never a newly drawn example. HYPOTHESIS_PROFILE=explore
@@ -45,3 +45,19 @@ def blobs_payload():
         x = c + rng.normal(size=3)
         rows.append({"id": f"r{i:03d}", "a": float(x[0]), "b": float(x[1]), "c": float(x[2])})
     return {"data": rows}
+
+
+@pytest.fixture()
+def two_numba_threads():
+    """Skip a test that compares one numba thread with two on a runner that has only one.
+
+    ``numba.set_num_threads(2)`` is refused above ``NUMBA_NUM_THREADS`` (the CPU count by
+    default), the sweep's worker threads are capped at ``os.cpu_count()``, and comparing one
+    thread with one proves nothing.
+    """
+    import numba
+
+    available = min(numba.config.NUMBA_NUM_THREADS, os.cpu_count() or 1)
+    if available < 2:
+        pytest.skip(f"needs at least 2 CPU threads; this runner has {available}")
+    return 2

@@ -193,7 +193,8 @@ def _check_characteristic(R: Report, s: int, sentence: str, errors: list, where:
         if t is None:
             errors.append(f"{where}: category {g['category']!r} not in the segment's profile")
             return field
-        if not (close(g["value"], t["share"], lang, scale=100) and close(g["ratio"], t["lift"], lang) and t["lift"] > 1):
+        if not (close(g["value"], t["share"], lang, scale=100) and close(g["ratio"], t["lift"], lang)
+                and t["lift"] > 1):
             errors.append(f"{where}: category numbers do not match ({t}) in {sentence!r}")
         return field
     mean, ref = prof["mean"], R.overall_mean(field)
@@ -455,8 +456,8 @@ def _check_summary(R: Report, errors: list, codes: list) -> None:
                 errors.append(f"{where}: concentration of a non-monetary field: {sentence!r}")
                 continue
             total = R.sum_share(s, field)
-            if g["customers"] != format_percent(R.sizes[s] / R.n, lang) or not close(g["total"], total, lang, scale=100) \
-                    or total <= R.sizes[s] / R.n:
+            if (g["customers"] != format_percent(R.sizes[s] / R.n, lang)
+                    or not close(g["total"], total, lang, scale=100) or total <= R.sizes[s] / R.n):
                 errors.append(f"{where}: concentration numbers are wrong ({total}): {sentence!r}")
         elif key.startswith("sum.at_risk"):
             if codes[s] != "at_risk":

@@ -8,7 +8,7 @@ VOID = {"meta", "br", "hr", "img", "input", "link", "wbr", "col", "source"}
 
 
 class Node:
-    def __init__(self, tag: str, attrs: dict[str, str], parent: "Node | None") -> None:
+    def __init__(self, tag: str, attrs: dict[str, str], parent: Node | None) -> None:
         self.tag = tag
         self.attrs = attrs
         self.parent = parent
@@ -27,7 +27,7 @@ class Node:
         for c in self.children:
             yield from c.iter()
 
-    def find_all(self, tag: str | None = None, cls: str | None = None, **attrs: str) -> list["Node"]:
+    def find_all(self, tag: str | None = None, cls: str | None = None, **attrs: str) -> list[Node]:
         out = []
         for n in self.iter():
             if tag is not None and n.tag != tag:
@@ -39,7 +39,7 @@ class Node:
             out.append(n)
         return out
 
-    def find(self, tag: str | None = None, cls: str | None = None, **attrs: str) -> "Node":
+    def find(self, tag: str | None = None, cls: str | None = None, **attrs: str) -> Node:
         found = self.find_all(tag, cls, **attrs)
         assert found, (tag, cls, attrs)
         return found[0]

@@ -59,7 +59,7 @@ def gmm_full_covariances_naive(covariances, cov_type, n_components, n_features):
 
 
 def gmm_weighted_log_prob_naive(X, weights, means, covariances, cov_type):
-    """log w_k + log N(x_i | mu_k, Sigma_k) from the textbook density (slogdet + solve)."""
+    """Weighted log densities, log w_k + log N(x_i | mu_k, Sigma_k), from the textbook formula (slogdet + solve)."""
     import numpy as np
 
     X = np.asarray(X, dtype=np.float64)
@@ -76,7 +76,7 @@ def gmm_weighted_log_prob_naive(X, weights, means, covariances, cov_type):
 
 
 def gmm_score_samples_naive(X, weights, means, covariances, cov_type):
-    """log p(x_i) of the mixture."""
+    """Log density of the mixture, log p(x_i), per record."""
     from scipy.special import logsumexp
 
     return logsumexp(gmm_weighted_log_prob_naive(X, weights, means, covariances, cov_type), axis=1)

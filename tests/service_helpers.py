@@ -134,7 +134,7 @@ def start_server(tmp: Path, limits: dict[str, int], env: dict[str, str] | None =
 
 # ------------------------------------------------------------------------------ the shared server
 
-import pytest
+import pytest  # noqa: E402  (only the shared-server fixtures below need pytest)
 
 # Tenants of the shared server: name -> requests per minute.
 LIMITS = {
@@ -149,7 +149,7 @@ MAX_BODY = 4 * 1024 * 1024
 def service_fixture(tmp_path_factory):
     """One ``segengine serve`` for the service test modules: 2 workers, 1 queue place (3 places,
     at most 3 per tenant), 4 MB bodies, test-only fault injection. The time limit stays at its
-default (60 s): on a cold numba cache a first report may compile kernels for seconds."""
+    default (60 s): on a cold numba cache a first report may compile kernels for seconds."""
     tmp = tmp_path_factory.mktemp("service")
     # The default tenant is the second one make_tenants creates ("default").
     default_tenant = "00000002-1111-4111-8111-000000000002"

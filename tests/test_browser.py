@@ -82,7 +82,8 @@ class Browser:
 
     def open(self, url: str):
         page = self.context.new_page()
-        page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+        page.on("console",
+                lambda m: self.console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
         page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
         page.goto(url, wait_until="load")
         return page

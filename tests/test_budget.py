@@ -7,8 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import segengine as se
 from segengine import budget, config
@@ -145,11 +144,13 @@ def test_k_min_above_the_work_cap_is_a_422():
 
 
 def test_n_clusters_at_the_cap_is_honoured():
-    records = _records(1000, 3)
-    cap = k_cap(1000, 3, 3)
-    assert cap >= 400
-    status, body = _report(records, n_clusters=400)
-    assert status == 200 and body["summary"]["n_segments"] == 400
+    # Twelve times the default k_max, 2.5 records per segment: every segment formed and counted.
+    # (1,000 records x 400 segments asserted the same in 8 CPU-s; profiles grow with k x k.)
+    records = _records(300, 3)
+    cap = k_cap(300, 3, 3)
+    assert cap >= 120
+    status, body = _report(records, n_clusters=120)
+    assert status == 200 and body["summary"]["n_segments"] == 120
     _consistent(body)
 
 

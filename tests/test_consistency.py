@@ -56,10 +56,7 @@ def customer_tables(draw):
     return random_customers(draw)
 
 
-@settings(max_examples=150, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(table=customer_tables(), language=st.sampled_from(LANGUAGES))
-def test_random_customer_tables_are_consistent(table, language):
+def _random_table_is_consistent(table, language):
     records, options = table
     try:
         report = _report(records, options, language)
@@ -68,6 +65,24 @@ def test_random_customer_tables_are_consistent(table, language):
         assert set(exc.details) <= {"data", "options.n_clusters"}, exc.details
         return
     assert check_report(report, language) == []
+
+
+# About 25 ms a table: sixty drawn tables by default, three hundred others under -m slow.
+_TABLE_SETTINGS = dict(deadline=None, derandomize=True,
+                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@settings(max_examples=60, **_TABLE_SETTINGS)
+@given(table=customer_tables(), language=st.sampled_from(LANGUAGES))
+def test_random_customer_tables_are_consistent(table, language):
+    _random_table_is_consistent(table, language)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, **_TABLE_SETTINGS)
+@given(table=customer_tables(), language=st.sampled_from(LANGUAGES))
+def test_random_customer_tables_are_consistent_many_tables(table, language):
+    _random_table_is_consistent(table, language)
 
 
 # ---------------------------------------------------------------- the checker finds planted lies
@@ -130,7 +145,8 @@ def test_checker_finds_summary_tautologies_and_wrong_facts(demo_report):
     assert any("not the smallest" in e for e in errors)
     two = _report(load_demo_customers(600, random_state=3)[0], {"n_clusters": 2})
     name = two["segments"][1]["name"]
-    two["summary"]["insights"].append(f"'{name}' is the most distinct segment: frequency lies 1.2 standard deviations from the average.")
+    two["summary"]["insights"].append(
+        f"'{name}' is the most distinct segment: frequency lies 1.2 standard deviations from the average.")
     assert any("true by construction" in e for e in check_report(two, "en"))
 
 

@@ -11,21 +11,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dask
+import dask.dataframe as dd
+import distributed
 import numpy as np
+import pandas as pd
 import pytest
 
-pytest.importorskip("dask.dataframe")
-distributed = pytest.importorskip("distributed")
-pd = pytest.importorskip("pandas")
-
-import dask  # noqa: E402
-import dask.dataframe as dd  # noqa: E402
-
-import segengine.dask as sdask  # noqa: E402
-from segengine import Segmenter  # noqa: E402
-from segengine.datasets import load_demo_customers  # noqa: E402
-from segengine.errors import ValidationError  # noqa: E402
-from segengine.metrics.silhouette import silhouette_samples  # noqa: E402
+import segengine.dask as sdask
+from segengine import Segmenter
+from segengine.datasets import load_demo_customers
+from segengine.errors import ValidationError
+from segengine.metrics.silhouette import silhouette_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,13 +40,13 @@ def threads_client():
         yield client
 
 
-def _demo_frame(n: int, seed: int = 1) -> "pd.DataFrame":
+def _demo_frame(n: int, seed: int = 1) -> pd.DataFrame:
     records, _ = load_demo_customers(n=n, random_state=seed)
     df = pd.DataFrame(records)
     return df.assign(last_purchase_date=pd.to_datetime(df["last_purchase_date"]))
 
 
-def _numeric_frame(n: int, seed: int = 5) -> "pd.DataFrame":
+def _numeric_frame(n: int, seed: int = 5) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     centers = np.array([[0, 0, 0, 0], [6, 6, 0, 1], [0, 6, 6, -2], [5, 0, 5, 4]], dtype=float)
     lab = rng.integers(0, 4, size=n)
@@ -220,8 +217,7 @@ def test_empty_partitions_change_nothing(threads_client):
 def test_an_emptied_segment_is_reseeded_not_dropped(threads_client):
     # Two far groups and a start with one centre between nothing: Lloyd empties it and the
     # refinement must move it to the farthest record, as the single-machine kernel does.
-    from segengine.dask import _fit as fitmod
-    from segengine.dask import _refine
+    from segengine.dask import _fit as fitmod, _refine
 
     rng = np.random.default_rng(3)
     X = np.vstack([rng.normal(size=(300, 2)), rng.normal(size=(300, 2)) + 20.0])
@@ -241,6 +237,7 @@ def test_an_emptied_segment_is_reseeded_not_dropped(threads_client):
 # -- processes, persistence and the README -----------------------------------------------------------
 
 
+@pytest.mark.slow  # two worker processes start, import the stack and load the kernels
 def test_processes_cluster_fit_save_load_predict(tmp_path):
     df = _demo_frame(3_000, seed=4)
     # Worker processes import segengine from the environment (PYTHONPATH or the installed package).
@@ -292,7 +289,7 @@ def test_bad_input_is_a_validation_error_naming_the_path(threads_client):
     with pytest.raises(ValidationError) as err:
         _fit(threads_client, dd.from_pandas(df, npartitions=2), n_clusters=3)
     assert "data.17.spend" in err.value.details
-    text = pd.DataFrame({"a": np.arange(100.0), "when": ["2024-01-%02d" % (1 + i % 28) for i in range(100)]})
+    text = pd.DataFrame({"a": np.arange(100.0), "when": [f"2024-01-{1 + i % 28:02d}" for i in range(100)]})
     with pytest.raises(ValidationError) as err:
         _fit(threads_client, dd.from_pandas(text, npartitions=2), n_clusters=3)
     assert "data.when" in err.value.details
@@ -320,7 +317,7 @@ def test_import_segengine_does_not_import_dask():
 # -- preprocessing decisions on edge-case fields, every scaling ----------------------------------
 
 
-def _edge_frame(seed: int, n: int = 420) -> "pd.DataFrame":
+def _edge_frame(seed: int, n: int = 420) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     df = pd.DataFrame({
         "spend": rng.lognormal(3, 1.2, size=n),                       # skewed, non-negative: log1p

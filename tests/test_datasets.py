@@ -7,15 +7,9 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from segengine.datasets import (
-    DEMO_REFERENCE_DATE,
-    DEMO_SEGMENTS,
-    load_demo_customers,
-    make_numeric_customers,
-)
+from segengine.datasets import DEMO_REFERENCE_DATE, DEMO_SEGMENTS, load_demo_customers, make_numeric_customers
 
 FIELDS = {
     "id",
@@ -179,7 +173,7 @@ def test_demo_rejects_non_integer_n(bad):
 
 
 def test_demo_as_frame():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     frame, truth = load_demo_customers(n=200, random_state=1, as_frame=True)
     records, truth2 = load_demo_customers(n=200, random_state=1)
     assert isinstance(frame, pd.DataFrame)
@@ -209,7 +203,7 @@ def test_numeric_shape_types_and_determinism():
 
 
 def test_numeric_segments_are_recoverable_but_overlap():
-    sklearn_cluster = pytest.importorskip("sklearn.cluster")
+    import sklearn.cluster as sklearn_cluster
     from sklearn.metrics import adjusted_rand_score
 
     records, truth = make_numeric_customers(n=4000, n_features=10, n_segments=4, random_state=0)

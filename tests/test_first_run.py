@@ -23,7 +23,8 @@ PACKAGE = ROOT / "segengine"
 
 def _run(args: list[str], cache_dir: Path, timeout: int = 1200) -> subprocess.CompletedProcess:
     env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False)
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, timeout=timeout,
+                          check=False)
 
 
 def _kernel_modules() -> list[str]:
@@ -68,6 +69,7 @@ print(json.dumps({"before": before, "after": after, "same_labels": bool((labels 
 """
 
 
+@pytest.mark.slow  # a cold compile of eight kernels (a warm cache links them in and hides the count)
 def test_serial_calls_never_compile_the_parallel_twins(tmp_path):
     proc = _run(["-c", _PRUNING], tmp_path / "numba-cache")
     assert proc.returncode == 0, proc.stderr[-3000:]

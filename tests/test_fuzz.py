@@ -13,8 +13,7 @@ import json
 import math
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 import segengine as se
 from segengine.options import OPTION_NAMES, camel_case

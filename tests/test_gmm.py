@@ -7,8 +7,7 @@ import warnings
 import numba
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGMM
@@ -24,6 +23,7 @@ from segengine.engines.gmm import (
 )
 from segengine.engines.gmm_estimator import GaussianMixture, estimator_from_partition
 from segengine.errors import NotFittedError
+
 import naive  # tests/ is on sys.path (rootdir-less test dir)
 
 COV_TYPES = ["full", "tied", "diag", "spherical"]
@@ -372,7 +372,7 @@ def test_constant_column_and_extreme_magnitudes():
 
 
 @pytest.mark.parametrize("cov_type", COV_TYPES)
-def test_thread_count_does_not_change_bits(cov_type, monkeypatch):
+def test_thread_count_does_not_change_bits(cov_type, monkeypatch, two_numba_threads):
     from segengine import config
 
     monkeypatch.setattr(config, "GMM_PARALLEL_MIN_WORK", 0)  # force the parallel kernels
@@ -386,7 +386,7 @@ def test_thread_count_does_not_change_bits(cov_type, monkeypatch):
         numba.set_num_threads(1)
         a = GaussianMixture(4, covariance_type=cov_type, random_state=0).fit(X)
         pa = a.predict_proba(X)
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(two_numba_threads)
         b = GaussianMixture(4, covariance_type=cov_type, random_state=0).fit(X)
         pb = b.predict_proba(X)
     finally:

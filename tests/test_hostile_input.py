@@ -48,7 +48,7 @@ def test_headers_of_unexpected_shape_are_ignored(headers):
 
 
 def test_pandas_series_headers_are_ignored_or_read():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     status, _ = se.handle_request({"data": _rows(), "options": {"k_max": 3}},
                                   pd.Series({"Accept-Language": "es"}))
     assert status == 200
@@ -70,9 +70,9 @@ def test_duplicate_keys_in_a_record_are_a_422_at_their_path():
 
 def test_duplicate_keys_in_options_and_top_level_are_422s():
     rows = json.dumps(_rows())
-    status, body = se.handle_request('{"data": %s, "options": {"k_max": 3, "k_max": 4}}' % rows)
+    status, body = se.handle_request('{"data": ' + rows + ', "options": {"k_max": 3, "k_max": 4}}')
     assert status == 422 and "options.k_max" in body["details"]
-    status, body = se.handle_request(('{"data": %s, "data": %s}' % (rows, rows)).encode())
+    status, body = se.handle_request(f'{{"data": {rows}, "data": {rows}}}'.encode())
     assert status == 422 and "data" in body["details"]
 
 
@@ -150,7 +150,7 @@ def _nan_rows(n=30):
     nan = float("nan")
     return [{"id": i, "x": float(i % 6), "plan": ["basic", "pro", nan][i % 3],
              "active": [True, False, np.float64("nan")][i % 3],
-             "since": ["2024-01-0%d" % (1 + i % 5), nan][i % 2]} for i in range(n)]
+             "since": [f"2024-01-0{1 + i % 5}", nan][i % 2]} for i in range(n)]
 
 
 def test_nan_in_text_boolean_and_date_fields_is_missing_at_fit():
@@ -170,7 +170,7 @@ def test_nan_in_text_boolean_and_date_fields_is_missing_at_scoring():
 
 
 def test_nan_from_pandas_records_is_missing():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     frame = pd.DataFrame({"x": np.arange(30.0) % 6, "plan": ["basic", "pro", None] * 10})
     status, body = se.handle_request({"data": frame.to_dict("records"), "options": {"k_max": 3}})
     assert status == 200, body.get("details")

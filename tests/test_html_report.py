@@ -16,6 +16,7 @@ from segengine import chart_data
 from segengine.html_report import render_html, write_html
 from segengine.html_summary import summary_html
 from segengine.text.catalog import MESSAGES
+
 from html_dom import parse
 
 TOL = 0.051  # coordinates are written with one decimal
@@ -323,7 +324,8 @@ def test_extra_segment_fields_such_as_stability_are_shown(fitted):
         assert facts["new_thing · score"] == "3"
         assert facts["drivers"] == "first reason, second reason"
         assert not any("nested" in k for k in facts)
-    overview = {d.find("dt").text(): d.find("dd").text() for d in dom.find("section", id="overview").find("dl").find_all("div")}
+    items = dom.find("section", id="overview").find("dl").find_all("div")
+    overview = {d.find("dt").text(): d.find("dd").text() for d in items}
     assert overview["Stability"] == "0.77"
     table = dom.find("section", id="fields").find("table")
     assert table.find("thead").find_all("th")[-1].text() == "Role"
@@ -402,11 +404,22 @@ def _run_cli(*args, cwd):
                           cwd=cwd, env=env, timeout=600)
 
 
-def test_cli_html_flag(tmp_path):
+def test_cli_html_flag(tmp_path, monkeypatch, capsys):
+    # The first run is the real command in its own process; the others call the same entry point
+    # in this process (an interpreter start and kernel load each saved), reading its output.
+    from segengine.cli import main
+
     done = _run_cli("demo", "--n", "900", "--html", "a.html", "--output", "a.json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "a.html" in done.stderr and "a.html" not in done.stdout
-    again = _run_cli("demo", "--n", "900", "--html", "b.html", "--language", "es", cwd=tmp_path)
+    monkeypatch.chdir(tmp_path)
+
+    def run_in_process(*args):
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out, err)
+
+    again = run_in_process("demo", "--n", "900", "--html", "b.html", "--language", "es")
     assert again.returncode == 0, again.stderr
     assert "Informe de segmentación" in again.stdout  # the terminal summary is still printed
     page = (tmp_path / "a.html").read_text(encoding="utf-8")
@@ -417,10 +430,10 @@ def test_cli_html_flag(tmp_path):
     bars = dom.find("svg", data_chart="sizes").find_all("rect", cls="bar")
     assert [int(b.attrs["data-size"]) for b in bars] == [s["size"] for s in body["segments"]]
     assert 'lang="es"' in (tmp_path / "b.html").read_text(encoding="utf-8")
-    third = _run_cli("demo", "--n", "900", "--html", "c.html", "--output", "c.json", cwd=tmp_path)
+    third = run_in_process("demo", "--n", "900", "--html", "c.html", "--output", "c.json")
     assert (tmp_path / "c.html").read_bytes() == (tmp_path / "a.html").read_bytes()
     assert third.returncode == 0
-    bad = _run_cli("demo", "--n", "300", "--html", str(tmp_path / "no" / "x.html"), cwd=tmp_path)
+    bad = run_in_process("demo", "--n", "300", "--html", str(tmp_path / "no" / "x.html"))
     assert bad.returncode == 1 and "does not exist" in bad.stderr and "Traceback" not in bad.stderr
 
 

@@ -196,8 +196,8 @@ def test_devices_are_read_with_a_bound():
 def test_fifo_is_read_with_a_bound(tmp_path):
     fifo = tmp_path / "model.fifo"
     os.mkfifo(fifo)
-    writer = subprocess.Popen([sys.executable, "-c",
-                               f"f = open({str(fifo)!r}, 'wb')\ntry:\n    f.write(b' ' * (1 << 22))\nexcept BrokenPipeError:\n    pass"])
+    code = f"f = open({str(fifo)!r}, 'wb')\ntry:\n    f.write(b' ' * (1 << 22))\nexcept BrokenPipeError:\n    pass"
+    writer = subprocess.Popen([sys.executable, "-c", code])
     try:
         with pytest.raises(ModelFileError):
             se.Segmenter.load(fifo)

@@ -8,15 +8,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from segengine.profiling import (
-    CHARACTERISTIC_MIN_EFFECT,
-    FieldColumn,
-    SegmentProfiles,
-    profile_segments,
-)
+from segengine.profiling import CHARACTERISTIC_MIN_EFFECT, FieldColumn, SegmentProfiles, profile_segments
 
 RTOL = 1e-5  # outputs carry 6 significant digits: relative rounding error <= 5e-6
 

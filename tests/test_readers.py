@@ -7,13 +7,7 @@ import json
 import pytest
 
 from segengine.cli import main
-from segengine.readers import (
-    ReadError,
-    detect_decimal,
-    parse_csv_cell,
-    parse_decimal_comma_cell,
-    read_records,
-)
+from segengine.readers import ReadError, detect_decimal, parse_csv_cell, parse_decimal_comma_cell, read_records
 
 
 @pytest.mark.parametrize(

@@ -176,13 +176,11 @@ _SUBPROCESS_THREADS = textwrap.dedent(
         records, _ = load_demo_customers(n=n, random_state=i)
         payloads.append({"data": records, "options": {"k_max": 4, "random_state": i},
                          "include_metadata": True})
-    mode = sys.argv[1]
-    if mode == "threads":
-        with cf.ThreadPoolExecutor(8) as pool:
-            bodies = list(pool.map(se.segmentation_report, payloads))
-    else:
-        bodies = [se.segmentation_report(p) for p in payloads]
-    print(json.dumps({"layer": numba.threading_layer(), "digests": [digest(b) for b in bodies]}))
+    with cf.ThreadPoolExecutor(8) as pool:
+        threaded = list(pool.map(se.segmentation_report, payloads))
+    serial = [se.segmentation_report(p) for p in payloads]
+    print(json.dumps({"layer": numba.threading_layer(), "threaded": [digest(b) for b in threaded],
+                      "serial": [digest(b) for b in serial]}))
     """
 )
 
@@ -198,14 +196,13 @@ def _run_subprocess(code: str, *args: str, env_extra: dict | None = None, timeou
 
 
 def test_workqueue_layer_eight_threads_do_not_crash_and_match_serial():
-    """numba's workqueue layer aborts the process on concurrent parallel launches; the guard in
+    """The numba workqueue layer aborts the process on concurrent parallel launches; the guard in
     segengine.concurrency must serialise them (payloads above PARALLEL_MIN_ROWS so the parallel
     kernels really run)."""
-    env = {"NUMBA_THREADING_LAYER": "workqueue"}
-    threaded = _run_subprocess(_SUBPROCESS_THREADS, "threads", env_extra=env)
-    serial = _run_subprocess(_SUBPROCESS_THREADS, "serial", env_extra=env)
-    assert threaded["layer"] == "workqueue"
-    assert threaded["digests"] == serial["digests"]
+    # One process runs the eight reports in eight threads, then one after another.
+    out = _run_subprocess(_SUBPROCESS_THREADS, env_extra={"NUMBA_THREADING_LAYER": "workqueue"})
+    assert out["layer"] == "workqueue"
+    assert len(out["threaded"]) == 8 and out["threaded"] == out["serial"]
 
 
 # -- 2. limits ------------------------------------------------------------------------------------
@@ -324,7 +321,8 @@ _OPTION_SETS = [
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's too: services may run with -W error
-@pytest.mark.parametrize("options", _OPTION_SETS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "defaults")
+@pytest.mark.parametrize("options", _OPTION_SETS,
+                         ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "defaults")
 @pytest.mark.parametrize("case", sorted(_CASES))
 def test_numerical_edge_cases_give_a_valid_report_or_a_clear_422(case, options):
     rows = _CASES[case]
@@ -489,7 +487,7 @@ def test_reports_identical_across_processes_and_threads():
         assert [_digest(b) for b in pool.map(se.segmentation_report, local)] == first
 
 
-def test_report_identical_with_one_or_two_numba_threads():
+def test_report_identical_with_one_or_two_numba_threads(two_numba_threads):
     import numba
 
     local = _digest_payloads()[2:]  # 6000 records: parallel kernels, sampled silhouette, kmeans and gmm
@@ -497,7 +495,7 @@ def test_report_identical_with_one_or_two_numba_threads():
     try:
         numba.set_num_threads(1)
         one = [_digest(se.segmentation_report(p)) for p in local]
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(two_numba_threads)
         two = [_digest(se.segmentation_report(p)) for p in local]
     finally:
         numba.set_num_threads(before)
@@ -528,31 +526,44 @@ def test_scoring_records_that_all_fall_in_one_segment(n_new):
 
 _SUBPROCESS_ENGINES = textwrap.dedent(
     """
-    import concurrent.futures as cf, json, sys
+    import concurrent.futures as cf, json
     import numpy as np
     import segengine as se
 
-    X = np.random.default_rng(0).normal(size=(100_000, 8))  # above the GMM's parallel threshold
+    X = np.random.default_rng(0).normal(size=(50_000, 8))  # above the parallel threshold of full-covariance GMM
 
-    def work(i):
-        if sys.argv[1] == "gmm":
+    def work(engine, i):
+        if engine == "gmm":
             gmm = se.GaussianMixture(n_components=4, max_iter=5, random_state=i)
             return float(gmm.fit(X).lower_bound_)
-        if sys.argv[1] == "kmeans":
+        if engine == "kmeans":
             return float(se.KMeans(n_clusters=8, random_state=i).fit(X).inertia_)
         return float(se.silhouette_score(X[:5000], np.arange(5000) % 3))
 
-    with cf.ThreadPoolExecutor(8) as pool:
-        threaded = list(pool.map(work, range(8)))
-    print(json.dumps({"values": threaded, "serial": [work(i) for i in range(8)]}))
+    out = {"layer": None}
+    for engine in ("gmm", "kmeans", "silhouette"):
+        # Four fits at once: the workqueue layer aborts on any two concurrent parallel launches.
+        with cf.ThreadPoolExecutor(4) as pool:
+            threaded = list(pool.map(lambda i: work(engine, i), range(4)))
+        out[engine] = {"values": threaded, "serial": [work(engine, i) for i in range(4)]}
+    import numba
+    out["layer"] = numba.threading_layer()
+    print(json.dumps(out))
     """
 )
 
 
+@pytest.fixture(scope="module")
+def engines_under_workqueue():
+    # One process for the three engines (an interpreter start and a kernel load, not three).
+    return _run_subprocess(_SUBPROCESS_ENGINES, env_extra={"NUMBA_THREADING_LAYER": "workqueue"})
+
+
 @pytest.mark.parametrize("engine", ["gmm", "kmeans", "silhouette"])
-def test_public_estimators_from_threads_under_workqueue(engine):
-    out = _run_subprocess(_SUBPROCESS_ENGINES, engine, env_extra={"NUMBA_THREADING_LAYER": "workqueue"})
-    assert out["values"] == out["serial"]
+def test_public_estimators_from_threads_under_workqueue(engine, engines_under_workqueue):
+    out = engines_under_workqueue
+    assert out["layer"] == "workqueue"
+    assert len(out[engine]["values"]) == 4 and out[engine]["values"] == out[engine]["serial"]
 
 
 def test_estimator_rejects_duplicate_frame_columns_and_complex_arrays_with_a_422():

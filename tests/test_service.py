@@ -15,10 +15,11 @@ import time
 
 import httpx
 import pytest
-from service_helpers import MAX_BODY, ROOT
 
 from segengine import handle_request
 from segengine.datasets import load_demo_customers
+
+from service_helpers import MAX_BODY, ROOT
 
 
 def _blob_records(n: int = 60) -> list[dict]:
@@ -104,7 +105,8 @@ def test_three_languages(service, language, expected_language):
 # ------------------------------------------------------------------------------ 401 / 403
 
 
-@pytest.mark.parametrize("authorization", [None, "", "Basic dXNlcjpwYXNz", "Bearer", "Bearer not-a-known-token-0123456789abcdef"])
+@pytest.mark.parametrize("authorization",
+                         [None, "", "Basic dXNlcjpwYXNz", "Bearer", "Bearer not-a-known-token-0123456789abcdef"])
 def test_401_without_a_valid_bearer_token(service, authorization):
     key = service.keys["main"]
     headers = key.headers()
@@ -209,8 +211,9 @@ def test_gzip_request_and_gzip_response(service):
     body = json.dumps({"data": _blob_records(300), "options": {"k_max": 4}}).encode()
     _, expected = handle_request(body, {})
     with httpx.Client() as client:
-        zipped = client.post(service.endpoint, content=gzip.compress(body), timeout=60, headers=service.keys["main"].headers(
-            **{"Content-Encoding": "gzip", "Accept-Encoding": "gzip"}))
+        zipped = client.post(service.endpoint, content=gzip.compress(body), timeout=60,
+                             headers=service.keys["main"].headers(
+                                 **{"Content-Encoding": "gzip", "Accept-Encoding": "gzip"}))
         plain = client.post(service.endpoint, content=body, timeout=60, headers=service.keys["main"].headers(
             **{"Accept-Encoding": "identity"}))
     assert zipped.status_code == plain.status_code == 200

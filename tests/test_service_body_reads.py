@@ -9,10 +9,7 @@ import json
 
 import pytest
 
-pytest.importorskip("starlette")
-
-from segengine.service import create_app
-from segengine.service import tenants as t
+from segengine.service import create_app, tenants as t
 from segengine.service.config import ROUTE, ServiceConfig
 from segengine.service.store import TenantStore
 

@@ -17,7 +17,6 @@ import time
 
 import httpx
 import pytest
-from service_helpers import ROOT, start_server
 
 from segengine.cli import main
 from segengine.service import tenants as t
@@ -26,6 +25,8 @@ from segengine.service.body import BodyError, content_encoding, is_json_type, re
 from segengine.service.config import ConfigError, ServiceConfig
 from segengine.service.limits import Admission, RateLimiter
 from segengine.service.store import TenantStore
+
+from service_helpers import ROOT, start_server
 
 TENANT = "3f1c2b9e-8d4a-4c7e-9b1a-2d5e6f7a8b9c"
 OTHER = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"

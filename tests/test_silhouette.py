@@ -9,21 +9,21 @@ import tracemalloc
 import numba
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from sklearn import metrics as skm
 from sklearn.datasets import make_blobs
 
 from segengine import config
 from segengine.metrics.silhouette import (
-    silhouette_sampled_multi,
+    count_cells,
     silhouette_rows,
+    silhouette_sampled_multi,
     silhouette_samples,
     silhouette_score,
     silhouette_scores_multi,
     simplified_silhouette,
-    count_cells,
 )
+
 from naive import silhouette_samples_naive  # tests/ is on sys.path (rootdir-less test dir)
 
 # ----------------------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ def test_malformed_input_raises():
     with pytest.raises(ValueError):
         silhouette_samples(np.zeros((4, 2)), [0, 1, 1])
     with pytest.raises(ValueError):
-        silhouette_score(np.random.rand(10, 2), [0, 1] * 5, sample_size=0)
+        silhouette_score(np.random.default_rng(0).random((10, 2)), [0, 1] * 5, sample_size=0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -332,7 +332,7 @@ def test_simplified_silhouette():
 # threads and memory
 
 
-def test_thread_count_does_not_change_results(monkeypatch):
+def test_thread_count_does_not_change_results(monkeypatch, two_numba_threads):
     # Low enough that these problems take the parallel kernels (what the test is about).
     monkeypatch.setattr(config, "SILHOUETTE_PARALLEL_MIN_PAIRS", 1_000_000)
     X, _ = make_blobs(6000, 5, centers=4, random_state=0)
@@ -348,7 +348,7 @@ def test_thread_count_does_not_change_results(monkeypatch):
                     *silhouette_sampled_multi(X, labs, sample_size=2500, max_cells=1))
 
         one = run()
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(two_numba_threads)
         two = run()
     finally:
         numba.set_num_threads(before)

@@ -19,8 +19,7 @@ import scipy.sparse as sp
 from sklearn.cluster import KMeans as SKKMeans
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import pairwise_distances
-from sklearn.metrics import silhouette_samples as sk_silhouette_samples
+from sklearn.metrics import pairwise_distances, silhouette_samples as sk_silhouette_samples
 
 from segengine.engines.gmm_estimator import GaussianMixture
 from segengine.engines.kmeans_estimator import KMeans, k_means, kmeans_plusplus
@@ -165,7 +164,8 @@ def test_callable_init(sparse):
     assert km._n_init == 10 and len(calls) == 10  # n_init="auto" gives 10 for a callable
     assert calls[0] == ((300, 4), 3, np.random.RandomState)
     assert km.inertia_ == pytest.approx(kmeans_inertia_naive(X, km.cluster_centers_, km.labels_, None))
-    with pytest.raises(ValueError, match=r"The shape of the initial centers \(2, 4\) does not match the number of clusters 3"):
+    with pytest.raises(ValueError,
+                       match=r"The shape of the initial centers \(2, 4\) does not match the number of clusters 3"):
         KMeans(3, init=lambda data, k, random_state: X[:2]).fit(X)
 
 
@@ -181,7 +181,8 @@ def test_scikit_learn_warnings():
     dup = np.array([[0, 0], [1, 1], [1, 1], [1, 0], [0, 1]], dtype=float)
     for data in (dup, sp.csr_matrix(dup)):
         km = KMeans(5, init=dup)
-        with pytest.warns(ConvergenceWarning, match=r"Number of distinct clusters \(4\) found smaller than n_clusters \(5\)"):
+        with pytest.warns(ConvergenceWarning,
+                          match=r"Number of distinct clusters \(4\) found smaller than n_clusters \(5\)"):
             km.fit(data)
         assert km.n_iter_ == 1  # nothing to relocate: every row sits on its centre
 
@@ -301,7 +302,8 @@ def test_gmm_float32_fit_keeps_float32(cov_type):
 
 def test_gmm_messages_follow_sklearn_and_name_the_field():
     X, _ = make_blobs(100, 2, centers=2, random_state=0)
-    with pytest.raises(ValueError, match=r"The parameter 'weights' should have the shape of \(2,\), but got \(3,\) \(weights_init\)"):
+    message = r"The parameter 'weights' should have the shape of \(2,\), but got \(3,\) \(weights_init\)"
+    with pytest.raises(ValueError, match=message):
         GaussianMixture(2, weights_init=[0.2, 0.3, 0.5]).fit(X)
     with pytest.raises(ValueError, match=r"should be normalized, but got sum\(weights\) = 1.10000 \(weights_init\)"):
         GaussianMixture(2, weights_init=[0.5, 0.6]).fit(X)

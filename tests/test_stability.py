@@ -22,8 +22,8 @@ def _jaccard_naive(original, refit, k, k_refit):
             out.append(np.nan)
             continue
         best = 0.0
-        for l in range(k_refit):
-            b = set(np.flatnonzero(refit == l))
+        for m in range(k_refit):
+            b = set(np.flatnonzero(refit == m))
             best = max(best, len(a & b) / len(a | b))
         out.append(best)
     return np.array(out)

@@ -7,11 +7,12 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
+from test_profiling import customer_like
 
 from segengine.datasets import DEMO_SEGMENTS, load_demo_customers
 from segengine.profiling import FieldColumn, profile_segments
+from segengine.roles import field_label, guess_role as _role_of
 from segengine.text.catalog import (
     LANGUAGES,
     MESSAGES,
@@ -23,9 +24,7 @@ from segengine.text.catalog import (
     text,
 )
 from segengine.text.insights import segment_texts, summary_insights
-from segengine.roles import field_label, guess_role as _role_of
 from segengine.text.naming import name_segments, segment_archetypes
-from test_profiling import customer_like
 
 DIGIT = re.compile(r"\d")
 ACTIONS = {"retain", "upsell", "win_back", "onboard", "reactivate", "nurture", "monitor", "target", "cross_sell"}
@@ -264,9 +263,11 @@ def test_spanish_and_portuguese_field_names_give_rfm_names():
     best = labels == 1
     for fields in (("recencia", "frecuencia", "gasto"), ("dias_desde_ultima_compra", "pedidos", "receita")):
         cols = [
-            FieldColumn(fields[0], "numeric", np.where(best, rng.exponential(10, 1000), rng.exponential(100, 1000)), True),
+            FieldColumn(fields[0], "numeric",
+                        np.where(best, rng.exponential(10, 1000), rng.exponential(100, 1000)), True),
             FieldColumn(fields[1], "numeric", np.where(best, 10.0, 2.0) + rng.poisson(2, 1000), True),
-            FieldColumn(fields[2], "numeric", np.where(best, rng.lognormal(7, 0.5, 1000), rng.lognormal(5, 0.5, 1000)), True),
+            FieldColumn(fields[2], "numeric",
+                        np.where(best, rng.lognormal(7, 0.5, 1000), rng.lognormal(5, 0.5, 1000)), True),
         ]
         prof = profile_segments(cols, labels, 2)
         assert name_segments(prof, cols, "es")[1] == "Campeones"

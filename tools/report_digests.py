@@ -42,9 +42,9 @@ def _digest(body) -> str:
 
 
 def _payloads():
-    from check import separated_records
-
     from segengine.datasets import load_demo_customers
+
+    from check import separated_records
 
     yield "demo", {"data": load_demo_customers()[0]}
     for n in (1000, 10000):

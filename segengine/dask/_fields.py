@@ -21,11 +21,10 @@ from typing import Any
 import numpy as np
 
 from segengine import config
+from segengine.dask._columns import FieldSpec, partition_columns
 from segengine.mergeable import Moments, QuantileSummary
 from segengine.options import SegmentationOptions
-from segengine.preprocessing import FieldTransform, Preprocessor, _ONE_HOT_WEIGHT
-
-from segengine.dask._columns import FieldSpec, partition_columns
+from segengine.preprocessing import _ONE_HOT_WEIGHT, FieldTransform, Preprocessor
 
 # Distinct levels tracked exactly per text field; beyond, the field is high-cardinality for any
 # max_categories the options allow below it, and its count is reported as "more than" this.
@@ -248,7 +247,8 @@ def plan_fields(summary: FieldSummary, specs: list[FieldSpec], options: Segmenta
 
 def bracket_pass(pdf: Any, specs: list[FieldSpec], plan: Plan) -> tuple[dict, dict]:
     """Pass 2 on one partition: per wanted order statistic, the count of values at or below the
-    bracket's low end and the values inside it; and the moments of log1p(x) of the log fields."""
+    bracket's low end and the values inside it; and the moments of log1p(x) of the log fields.
+    """
     columns, _ = partition_columns(pdf, specs, latest=plan.latest)
     found: dict[int, list[tuple[int, np.ndarray]]] = {}
     for idx, bl in plan.brackets.items():
