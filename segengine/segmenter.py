@@ -403,7 +403,7 @@ class Segmenter(SegmenterEstimatorMixin):
 
     def _new_table(self, X: Any, *, id_field: str | None = None) -> Table:
         id_field = id_field or self.options_.id_field
-        if isinstance(X, (list, tuple)) and len(X) == 0:
+        if (isinstance(X, (list, tuple)) or hasattr(X, "iloc") or isinstance(X, np.ndarray)) and len(X) == 0:
             raise InvalidRequestError(
                 Msg("data_empty"), {"data": Msg("data_empty")},
                 error="Invalid parameters",

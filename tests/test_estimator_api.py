@@ -758,3 +758,14 @@ def test_assign_and_transform_with_a_dask_fitted_model(demo_records):
     np.testing.assert_array_equal(out[_proba_columns(out)].to_numpy(), model.predict_proba(df))
     np.testing.assert_allclose(model.transform(df),
                                _naive_distances(model.transform_records(df), model.centers_), rtol=1e-12)
+
+
+def test_predict_refuses_empty_input_of_every_form_with_a_typed_error(fitted, frame):
+    # An empty DataFrame reached the records reader and raised IndexError (a traceback).
+    seg, _ = fitted
+    width = len(seg.preprocessor_.fields_)
+    for empty in ([], frame.iloc[:0], np.zeros((0, width))):
+        for method in (seg.predict, seg.predict_proba, seg.transform):
+            with pytest.raises(se.InvalidRequestError) as info:
+                method(empty)
+            assert "data" in info.value.details
