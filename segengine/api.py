@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from segengine.concurrency import parallel_section
 from segengine.errors import SegEngineError, ServiceError, ValidationError, localized_errors

@@ -24,13 +24,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from segengine.arguments import (
-    CLIError,
-    build_payload,
-    parse_options_json,
-    positive_int,
-    seed,
-)
+from segengine.arguments import CLIError, build_payload, parse_options_json, positive_int, seed
 from segengine.errors import SegEngineError
 from segengine.readers import (  # noqa: F401 - re-exported for callers of the command line module
     CsvFormat,

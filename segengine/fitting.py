@@ -20,7 +20,12 @@ from segengine import config
 from segengine.budget import Deadline, k_cap, search_k_cap
 from segengine.errors import ValidationError
 from segengine.model import (
-    FittedModel, MixtureParameters, ScoredBatch, field_columns, label_records, membership_matrix,
+    FittedModel,
+    MixtureParameters,
+    ScoredBatch,
+    field_columns,
+    label_records,
+    membership_matrix,
     record_confidence,
 )
 from segengine.options import SegmentationOptions

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from segengine import chart_data
 from segengine._version import __version__
 from segengine.html_style import STYLE
 from segengine.svg import esc, segment_color
-from segengine.svg_charts import (
-    confidence_svg, heatmap_svg, projection_svg, row_value_text, silhouette_svg, sizes_svg,
-)
+from segengine.svg_charts import confidence_svg, heatmap_svg, projection_svg, row_value_text, silhouette_svg, sizes_svg
 from segengine.text.catalog import MESSAGES, format_int, format_number, format_percent, text
 from segengine.text.language import normalize_language
 

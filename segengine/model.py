@@ -18,14 +18,15 @@ are properties of a model, the same at fit time and for new records.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
+from segengine.engines import memberships as mb
 from segengine.options import SegmentationOptions
 from segengine.preprocessing import Preprocessor
-from segengine.engines import memberships as mb
 
 __all__ = [
     "FittedModel", "MixtureParameters", "SavedSelection", "ScoredBatch", "field_columns",
@@ -64,7 +65,7 @@ class MixtureParameters:
     precisions_cholesky: np.ndarray
 
     @classmethod
-    def in_segment_order(cls, mixture: Any, order: np.ndarray, covariance_type: str) -> "MixtureParameters":
+    def in_segment_order(cls, mixture: Any, order: np.ndarray, covariance_type: str) -> MixtureParameters:
         """The parameters of an engine's mixture fit, components put in segment order.
 
         Parameters
@@ -174,7 +175,7 @@ class FittedModel:
             if f.kind in ("numeric", "binary", "categorical", "date")
         }
 
-    def with_stability(self, stability: np.ndarray | None, info: Mapping[str, Any] | None) -> "FittedModel":
+    def with_stability(self, stability: np.ndarray | None, info: Mapping[str, Any] | None) -> FittedModel:
         """This model with its stability measured.
 
         Parameters
@@ -188,7 +189,7 @@ class FittedModel:
         """
         return replace(self, stability=stability, stability_info=info)
 
-    def for_scoring(self) -> "FittedModel":
+    def for_scoring(self) -> FittedModel:
         """This model without the search evidence (a light copy to ship to workers).
 
         Returns
@@ -237,7 +238,7 @@ class FittedModel:
         return state
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> "FittedModel":
+    def from_state(cls, state: Mapping[str, Any]) -> FittedModel:
         """Rebuild a model from a checked model-file state (:func:`segengine.model_check.check_model_state`).
 
         Parameters

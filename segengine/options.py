@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, make_dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from segengine import config
 from segengine.errors import ValidationError

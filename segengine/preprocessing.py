@@ -341,7 +341,7 @@ class Preprocessor:
         return {"options": self.options.to_dict(), "fields": [asdict(f) for f in self.fields_]}
 
     @classmethod
-    def from_dict(cls, state: dict[str, Any]) -> "Preprocessor":
+    def from_dict(cls, state: dict[str, Any]) -> Preprocessor:
         """Rebuild a fitted preprocessor from :meth:`to_dict` output."""
         opts = dict(state["options"])
         for key in ("features", "exclude"):

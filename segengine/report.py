@@ -96,7 +96,7 @@ class ReportInputs:
     ms: float = 0.0
 
 
-def report_inputs(model: "FittedModel", batch: "ScoredBatch") -> ReportInputs:
+def report_inputs(model: FittedModel, batch: ScoredBatch) -> ReportInputs:
     """Profiles and silhouettes of a scored batch (pure: reads its arguments only).
 
     Parameters
@@ -121,7 +121,7 @@ def report_inputs(model: "FittedModel", batch: "ScoredBatch") -> ReportInputs:
     return ReportInputs(profiles, overall, per, sampled, (time.perf_counter() - t0) * 1000.0)
 
 
-def segment_silhouettes(model: "FittedModel", batch: "ScoredBatch") -> tuple[float | None, list[float | None], bool]:
+def segment_silhouettes(model: FittedModel, batch: ScoredBatch) -> tuple[float | None, list[float | None], bool]:
     """Mean silhouette of a batch's labelling, overall and per segment.
 
     Reuses the per-record values of the k search when the batch carries them (the training
@@ -196,8 +196,8 @@ def _exact_fits_budget(deadline: Any, X: np.ndarray) -> bool:
 
 
 def build_report(
-    model: "FittedModel",
-    batch: "ScoredBatch",
+    model: FittedModel,
+    batch: ScoredBatch,
     language: str,
     *,
     include_metadata: bool = True,

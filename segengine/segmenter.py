@@ -10,12 +10,12 @@ runs :func:`segengine.fitting.fit_table`, which returns a :class:`~segengine.mod
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from segengine import config
 from segengine.budget import Deadline
 from segengine.concurrency import parallel_section
 from segengine.errors import InvalidRequestError, NotFittedError, ValidationError, localized_errors
@@ -158,7 +158,7 @@ class Segmenter(SegmenterEstimatorMixin):
         """Parameters of this estimator (scikit-learn protocol)."""
         return {name: getattr(self, name) for name in self._PARAMS}
 
-    def set_params(self, **params: Any) -> "Segmenter":
+    def set_params(self, **params: Any) -> Segmenter:
         """Set parameters (scikit-learn protocol); unknown names raise ValueError."""
         for name, value in params.items():
             if name not in self._PARAMS:
@@ -171,7 +171,7 @@ class Segmenter(SegmenterEstimatorMixin):
         return "Segmenter(" + ", ".join(f"{k}={v!r}" for k, v in changed.items()) + ")"
 
     @classmethod
-    def from_options(cls, options: SegmentationOptions) -> "Segmenter":
+    def from_options(cls, options: SegmentationOptions) -> Segmenter:
         """Build a Segmenter from validated request options."""
         params = options.to_dict()
         return cls(**{k: params[k] for k in cls._PARAMS})
@@ -183,7 +183,7 @@ class Segmenter(SegmenterEstimatorMixin):
         return parse_options(params, prefix="")
 
     # -- fitting -----------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None, *, language: str = "en") -> "Segmenter":
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None, *, language: str = "en") -> Segmenter:
         """Find the segments of ``X``.
 
         Parameters
@@ -220,7 +220,7 @@ class Segmenter(SegmenterEstimatorMixin):
         return self  # fit() ended its request: a later report() gets a budget of its own
 
     @classmethod
-    def from_fit(cls, result: FitResult) -> "Segmenter":
+    def from_fit(cls, result: FitResult) -> Segmenter:
         """A fitted Segmenter over the outcome of :func:`segengine.fitting.fit_table`.
 
         Parameters
@@ -562,7 +562,7 @@ class Segmenter(SegmenterEstimatorMixin):
         save_model(model, path, params)
 
     @classmethod
-    def load(cls, path: str) -> "Segmenter":
+    def load(cls, path: str) -> Segmenter:
         """Load a model saved by :meth:`save`.
 
         Parameters

@@ -24,10 +24,10 @@ import numpy as np
 
 from segengine import config
 from segengine.budget import Deadline, kmeans_pass_ms, silhouette_exact_ms
+from segengine.concurrency import guarded, needs_serialising
 from segengine.engines.kmeans import KMeansResult, kmeans_fit, kmeans_fit_many
 from segengine.engines.memberships import equal_variance_loglik, sq_distances
 from segengine.metrics.silhouette import count_cells, silhouette_rows_multi
-from segengine.concurrency import guarded, needs_serialising
 
 __all__ = ["KSelection", "select_k", "kmeans_mixture_loglik", "n_distinct_rows", "AlgorithmChoice", "choose_algorithm"]
 

@@ -21,20 +21,18 @@ import numpy as np
 
 from segengine import config
 from segengine.concurrency import guarded
+from segengine.dask import _fields, _profiles, _refine
+from segengine.dask._columns import FieldSpec, field_specs, partition_table
 from segengine.engines.gmm import n_mixture_parameters
 from segengine.engines.kmeans import KMeansResult
 from segengine.errors import ValidationError
 from segengine.fitting import FitDetails, measure_stability
 from segengine.mergeable import Moments
 from segengine.model import FittedModel, MixtureParameters, ScoredBatch
-from segengine.profiling import FieldColumn
 from segengine.options import SegmentationOptions
+from segengine.profiling import FieldColumn
 from segengine.selection import kmeans_bic, select_k
 from segengine.text.error_messages import error_text
-
-from segengine.dask import _fields, _profiles, _refine
-from segengine.dask._columns import FieldSpec, field_specs, partition_table
-
 
 # -- per-partition tasks ----------------------------------------------------------------------
 

@@ -16,19 +16,18 @@ from typing import Any
 
 import numpy as np
 
+from segengine.dask._columns import FieldSpec, partition_table
 from segengine.mergeable import Moments, QuantileSummary
 from segengine.metrics import _silhouette_kernels as _sk
 from segengine.profiling import (
+    _NUMERIC_STATS,
     MAX_PROFILED_CATEGORIES,
     TOP_CATEGORIES,
-    _NUMERIC_STATS,
     SegmentProfiles,
     _num,
     _nums,
     _rank,
 )
-
-from segengine.dask._columns import FieldSpec, partition_table
 
 
 @dataclass

@@ -11,15 +11,14 @@ record farthest from its centre, as the single-machine kernel does, never droppe
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from segengine import config
 from segengine.concurrency import guarded
-from segengine.engines import _kmeans_kernels as _k
-from segengine.engines import gmm as _gmm
-from segengine.engines import memberships as _mb
+from segengine.engines import _kmeans_kernels as _k, gmm as _gmm, memberships as _mb
 from segengine.engines.kmeans import one_blas_thread as _one_blas_thread
 
 _B = config.BLOCK_ROWS

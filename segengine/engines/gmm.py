@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from segengine import config
+from segengine.concurrency import guarded
 from segengine.engines import _gmm_kernels as K
 from segengine.engines._bounds import check_mixture
-from segengine.concurrency import guarded
 
 __all__ = [
     "GMMFit",

@@ -34,9 +34,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from segengine import config
-from segengine.metrics import _silhouette_kernels as _k
-from segengine.metrics import _silhouette_metric_kernels as _mk
 from segengine.concurrency import guarded
+from segengine.metrics import _silhouette_kernels as _k, _silhouette_metric_kernels as _mk
 
 __all__ = [
     "silhouette_samples",

@@ -30,8 +30,8 @@ function of the profiles (permuting the records does not change a name).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from segengine.profiling import FieldColumn, SegmentProfiles
 from segengine.roles import FieldRoles, assign_roles, is_cost
