@@ -61,7 +61,8 @@ def segmentation_report(payload: Any, language: str = "en", *, model: Any = None
 
 def _caller_spelling(details: Any, option_paths: Mapping[str, str]) -> Any:
     """Error paths with options as the caller spelled them (``options.kMin``, not ``options.k_min``):
-    deeper layers name options by their canonical snake_case name."""
+    deeper layers name options by their canonical snake_case name.
+    """
     if not isinstance(details, dict):
         return details
     out = {}
@@ -135,7 +136,8 @@ def handle_request(body: Any, headers: Mapping[str, str] | None = None, *, model
 
 def _header_language(headers: Any) -> str:
     """Language of ``Accept-Language`` in a mapping or in (name, value) pairs (WSGI/ASGI style,
-    str or bytes); headers of any other shape are ignored rather than failing the request."""
+    str or bytes); headers of any other shape are ignored rather than failing the request.
+    """
     try:
         return _language_from_pairs(headers)
     except Exception:  # noqa: BLE001 - a header object we cannot read is no reason to fail

@@ -121,7 +121,8 @@ def _run_report_html(payload: dict[str, Any], args: argparse.Namespace, show_pro
 
 def _write_atomic(path: str, text: str, input_path: str | None = None) -> None:
     """Write ``--output`` / ``--html`` (segengine.files: atomic for regular files, keeping their
-    mode; devices and FIFOs written directly; never over the command's own input)."""
+    mode; devices and FIFOs written directly; never over the command's own input).
+    """
     from segengine.files import OutputError, write_output
 
     try:

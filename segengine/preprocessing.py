@@ -76,7 +76,8 @@ def _skewness(x: np.ndarray) -> float:
 
 def _magnitude_unit(x: np.ndarray) -> float:
     """A power of two near the largest magnitude of ``x`` when its squares or cubes would overflow
-    or underflow (beyond 1e100 or below 1e-100), else 1.0."""
+    or underflow (beyond 1e100 or below 1e-100), else 1.0.
+    """
     top = float(np.max(np.abs(x)))
     if top > 1e100 or 0.0 < top < 1e-100:
         return math.ldexp(1.0, math.frexp(top)[1] - 1)  # 2**e <= top: never overflows

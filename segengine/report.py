@@ -187,7 +187,8 @@ def _roles_metadata(profiles, columns, roles: dict, naming: str) -> dict[str, An
 
 def _exact_fits_budget(deadline: Any, X: np.ndarray) -> bool:
     """Whether the exact silhouette of the labels fits the request's deadline (segengine.budget);
-    when it does not, the sampled estimate is used and a warning says so."""
+    when it does not, the sampled estimate is used and a warning says so.
+    """
     from segengine.budget import silhouette_exact_ms
 
     n = X.shape[0]

@@ -255,14 +255,14 @@ class Segmenter(SegmenterEstimatorMixin):
     @property
     def batch_(self) -> ScoredBatch:
         """The fitted records scored by the model (:class:`segengine.model.ScoredBatch`)."""
-        self.model_
+        self._check_fitted()
         batch = self.__dict__.get("_batch")
         if batch is None:
             raise AttributeError("This Segmenter holds no records (loaded from a file): no batch_.")
         return batch
 
     def _batch_part(self, name: str) -> Any:
-        self.model_
+        self._check_fitted()
         batch = self.__dict__.get("_batch")
         if batch is None or (name in ("table", "matrix") and getattr(batch, name) is None):
             raise AttributeError(
@@ -294,21 +294,21 @@ class Segmenter(SegmenterEstimatorMixin):
     @property
     def labels_(self) -> np.ndarray:
         """Segment of every fitted record (empty when the records are not held)."""
-        self.model_
+        self._check_fitted()
         batch = self.__dict__.get("_batch")
         return np.zeros(0, dtype=np.int64) if batch is None else batch.labels
 
     @property
     def notices_(self) -> list:
         """Warnings of the fit as (catalogue key, params)."""
-        self.model_
+        self._check_fitted()
         batch = self.__dict__.get("_batch")
         return [] if batch is None else list(batch.notices)
 
     @property
     def timings_ms_(self) -> dict[str, float]:
         """Milliseconds per stage of the fit."""
-        self.model_
+        self._check_fitted()
         batch = self.__dict__.get("_batch")
         return {} if batch is None else dict(batch.timings_ms)
 
@@ -323,7 +323,7 @@ class Segmenter(SegmenterEstimatorMixin):
     deadline_ = property(lambda self: self._batch_part("deadline"), doc="The fit's budget (None after fit()).")
 
     def _detail(self, name: str) -> Any:
-        self.model_
+        self._check_fitted()
         details = self.__dict__.get("_details")
         if details is None:
             raise AttributeError(f"This Segmenter was not fitted here: no {name}.")
@@ -336,7 +336,7 @@ class Segmenter(SegmenterEstimatorMixin):
 
     # -- inspection --------------------------------------------------------------------------
     def _check_fitted(self) -> None:
-        self.model_
+        self.model_  # noqa: B018 - reading the property raises NotFittedError before a fit
 
     def report(self, language: str = "en", *, include_metadata: bool = True) -> dict[str, Any]:
         """The segmentation report (SPEC section 2 response body) of the fitted records.

@@ -239,7 +239,7 @@ def gmm_em(run: Runner, centers, counts, sums, n: int, cov_type: str, column_mea
                 tied_stats = (column_mean, np.triu(S) + np.triu(S, 1).T)
             params = gmm_init(run, centers, counts, sums, cov_type, reg_covar)
             lower_bound, history, converged, n_iter = -np.inf, [], False, 0
-            for n_iter in range(1, max_iter + 1):
+            for n_iter in range(1, max_iter + 1):  # noqa: B007 - read after the loop: the passes run
                 prev = lower_bound
                 weights, means, _, prec = params
                 parts = run(em_partition, [weights, means, prec, cov_type])

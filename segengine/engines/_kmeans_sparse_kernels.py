@@ -170,7 +170,8 @@ def csr_center_distances(data, indices, indptr, xsq, centers):
 def _new_centers(data, indices, indptr, w, labels, mind, sums, wsum, old, new):
     """Means of the clusters into ``new``; empty clusters take the rows farthest from their
     centres, unless every row sits on its centre (fewer distinct rows than clusters: moving a
-    centre onto a duplicate changes nothing). Returns (total squared shift, empty count)."""
+    centre onto a duplicate changes nothing). Returns (total squared shift, empty count).
+    """
     k, d = old.shape
     n_empty = 0
     for j in range(k):
