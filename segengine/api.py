@@ -60,8 +60,9 @@ def segmentation_report(payload: Any, language: str = "en", *, model: Any = None
 
 
 def _caller_spelling(details: Any, option_paths: Mapping[str, str]) -> Any:
-    """Error paths with options as the caller spelled them (``options.kMin``, not ``options.k_min``):
-    deeper layers name options by their canonical snake_case name.
+    """Error paths with options as the caller spelled them (``options.kMin``, not ``options.k_min``).
+
+    Deeper layers name options by their canonical snake_case name.
     """
     if not isinstance(details, dict):
         return details
@@ -135,8 +136,10 @@ def handle_request(body: Any, headers: Mapping[str, str] | None = None, *, model
 
 
 def _header_language(headers: Any) -> str:
-    """Language of ``Accept-Language`` in a mapping or in (name, value) pairs (WSGI/ASGI style,
-    str or bytes); headers of any other shape are ignored rather than failing the request.
+    """Language of ``Accept-Language`` in a mapping or in (name, value) pairs.
+
+    Pairs may be WSGI/ASGI style, str or bytes; headers of any other shape are ignored rather than
+    failing the request.
     """
     try:
         return _language_from_pairs(headers)
@@ -163,8 +166,9 @@ def _service_error(language: str) -> dict[str, Any]:
 
 
 def fit_and_report(payload: Any, language: str = "en") -> tuple[dict[str, Any], Any]:
-    """Run the request contract like :func:`segengine.segmentation_report` and also return the
-    fitted Segmenter (the HTML page's projection needs its preprocessed records).
+    """Run the request contract like :func:`segengine.segmentation_report`, returning the Segmenter too.
+
+    The HTML page's projection needs the fitted Segmenter's preprocessed records.
 
     Parameters
     ----------

@@ -120,8 +120,10 @@ def _run_report_html(payload: dict[str, Any], args: argparse.Namespace, show_pro
 
 
 def _write_atomic(path: str, text: str, input_path: str | None = None) -> None:
-    """Write ``--output`` / ``--html`` (segengine.files: atomic for regular files, keeping their
-    mode; devices and FIFOs written directly; never over the command's own input).
+    """Write ``--output`` / ``--html`` through :mod:`segengine.files`.
+
+    Atomic for regular files, keeping their mode; devices and FIFOs are written directly; never
+    over the command's own input.
     """
     from segengine.files import OutputError, write_output
 

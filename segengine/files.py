@@ -1,5 +1,7 @@
-"""Writing a file segengine produces (``--output``, ``--html``, saved models, HTML pages): what
-lands on disk, and what never gets replaced. The one atomic writer of the package.
+"""Writing a file segengine produces: the one atomic writer of the package.
+
+What lands on disk for ``--output``, ``--html``, saved models and HTML pages, and what never gets
+replaced.
 
 * A new file or a regular file with one name is written to a temporary file in the same folder
   and renamed over it: a reader sees the old report or the whole new one, never half. An

@@ -1,5 +1,7 @@
-"""The fitting pipeline as small steps: records -> :class:`~segengine.model.FittedModel` and the
-training :class:`~segengine.model.ScoredBatch`.
+"""The fitting pipeline as small steps.
+
+Records -> :class:`~segengine.model.FittedModel` and the training
+:class:`~segengine.model.ScoredBatch`.
 
 :func:`fit_table` runs the steps in order -- sizes, preprocessing, the k search and its notices,
 the algorithm (:func:`segengine.selection.choose_algorithm`), segments in size order, memberships

@@ -1,5 +1,7 @@
-"""The segmentation report as one self-contained HTML page: inline CSS, inline SVG, no script and
-no external reference, so it opens offline, mails as one file and prints.
+"""The segmentation report as one self-contained HTML page.
+
+Inline CSS, inline SVG, no script and no external reference, so it opens offline, mails as one
+file and prints.
 
 Every chart has its numbers in a table beside it (print, screen readers). The page is a pure
 function of the report dict (and, for the projection, the fitted Segmenter): no clock, no
@@ -369,8 +371,9 @@ def segmenter_html(seg: Any, language: str = "en") -> str:
 
 
 def write_html(path: str | os.PathLike, page: str) -> None:
-    """Write ``page`` to ``path`` atomically (:func:`segengine.files.write_output`: a temporary
-    file in the same folder, then renamed; an existing file keeps its mode).
+    """Write ``page`` to ``path`` atomically (:func:`segengine.files.write_output`).
+
+    A temporary file in the same folder, then renamed; an existing file keeps its mode.
 
     Parameters
     ----------

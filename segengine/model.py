@@ -37,8 +37,10 @@ Notice = tuple  # (catalogue key, params): rendered in the caller's language at 
 
 
 def _read_only(a: Any, dtype: Any = np.float64) -> np.ndarray:
-    """A C-contiguous read-only copy of ``a`` (the caller's array stays writable); an array that
-    is already read-only, C-contiguous and of ``dtype`` is kept as it is (``dataclasses.replace``).
+    """A C-contiguous read-only copy of ``a`` (the caller's array stays writable).
+
+    An array that is already read-only, C-contiguous and of ``dtype`` is kept as it is
+    (``dataclasses.replace``).
     """
     if isinstance(a, np.ndarray) and not a.flags.writeable and a.flags.c_contiguous and a.dtype == dtype:
         return a

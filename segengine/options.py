@@ -285,8 +285,10 @@ def option_help(language: str = "en") -> list[tuple[str, Any, str]]:
 
 
 def same_value(a: Any, b: Any) -> bool:
-    """Whether two values given under both spellings of a name agree; values that cannot be
-    compared (nested too deeply, arrays) count as different, never as a failure.
+    """Whether two values given under both spellings of a name agree.
+
+    Values that cannot be compared (nested too deeply, arrays) count as different, never as a
+    failure.
     """
     try:
         return bool(a == b)

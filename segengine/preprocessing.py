@@ -75,8 +75,10 @@ def _skewness(x: np.ndarray) -> float:
 
 
 def _magnitude_unit(x: np.ndarray) -> float:
-    """A power of two near the largest magnitude of ``x`` when its squares or cubes would overflow
-    or underflow (beyond 1e100 or below 1e-100), else 1.0.
+    """A power of two near the largest magnitude of ``x`` when its powers would overflow, else 1.0.
+
+    The scale applies when the squares or cubes of ``x`` would overflow or underflow (beyond
+    1e100 or below 1e-100).
     """
     top = float(np.max(np.abs(x)))
     if top > 1e100 or 0.0 < top < 1e-100:

@@ -236,8 +236,9 @@ def _numeric_field(
 
 
 class _CodeBook(dict):
-    """value -> code; an unseen value gets the next code. Missing (``None``, float NaN as pandas
-    writes it in object columns) is -1.
+    """Value -> code; an unseen value gets the next code.
+
+    Missing (``None``, float NaN as pandas writes it in object columns) is -1.
     """
 
     def __init__(self) -> None:

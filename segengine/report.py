@@ -186,8 +186,9 @@ def _roles_metadata(profiles, columns, roles: dict, naming: str) -> dict[str, An
 
 
 def _exact_fits_budget(deadline: Any, X: np.ndarray) -> bool:
-    """Whether the exact silhouette of the labels fits the request's deadline (segengine.budget);
-    when it does not, the sampled estimate is used and a warning says so.
+    """Whether the exact silhouette of the labels fits the request's deadline (segengine.budget).
+
+    When it does not, the sampled estimate is used and a warning says so.
     """
     from segengine.budget import silhouette_exact_ms
 

@@ -861,8 +861,10 @@ def _filled(labels: np.ndarray, k: int) -> int:
 
 def _rescaled_kmeans(X: np.ndarray, k: int, options: Any, fallback: Any,
                      sample_weight: np.ndarray | None = None) -> Any:
-    """KMeans on a power-of-two rescaled, uncentred copy, for data whose squared distances over-
-    or underflow (values ~1e154 and above, or differences ~1e-154 and below, next to large ones).
+    """KMeans on a power-of-two rescaled, uncentred copy, for data whose squared distances overflow.
+
+    For overflow or underflow: values ~1e154 and above, or differences ~1e-154 and below, next to
+    large ones.
 
     Scaling by a power of two is exact and KMeans is scale-invariant, so the labels are those of
     the original records; the centres are mapped back exactly. Centring is skipped on purpose:

@@ -1,5 +1,6 @@
-"""The report's charts as inline SVG: silhouette per k, segment sizes, profile heatmap, projection
-and confidence distribution.
+"""The report's charts as inline SVG.
+
+Silhouette per k, segment sizes, profile heatmap, projection and confidence distribution.
 
 Each function takes the numbers of `segengine.chart_data` and a label function and returns one
 ``<svg>`` element. Marks carry their numbers in ``data-*`` attributes and each plot area states its
@@ -327,8 +328,9 @@ def projection_svg(proj: Projection, bars: list[SegmentBar], t: Label, language:
 
 
 def confidence_svg(dist: ConfidenceDistribution, bars: list[SegmentBar], t: Label, language: str) -> str:
-    """One histogram of the records' confidence per segment (each scaled to its own largest bin),
-    the median marked.
+    """One histogram of the records' confidence per segment, the median marked.
+
+    Each histogram is scaled to its own largest bin.
 
     Parameters
     ----------

@@ -303,8 +303,9 @@ def _typed_column(name: str, col: list, errors: _Errors) -> RawColumn:
 
 
 def _nan_as_missing(col: list, types: set) -> tuple[list, set]:
-    """NaN is missing in any field (pandas writes it for a missing text, boolean or date), so it
-    is replaced by None in a copy when the field holds anything but numbers.
+    """A copy of the field with NaN replaced by None when the field holds anything but numbers.
+
+    NaN is missing in any field: pandas writes it for a missing text, boolean or date.
     """
     if not any(issubclass(t, float) for t in types):
         return col, types
@@ -369,8 +370,9 @@ def _field_names(records: Sequence[dict]) -> list:
 
 
 def _check_table_size(n_fields: int, n_records: int) -> None:
-    """A 422 before any column is built when the records name more fields than the cost model
-    allows (records that each carry another field name would otherwise cost records x fields).
+    """A 422 before any column is built when the records name more fields than the cost model allows.
+
+    Records that each carry another field name would otherwise cost records x fields.
     """
     limit = min(config.MAX_FIELDS, max(1, config.MAX_TABLE_CELLS // max(n_records, 1)))
     if n_fields > limit:

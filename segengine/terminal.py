@@ -335,8 +335,9 @@ def format_warmup(sizes: Sequence[int], timings_ms: Sequence[float], total_s: fl
 
 
 def format_options(language: str = "en", width: int = WIDTH) -> str:
-    """The option table (:data:`segengine.options.OPTIONS`) as ``segengine options`` prints it:
-    each option with its camelCase spelling, its default and its help sentence.
+    """The option table (:data:`segengine.options.OPTIONS`) as ``segengine options`` prints it.
+
+    Each option with its camelCase spelling, its default and its help sentence.
 
     Parameters
     ----------

@@ -326,7 +326,9 @@ def scoring_copy(seg: Any) -> Any:
 
 
 def _fit_stability(model: FittedModel, scorer: Any, Xs: np.ndarray, started: float, notices: list) -> FittedModel:
-    """Bootstrap stability of every segment on the driver's seeded sample (as on one machine,
-    where it also runs on a subsample): the same method, resamples and warning below 0.6.
+    """Bootstrap stability of every segment on the driver's seeded sample.
+
+    As on one machine, where it also runs on a subsample: the same method, resamples and warning
+    below 0.6.
     """
     return measure_stability(model, Xs, _profiles.model_labels(scorer, Xs), started, notices)

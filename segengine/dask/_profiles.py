@@ -152,8 +152,9 @@ def silhouettes(sil_sums: np.ndarray, sample_labels: np.ndarray, sizes: np.ndarr
 
 def assemble(merged: PartitionProfile, specs: list[FieldSpec], fields: list, numeric: list[int],
              categorical: list[int], n: int) -> tuple[SegmentProfiles, float]:
-    """SegmentProfiles from the merged summaries (profiling.py's formulas), and the largest rank
-    error of the quantiles as a fraction of a segment's records.
+    """SegmentProfiles from the merged summaries, and the quantiles' largest rank error.
+
+    The profiles use profiling.py's formulas; the rank error is a fraction of a segment's records.
     """
     k = merged.sizes.shape[0]
     sizes = merged.sizes

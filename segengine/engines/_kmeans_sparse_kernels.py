@@ -168,9 +168,10 @@ def csr_center_distances(data, indices, indptr, xsq, centers):
 
 @numba.njit(**_NJIT)
 def _new_centers(data, indices, indptr, w, labels, mind, sums, wsum, old, new):
-    """Means of the clusters into ``new``; empty clusters take the rows farthest from their
-    centres, unless every row sits on its centre (fewer distinct rows than clusters: moving a
-    centre onto a duplicate changes nothing). Returns (total squared shift, empty count).
+    """Means of the clusters into ``new``; returns (total squared shift, empty count).
+
+    Empty clusters take the rows farthest from their centres, unless every row sits on its centre
+    (fewer distinct rows than clusters: moving a centre onto a duplicate changes nothing).
     """
     k, d = old.shape
     n_empty = 0

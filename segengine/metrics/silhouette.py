@@ -136,8 +136,9 @@ def _sample_rows(n: int, sample_size: int, rng: np.random.Generator) -> NDArray[
 def _cells(
     codes: NDArray[np.int64], ks: NDArray[np.int64], max_cells: int
 ) -> NDArray[np.int64] | None:
-    """Cell id (0..G-1, in lexicographic order of the label tuples) of every point, or None
-    when there would be more than ``max_cells`` cells.
+    """Cell id of every point, or None when there would be more than ``max_cells`` cells.
+
+    Cells are numbered 0..G-1 in lexicographic order of the label tuples.
     """
     m, n = codes.shape
     cell = codes[0]

@@ -343,8 +343,9 @@ def _part(profiles: SegmentProfiles, s: int, char: dict, fr: FieldRoles, languag
 
 
 def _name_chars(chars: list[dict], fr: FieldRoles) -> list[dict]:
-    """The two characteristics a name uses: the top one, then the next that says something new
-    (two recency fields, e.g. days since the last order and its date, would say it twice).
+    """The two characteristics a name uses: the top one, then the next that says something new.
+
+    Two recency fields (e.g. days since the last order and its date) would say it twice.
     """
     if not chars:
         return []
