@@ -179,7 +179,7 @@ class FittedModel:
         }
 
     def with_stability(self, stability: np.ndarray | None, info: Mapping[str, Any] | None) -> FittedModel:
-        """This model with its stability measured.
+        """A copy of this model with its stability measured.
 
         Parameters
         ----------
@@ -193,7 +193,7 @@ class FittedModel:
         return replace(self, stability=stability, stability_info=info)
 
     def for_scoring(self) -> FittedModel:
-        """This model without the search evidence (a light copy to ship to workers).
+        """A copy of this model without the search evidence (a light copy to ship to workers).
 
         Returns
         -------

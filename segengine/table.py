@@ -78,6 +78,7 @@ class Table:
 
     @property
     def n_rows(self) -> int:
+        """Number of records in the batch."""
         return len(self.ids)
 
 

@@ -101,7 +101,7 @@ def progress(line: str) -> None:
 
 
 def written_line(path: str, report: Any, language: str, n_default: Any = "?") -> str:
-    """The confirmation ``Report written to PATH (N records, K segments).``
+    """The confirmation line: ``Report written to PATH (N records, K segments).``.
 
     Parameters
     ----------

@@ -516,7 +516,7 @@ def _sym_unit(XT, starts, cell_of, units, u, super_size, tile, bufs):
 
 @numba.njit(**_NJIT)
 def _merge_units(bufs, units, super_size, cell_of, accT):
-    """accT = sum of the units' buffers, unit by unit in table order (a fixed order)."""
+    """Sum the units' buffers into ``accT``, unit by unit in table order (a fixed order)."""
     n = cell_of.shape[0]
     for u in range(units.shape[0]):
         for side in range(2):

@@ -120,7 +120,7 @@ ARCHETYPE_CLAIMS = {
 
 
 def _claims(archetype: str | None, fr: FieldRoles) -> dict[str, int]:
-    """field -> the direction the archetype claims on it."""
+    """Field -> the direction the archetype claims on it."""
     claims = ARCHETYPE_CLAIMS.get(archetype or "", {})
     return {f: claims[role] for f, (role, _) in fr.by_field.items() if role in claims}
 

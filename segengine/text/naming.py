@@ -105,18 +105,22 @@ class Standing:
 
     @property
     def best(self) -> bool:
+        """Whether the segment ranks first on the field."""
         return self.rank == 0
 
     @property
     def worst(self) -> bool:
+        """Whether the segment ranks last on the field (or is the only one with a value)."""
         return self.rank == self.n - 1 or self.n == 1
 
     @property
     def upper(self) -> bool:
+        """Whether the segment ranks in the upper half (of an odd count, the middle rank is in both)."""
         return self.rank <= (self.n - 1) // 2
 
     @property
     def lower(self) -> bool:
+        """Whether the segment ranks in the lower half (of an odd count, the middle rank is in both)."""
         return self.rank >= self.n // 2
 
     @property
