@@ -103,7 +103,9 @@ def _report(request: Any, lang: str, model: Any, started: float) -> dict[str, An
         return build_report(fit.model, fit.batch, lang, include_metadata=request.include_metadata)
 
 
-def handle_request(body: Any, headers: Mapping[str, str] | None = None, *, model: Any = None) -> tuple[int, dict[str, Any]]:
+def handle_request(
+    body: Any, headers: Mapping[str, str] | None = None, *, model: Any = None
+) -> tuple[int, dict[str, Any]]:
     """Serve one HTTP request: never raises, returns ``(status, body)``.
 
     Parameters

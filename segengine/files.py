@@ -94,7 +94,8 @@ def _write_direct(target: str, data: bytes, *, truncate: bool) -> None:
 def _replace_atomically(path: str, target: str, data: bytes, info: os.stat_result | None) -> None:
     directory = os.path.dirname(target)
     if not os.path.isdir(directory):
-        raise OutputError(f"cannot write '{path}': the directory '{os.path.dirname(os.path.abspath(path))}' does not exist")
+        raise OutputError(
+            f"cannot write '{path}': the directory '{os.path.dirname(os.path.abspath(path))}' does not exist")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -329,7 +329,8 @@ def render_html(report: dict[str, Any], segmenter: Any = None, *,
         sections.append(("segments", t("html.segments_title"), _segments_section(report, t, lang)))
         if report.get("results"):
             dist = chart_data.confidence_distribution(report)
-            sections.append(("confidence", t("html.confidence_title"), _confidence_section(dist, report, bars, t, lang)))
+            sections.append(("confidence", t("html.confidence_title"),
+                             _confidence_section(dist, report, bars, t, lang)))
     if curve is not None and curve.ks:
         sections.append(("k-selection", t("html.k_title"), _k_section(curve, t, lang)))
     if metadata:

@@ -155,7 +155,8 @@ def plot_profile(source: Segmenter | dict, ax: Axes | None = None, *, language: 
     report = _report(source, lang)
     rows = chart_data.profile_rows(report)
     bars = chart_data.segment_bars(report)
-    matrix = np.array([[np.nan if e is None else e for e in r.effects] for r in rows], dtype=float).reshape(len(rows), len(bars))
+    matrix = np.array([[np.nan if e is None else e for e in r.effects] for r in rows],
+                      dtype=float).reshape(len(rows), len(bars))
     ax = _axes(ax, (1.1 * len(bars) + 3, 0.32 * len(rows) + 1.5))
     cmap = LinearSegmentedColormap.from_list("segengine_effect", HEATMAP_COLORS).with_extremes(bad="#e0e0e0")
     image = ax.imshow(np.ma.masked_invalid(matrix), cmap=cmap, vmin=-limit, vmax=limit, aspect="auto")

@@ -24,7 +24,8 @@ from segengine.columns_fast import numeric_fields
 from segengine.errors import InvalidRequestError, ValidationError
 from segengine.text.msg import Msg
 
-__all__ = ["RawColumn", "Table", "check_records_are_objects", "table_from_records", "table_from_frame", "table_from_array"]
+__all__ = ["RawColumn", "Table", "check_records_are_objects", "table_from_records", "table_from_frame",
+           "table_from_array"]
 
 # A string field is a date field when at least this share of its values look like ISO dates.
 DATE_SHARE = 0.9

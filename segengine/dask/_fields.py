@@ -169,7 +169,8 @@ def plan_fields(summary: FieldSummary, specs: list[FieldSpec], options: Segmenta
                 many = len(levels) > options.max_categories
             if ft.used and many:
                 ft.used, ft.reason = False, "high_cardinality"
-                notes.append(("warn_high_cardinality", {"field": spec.name, "n": n_text, "max": options.max_categories}))
+                notes.append(("warn_high_cardinality",
+                              {"field": spec.name, "n": n_text, "max": options.max_categories}))
                 continue
             ordered = sorted(levels.items(), key=lambda kv: (-kv[1], kv[0])) if levels is not None else []
             if ft.used and len(ordered) < 2:

@@ -146,7 +146,8 @@ def fit_frame(ddf: Any, options: SegmentationOptions, *, language: str, started:
                               {"data": error_text(language, "too_few_records", min=config.MIN_RECORDS, n=n)})
     if options.n_clusters is not None and options.n_clusters >= n:
         raise ValidationError(error_text(language, "options_invalid"),
-                              {"options.n_clusters": error_text(language, "n_clusters_too_large", k=options.n_clusters, n=n)})
+                              {"options.n_clusters": error_text(language, "n_clusters_too_large",
+                                                                k=options.n_clusters, n=n)})
     plan = _fields.plan_fields(summary, specs, options)
 
     # Pass 2: exact medians / quartiles and log1p moments.
@@ -189,7 +190,8 @@ def fit_frame(ddf: Any, options: SegmentationOptions, *, language: str, started:
                        random_state=options.random_state, n_init=options.n_init,
                        time_budget_ms=options.time_budget_ms, started_at=started)
     except ValueError:
-        raise ValidationError(error_text(language, "validation_failed"), {"data": error_text(language, "no_features")}) from None
+        raise ValidationError(error_text(language, "validation_failed"),
+                              {"data": error_text(language, "no_features")}) from None
     if sel.distinct_cap is not None:
         notices.append(("warn_k_range_capped", {"distinct": sel.distinct_cap, "k": max(sel.fits)}))
     if sel.stopped_early_after is not None:
@@ -259,12 +261,15 @@ def fit_frame(ddf: Any, options: SegmentationOptions, *, language: str, started:
     numeric = [i for i, sp in enumerate(specs) if sp.kind != "categorical"]
     categorical = [i for i, sp in enumerate(specs)
                    if sp.kind == "categorical" and pre.fields_[i].kind == "categorical"
-                   and (pre.fields_[i].used or (summary.levels[_level_index(specs, i)] is not None
-                                                and len(summary.levels[_level_index(specs, i)]) <= _profiles.MAX_PROFILED_CATEGORIES))]
+                   and (pre.fields_[i].used
+                        or (summary.levels[_level_index(specs, i)] is not None
+                            and len(summary.levels[_level_index(specs, i)]) <= _profiles.MAX_PROFILED_CATEGORIES))]
     dscorer = dask.delayed(scorer, traverse=False)
     dsample = dask.delayed(sample, traverse=False)
-    prof_tasks = [dask.delayed(_profile_task, pure=True)(p, xp, dscorer, specs, plan.latest, numeric, categorical, dsample)
-                  for p, xp in zip(parts, xparts)]
+    prof_tasks = [
+        dask.delayed(_profile_task, pure=True)(p, xp, dscorer, specs, plan.latest, numeric, categorical, dsample)
+        for p, xp in zip(parts, xparts)
+    ]
     merged = dask.compute(_tree_reduce(prof_tasks, _merge_profiles_task))[0]
     profiles, rank_error = _profiles.assemble(merged, specs, pre.fields_, numeric, categorical, n)
     overall_sil, per_sil, _ = _profiles.silhouettes(merged.sil_sums, sample_labels, merged.sizes)

@@ -243,7 +243,8 @@ def csr_lloyd(data, indices, indptr, xsq, w, centers_init, max_iter, tol, block,
     for it in range(max_iter):
         n_iter = it + 1
         _centers_t(centers, CT, cnorm)
-        changed = _assign(data, indices, indptr, CT, cnorm, xsq, w, labels, mind, psums, pw, pchg, block, False, parallel)
+        changed = _assign(data, indices, indptr, CT, cnorm, xsq, w, labels, mind, psums, pw, pchg, block, False,
+                          parallel)
         sums[:, :] = 0.0
         wsum[:] = 0.0
         for i in range(n):

@@ -502,7 +502,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
             Xc, C = self._centred(X)
         check_centers(Xc, C)  # cluster_centers_ may have been set by hand
         with one_blas_thread():
-            return _k.assign_labels(Xc, C, config.BLOCK_ROWS, _k.parallel_flag(use_parallel(*Xc.shape, C.shape[0]))), (Xc, C)
+            parallel = _k.parallel_flag(use_parallel(*Xc.shape, C.shape[0]))
+            return _k.assign_labels(Xc, C, config.BLOCK_ROWS, parallel), (Xc, C)
 
     @guarded
     def predict(self, X: Any) -> np.ndarray:
