@@ -67,8 +67,8 @@ def run_single(data: Path, labels_out: Path) -> dict:
 
     from segengine import Segmenter
     from segengine.model import field_columns
-    from segengine.report import segment_silhouettes
     from segengine.profiling import profile_segments
+    from segengine.report import segment_silhouettes
 
     Segmenter(n_clusters=3).fit(_partition(99, 3000)[FIELDS].to_numpy())  # warm the JIT cache
     t0 = time.perf_counter()

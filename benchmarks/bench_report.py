@@ -65,8 +65,8 @@ def test_stage_final_model(benchmark, stages):
 
 
 def test_stage_profiling_and_text(benchmark, payload_10k):
-    from segengine.profiling import profile_segments
     from segengine.model import field_columns
+    from segengine.profiling import profile_segments
     from segengine.text.insights import segment_texts, summary_insights
 
     seg = se.Segmenter().fit(payload_10k["data"])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from segengine.concurrency import parallel_section
 from segengine.errors import SegEngineError, ServiceError, ValidationError, localized_errors
@@ -59,8 +60,10 @@ def segmentation_report(payload: Any, language: str = "en", *, model: Any = None
 
 
 def _caller_spelling(details: Any, option_paths: Mapping[str, str]) -> Any:
-    """Error paths with options as the caller spelled them (``options.kMin``, not ``options.k_min``):
-    deeper layers name options by their canonical snake_case name."""
+    """Error paths with options as the caller spelled them (``options.kMin``, not ``options.k_min``).
+
+    Deeper layers name options by their canonical snake_case name.
+    """
     if not isinstance(details, dict):
         return details
     out = {}
@@ -100,7 +103,9 @@ def _report(request: Any, lang: str, model: Any, started: float) -> dict[str, An
         return build_report(fit.model, fit.batch, lang, include_metadata=request.include_metadata)
 
 
-def handle_request(body: Any, headers: Mapping[str, str] | None = None, *, model: Any = None) -> tuple[int, dict[str, Any]]:
+def handle_request(
+    body: Any, headers: Mapping[str, str] | None = None, *, model: Any = None
+) -> tuple[int, dict[str, Any]]:
     """Serve one HTTP request: never raises, returns ``(status, body)``.
 
     Parameters
@@ -133,8 +138,11 @@ def handle_request(body: Any, headers: Mapping[str, str] | None = None, *, model
 
 
 def _header_language(headers: Any) -> str:
-    """Language of ``Accept-Language`` in a mapping or in (name, value) pairs (WSGI/ASGI style,
-    str or bytes); headers of any other shape are ignored rather than failing the request."""
+    """Language of ``Accept-Language`` in a mapping or in (name, value) pairs.
+
+    Pairs may be WSGI/ASGI style, str or bytes; headers of any other shape are ignored rather than
+    failing the request.
+    """
     try:
         return _language_from_pairs(headers)
     except Exception:  # noqa: BLE001 - a header object we cannot read is no reason to fail
@@ -160,8 +168,9 @@ def _service_error(language: str) -> dict[str, Any]:
 
 
 def fit_and_report(payload: Any, language: str = "en") -> tuple[dict[str, Any], Any]:
-    """Run the request contract like :func:`segengine.segmentation_report` and also return the
-    fitted Segmenter (the HTML page's projection needs its preprocessed records).
+    """Run the request contract like :func:`segengine.segmentation_report`, returning the Segmenter too.
+
+    The HTML page's projection needs the fitted Segmenter's preprocessed records.
 
     Parameters
     ----------

@@ -99,9 +99,11 @@ class Deadline:
         return cls(budget, started, requested=time_budget_ms is not None)
 
     def elapsed_ms(self) -> float:
-        """Milliseconds spent: wall clock under the caller's budget; under the server default,
-        the estimated cost of the work done so far (:meth:`charge`), so that the same request
-        takes the same path however loaded the machine is (reports stay deterministic).
+        """Milliseconds spent so far.
+
+        Wall clock under the caller's budget; under the server default, the estimated cost of the
+        work done so far (:meth:`charge`), so that the same request takes the same path however
+        loaded the machine is (reports stay deterministic).
         """
         if not self.requested:
             return self.charged

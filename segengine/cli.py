@@ -24,13 +24,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from segengine.arguments import (
-    CLIError,
-    build_payload,
-    parse_options_json,
-    positive_int,
-    seed,
-)
+from segengine.arguments import CLIError, build_payload, parse_options_json, positive_int, seed
 from segengine.errors import SegEngineError
 from segengine.readers import (  # noqa: F401 - re-exported for callers of the command line module
     CsvFormat,
@@ -126,8 +120,11 @@ def _run_report_html(payload: dict[str, Any], args: argparse.Namespace, show_pro
 
 
 def _write_atomic(path: str, text: str, input_path: str | None = None) -> None:
-    """Write ``--output`` / ``--html`` (segengine.files: atomic for regular files, keeping their
-    mode; devices and FIFOs written directly; never over the command's own input)."""
+    """Write ``--output`` / ``--html`` through :mod:`segengine.files`.
+
+    Atomic for regular files, keeping their mode; devices and FIFOs are written directly; never
+    over the command's own input.
+    """
     from segengine.files import OutputError, write_output
 
     try:

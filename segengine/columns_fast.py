@@ -38,8 +38,11 @@ class LazyColumns(dict):
 
 
 def _column_values(col: Sequence) -> tuple[np.ndarray, int] | None:
-    """float64 values and missing count of a field of ints, floats and None, or None when the
-    careful path must see it (other types, an overflow, an infinity, nothing but missing)."""
+    """Float64 values and missing count of a field of ints, floats and None, or None.
+
+    None when the careful path must see the field (other types, an overflow, an infinity, nothing
+    but missing).
+    """
     if not set(map(type, col)) <= _NUMERIC:
         return None
     try:

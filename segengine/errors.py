@@ -85,7 +85,7 @@ class SegEngineError(Exception):
     def details(self, value: Mapping[str, str | Msg]) -> None:
         self.raw_details = dict(value)
 
-    def localized(self, language: str) -> "SegEngineError":
+    def localized(self, language: str) -> SegEngineError:
         """A copy of this error speaking ``language`` (same class, status, details and extra).
 
         Parameters
@@ -140,7 +140,7 @@ class SegEngineError(Exception):
         return (_rebuild, (type(self), self.raw_message, self.__dict__))
 
 
-def _rebuild(cls: type, message: Any, state: dict[str, Any]) -> "SegEngineError":
+def _rebuild(cls: type, message: Any, state: dict[str, Any]) -> SegEngineError:
     err = cls.__new__(cls)
     Exception.__init__(err, message)
     err.__dict__.update(state)

@@ -1,5 +1,7 @@
-"""Writing a file segengine produces (``--output``, ``--html``, saved models, HTML pages): what
-lands on disk, and what never gets replaced. The one atomic writer of the package.
+"""Writing a file segengine produces: the one atomic writer of the package.
+
+What lands on disk for ``--output``, ``--html``, saved models and HTML pages, and what never gets
+replaced.
 
 * A new file or a regular file with one name is written to a temporary file in the same folder
   and renamed over it: a reader sees the old report or the whole new one, never half. An
@@ -92,7 +94,8 @@ def _write_direct(target: str, data: bytes, *, truncate: bool) -> None:
 def _replace_atomically(path: str, target: str, data: bytes, info: os.stat_result | None) -> None:
     directory = os.path.dirname(target)
     if not os.path.isdir(directory):
-        raise OutputError(f"cannot write '{path}': the directory '{os.path.dirname(os.path.abspath(path))}' does not exist")
+        raise OutputError(
+            f"cannot write '{path}': the directory '{os.path.dirname(os.path.abspath(path))}' does not exist")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

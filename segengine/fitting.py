@@ -1,5 +1,7 @@
-"""The fitting pipeline as small steps: records -> :class:`~segengine.model.FittedModel` and the
-training :class:`~segengine.model.ScoredBatch`.
+"""The fitting pipeline as small steps.
+
+Records -> :class:`~segengine.model.FittedModel` and the training
+:class:`~segengine.model.ScoredBatch`.
 
 :func:`fit_table` runs the steps in order -- sizes, preprocessing, the k search and its notices,
 the algorithm (:func:`segengine.selection.choose_algorithm`), segments in size order, memberships
@@ -20,7 +22,12 @@ from segengine import config
 from segengine.budget import Deadline, k_cap, search_k_cap
 from segengine.errors import ValidationError
 from segengine.model import (
-    FittedModel, MixtureParameters, ScoredBatch, field_columns, label_records, membership_matrix,
+    FittedModel,
+    MixtureParameters,
+    ScoredBatch,
+    field_columns,
+    label_records,
+    membership_matrix,
     record_confidence,
 )
 from segengine.options import SegmentationOptions

@@ -1,5 +1,7 @@
-"""The segmentation report as one self-contained HTML page: inline CSS, inline SVG, no script and
-no external reference, so it opens offline, mails as one file and prints.
+"""The segmentation report as one self-contained HTML page.
+
+Inline CSS, inline SVG, no script and no external reference, so it opens offline, mails as one
+file and prints.
 
 Every chart has its numbers in a table beside it (print, screen readers). The page is a pure
 function of the report dict (and, for the projection, the fitted Segmenter): no clock, no
@@ -10,15 +12,14 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from segengine import chart_data
 from segengine._version import __version__
 from segengine.html_style import STYLE
 from segengine.svg import esc, segment_color
-from segengine.svg_charts import (
-    confidence_svg, heatmap_svg, projection_svg, row_value_text, silhouette_svg, sizes_svg,
-)
+from segengine.svg_charts import confidence_svg, heatmap_svg, projection_svg, row_value_text, silhouette_svg, sizes_svg
 from segengine.text.catalog import MESSAGES, format_int, format_number, format_percent, text
 from segengine.text.language import normalize_language
 
@@ -328,7 +329,8 @@ def render_html(report: dict[str, Any], segmenter: Any = None, *,
         sections.append(("segments", t("html.segments_title"), _segments_section(report, t, lang)))
         if report.get("results"):
             dist = chart_data.confidence_distribution(report)
-            sections.append(("confidence", t("html.confidence_title"), _confidence_section(dist, report, bars, t, lang)))
+            sections.append(("confidence", t("html.confidence_title"),
+                             _confidence_section(dist, report, bars, t, lang)))
     if curve is not None and curve.ks:
         sections.append(("k-selection", t("html.k_title"), _k_section(curve, t, lang)))
     if metadata:
@@ -370,8 +372,9 @@ def segmenter_html(seg: Any, language: str = "en") -> str:
 
 
 def write_html(path: str | os.PathLike, page: str) -> None:
-    """Write ``page`` to ``path`` atomically (:func:`segengine.files.write_output`: a temporary
-    file in the same folder, then renamed; an existing file keeps its mode).
+    """Write ``page`` to ``path`` atomically (:func:`segengine.files.write_output`).
+
+    A temporary file in the same folder, then renamed; an existing file keeps its mode.
 
     Parameters
     ----------

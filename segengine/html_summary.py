@@ -50,15 +50,18 @@ def summary_html(seg: Any) -> str:
                 rows.append((j, f"segment {j}", None, float(w), "-", ""))
         cell = 'style="padding:2px 8px;text-align:left;border-bottom:1px solid #ddd"'
         table = ['<table style="border-collapse:collapse;font-size:12px"><thead><tr>'
-                 + "".join(f"<th {cell}>{h}</th>" for h in ("", "segment", "records", "share", "silhouette", "top characteristic"))
+                 + "".join(f"<th {cell}>{h}</th>"
+                           for h in ("", "segment", "records", "share", "silhouette", "top characteristic"))
                  + "</tr></thead><tbody>"]
         for j, name, size, share, sil, top in rows:
             bar = (f'<span style="display:inline-block;width:{round(80 * share)}px;height:8px;'
                    f'background:{segment_color(j)};margin-right:4px"></span>')
             table.append(
-                f"<tr><td {cell}><span style=\"display:inline-block;width:10px;height:10px;background:{segment_color(j)}\"></span></td>"
+                f"<tr><td {cell}><span style=\"display:inline-block;width:10px;height:10px;"
+                f"background:{segment_color(j)}\"></span></td>"
                 f"<td {cell}>{j} · {esc(name)}</td><td {cell}>{'-' if size is None else format_int(size, 'en')}</td>"
-                f"<td {cell}>{bar}{format_percent(share, 'en')}</td><td {cell}>{sil}</td><td {cell}>{esc(top)}</td></tr>"
+                f"<td {cell}>{bar}{format_percent(share, 'en')}</td><td {cell}>{sil}</td>"
+                f"<td {cell}>{esc(top)}</td></tr>"
             )
         table.append("</tbody></table>")
         title = f"<p><b>{k} segments</b> ({esc(seg.algorithm_)}); silhouette by k: {scores}</p>"

@@ -46,8 +46,11 @@ def _fast_parser() -> Any:
 
 
 def _containers(value: Any) -> int:
-    """Lists and dicts in ``value`` (-1 beyond ``MAX_DEPTH``). A list of dicts counts its dicts
-    without looking inside: a container in one of them shows as a bracket the count misses."""
+    """Lists and dicts in ``value`` (-1 beyond ``MAX_DEPTH``).
+
+    A list of dicts counts its dicts without looking inside: a container in one of them shows as
+    a bracket the count misses.
+    """
     count = 0
     stack = [(value, 1)]
     while stack:

@@ -20,8 +20,9 @@ MAX_PATHS = 100
 
 
 def _counted_pairs(value: Any) -> int:
-    """Key/value pairs of the parsed objects (a lower bound: nested values in records are not
-    visited, which only sends more bodies to the exact check).
+    """Key/value pairs of the parsed objects (a lower bound).
+
+    Nested values in records are not visited, which only sends more bodies to the exact check.
     """
     if not isinstance(value, dict):
         return 0

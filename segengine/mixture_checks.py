@@ -15,7 +15,8 @@ few ``reg_covar`` of zero) sits on one value, and such a mixture is never chosen
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

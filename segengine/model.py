@@ -18,14 +18,15 @@ are properties of a model, the same at fit time and for new records.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
+from segengine.engines import memberships as mb
 from segengine.options import SegmentationOptions
 from segengine.preprocessing import Preprocessor
-from segengine.engines import memberships as mb
 
 __all__ = [
     "FittedModel", "MixtureParameters", "SavedSelection", "ScoredBatch", "field_columns",
@@ -36,8 +37,11 @@ Notice = tuple  # (catalogue key, params): rendered in the caller's language at 
 
 
 def _read_only(a: Any, dtype: Any = np.float64) -> np.ndarray:
-    """A C-contiguous read-only copy of ``a`` (the caller's array stays writable); an array that
-    is already read-only, C-contiguous and of ``dtype`` is kept as it is (``dataclasses.replace``)."""
+    """A C-contiguous read-only copy of ``a`` (the caller's array stays writable).
+
+    An array that is already read-only, C-contiguous and of ``dtype`` is kept as it is
+    (``dataclasses.replace``).
+    """
     if isinstance(a, np.ndarray) and not a.flags.writeable and a.flags.c_contiguous and a.dtype == dtype:
         return a
     out = np.array(a, dtype=dtype, copy=True, order="C")
@@ -64,7 +68,7 @@ class MixtureParameters:
     precisions_cholesky: np.ndarray
 
     @classmethod
-    def in_segment_order(cls, mixture: Any, order: np.ndarray, covariance_type: str) -> "MixtureParameters":
+    def in_segment_order(cls, mixture: Any, order: np.ndarray, covariance_type: str) -> MixtureParameters:
         """The parameters of an engine's mixture fit, components put in segment order.
 
         Parameters
@@ -174,8 +178,8 @@ class FittedModel:
             if f.kind in ("numeric", "binary", "categorical", "date")
         }
 
-    def with_stability(self, stability: np.ndarray | None, info: Mapping[str, Any] | None) -> "FittedModel":
-        """This model with its stability measured.
+    def with_stability(self, stability: np.ndarray | None, info: Mapping[str, Any] | None) -> FittedModel:
+        """A copy of this model with its stability measured.
 
         Parameters
         ----------
@@ -188,8 +192,8 @@ class FittedModel:
         """
         return replace(self, stability=stability, stability_info=info)
 
-    def for_scoring(self) -> "FittedModel":
-        """This model without the search evidence (a light copy to ship to workers).
+    def for_scoring(self) -> FittedModel:
+        """A copy of this model without the search evidence (a light copy to ship to workers).
 
         Returns
         -------
@@ -237,7 +241,7 @@ class FittedModel:
         return state
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> "FittedModel":
+    def from_state(cls, state: Mapping[str, Any]) -> FittedModel:
         """Rebuild a model from a checked model-file state (:func:`segengine.model_check.check_model_state`).
 
         Parameters

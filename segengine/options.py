@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, make_dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from segengine import config
 from segengine.errors import ValidationError
@@ -284,8 +285,11 @@ def option_help(language: str = "en") -> list[tuple[str, Any, str]]:
 
 
 def same_value(a: Any, b: Any) -> bool:
-    """Whether two values given under both spellings of a name agree; values that cannot be
-    compared (nested too deeply, arrays) count as different, never as a failure."""
+    """Whether two values given under both spellings of a name agree.
+
+    Values that cannot be compared (nested too deeply, arrays) count as different, never as a
+    failure.
+    """
     try:
         return bool(a == b)
     except (RecursionError, ValueError, TypeError):

@@ -69,9 +69,12 @@ def _finite_float(text: str) -> float:
 
 
 def _read_bounded(path: Path) -> str:
-    """Read at most _MAX_BYTES, whatever the file is: st_size is 0 for devices and FIFOs, so the
-    bound is applied while reading, and a file that does not start like a JSON object is refused
-    after its first chunk (``/dev/zero`` is not read to the end of memory)."""
+    """Read at most _MAX_BYTES, whatever the file is.
+
+    st_size is 0 for devices and FIFOs, so the bound is applied while reading, and a file that
+    does not start like a JSON object is refused
+    after its first chunk (``/dev/zero`` is not read to the end of memory).
+    """
     chunks: list[bytes] = []
     total = 0
     with open(path, "rb") as fh:

@@ -47,9 +47,10 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
 
 
 def _literal(label: str) -> str:
-    """A label from the data (field, level or segment name) that matplotlib draws as written:
-    it reads text between two ``$`` as mathtext, so ``"$5 - $10"`` would be drawn as math and
-    ``"spend $ (\\x) $"`` would raise when the figure is drawn.
+    r"""A label from the data (field, level or segment name) that matplotlib draws as written.
+
+    Matplotlib reads text between two ``$`` as mathtext, so ``"$5 - $10"`` would be drawn as math
+    and ``"spend $ (\x) $"`` would raise when the figure is drawn.
     """
     return label.replace("$", "\\$")
 
@@ -154,7 +155,8 @@ def plot_profile(source: Segmenter | dict, ax: Axes | None = None, *, language: 
     report = _report(source, lang)
     rows = chart_data.profile_rows(report)
     bars = chart_data.segment_bars(report)
-    matrix = np.array([[np.nan if e is None else e for e in r.effects] for r in rows], dtype=float).reshape(len(rows), len(bars))
+    matrix = np.array([[np.nan if e is None else e for e in r.effects] for r in rows],
+                      dtype=float).reshape(len(rows), len(bars))
     ax = _axes(ax, (1.1 * len(bars) + 3, 0.32 * len(rows) + 1.5))
     cmap = LinearSegmentedColormap.from_list("segengine_effect", HEATMAP_COLORS).with_extremes(bad="#e0e0e0")
     image = ax.imshow(np.ma.masked_invalid(matrix), cmap=cmap, vmin=-limit, vmax=limit, aspect="auto")
@@ -173,8 +175,10 @@ def plot_profile(source: Segmenter | dict, ax: Axes | None = None, *, language: 
 
 def plot_projection(segmenter: Segmenter, ax: Axes | None = None, *, language: str = "en",
                     max_points: int = chart_data.PROJECTION_MAX_POINTS) -> Axes:
-    """The preprocessed records on their first two principal components, coloured by segment,
-    centres as crosses (a seeded sample of about ``max_points`` records, stratified by segment).
+    """The preprocessed records on their first two principal components, coloured by segment.
+
+    Centres are drawn as crosses; the records are a seeded sample of about ``max_points``,
+    stratified by segment.
 
     Parameters
     ----------
@@ -218,8 +222,9 @@ def _names(segmenter: Segmenter, language: str) -> list[str]:
 
 
 def plot_confidence(source: Segmenter | dict, ax: Axes | None = None, *, language: str = "en") -> Axes:
-    """Distribution of the records' confidence in every segment (box plots from the histogram
-    quartiles, whiskers at the lowest and highest non-empty bins).
+    """Distribution of the records' confidence in every segment.
+
+    Box plots from the histogram quartiles, whiskers at the lowest and highest non-empty bins.
 
     Parameters
     ----------

@@ -75,8 +75,11 @@ def _skewness(x: np.ndarray) -> float:
 
 
 def _magnitude_unit(x: np.ndarray) -> float:
-    """A power of two near the largest magnitude of ``x`` when its squares or cubes would overflow
-    or underflow (beyond 1e100 or below 1e-100), else 1.0."""
+    """A power of two near the largest magnitude of ``x`` when its powers would overflow, else 1.0.
+
+    The scale applies when the squares or cubes of ``x`` would overflow or underflow (beyond
+    1e100 or below 1e-100).
+    """
     top = float(np.max(np.abs(x)))
     if top > 1e100 or 0.0 < top < 1e-100:
         return math.ldexp(1.0, math.frexp(top)[1] - 1)  # 2**e <= top: never overflows
@@ -341,7 +344,7 @@ class Preprocessor:
         return {"options": self.options.to_dict(), "fields": [asdict(f) for f in self.fields_]}
 
     @classmethod
-    def from_dict(cls, state: dict[str, Any]) -> "Preprocessor":
+    def from_dict(cls, state: dict[str, Any]) -> Preprocessor:
         """Rebuild a fitted preprocessor from :meth:`to_dict` output."""
         opts = dict(state["options"])
         for key in ("features", "exclude"):

@@ -236,8 +236,10 @@ def _numeric_field(
 
 
 class _CodeBook(dict):
-    """value -> code; an unseen value gets the next code. Missing (``None``, float NaN as pandas
-    writes it in object columns) is -1."""
+    """Value -> code; an unseen value gets the next code.
+
+    Missing (``None``, float NaN as pandas writes it in object columns) is -1.
+    """
 
     def __init__(self) -> None:
         super().__init__({None: -1})
@@ -298,7 +300,8 @@ def _categorical_field(
         return None, [], {}
     present = codes >= 0
     n = values.shape[0]
-    counts = np.bincount(labels[present] * c + codes[present], minlength=k * c).reshape(k, c) if c else np.zeros((k, 0), np.int64)
+    counts = (np.bincount(labels[present] * c + codes[present], minlength=k * c).reshape(k, c) if c
+              else np.zeros((k, 0), np.int64))
     seg_valid = counts.sum(axis=1)
     pop_counts = counts.sum(axis=0)
     n_valid = int(pop_counts.sum())

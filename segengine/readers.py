@@ -403,8 +403,10 @@ def _convert_comma_column(cells: tuple[str, ...]) -> list[Any]:
 
 
 def csv_format_notice(fmt: CsvFormat | None) -> Any:
-    """How a CSV file other than plain comma-and-point was read, as a report warning not yet
-    written in a language (the command line renders it in the report's language).
+    """How a CSV file other than plain comma-and-point was read, as a report warning.
+
+    The warning is not yet written in a language: the command line renders it in the report's
+    language.
 
     Parameters
     ----------

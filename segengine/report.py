@@ -96,7 +96,7 @@ class ReportInputs:
     ms: float = 0.0
 
 
-def report_inputs(model: "FittedModel", batch: "ScoredBatch") -> ReportInputs:
+def report_inputs(model: FittedModel, batch: ScoredBatch) -> ReportInputs:
     """Profiles and silhouettes of a scored batch (pure: reads its arguments only).
 
     Parameters
@@ -121,7 +121,7 @@ def report_inputs(model: "FittedModel", batch: "ScoredBatch") -> ReportInputs:
     return ReportInputs(profiles, overall, per, sampled, (time.perf_counter() - t0) * 1000.0)
 
 
-def segment_silhouettes(model: "FittedModel", batch: "ScoredBatch") -> tuple[float | None, list[float | None], bool]:
+def segment_silhouettes(model: FittedModel, batch: ScoredBatch) -> tuple[float | None, list[float | None], bool]:
     """Mean silhouette of a batch's labelling, overall and per segment.
 
     Reuses the per-record values of the k search when the batch carries them (the training
@@ -186,8 +186,10 @@ def _roles_metadata(profiles, columns, roles: dict, naming: str) -> dict[str, An
 
 
 def _exact_fits_budget(deadline: Any, X: np.ndarray) -> bool:
-    """Whether the exact silhouette of the labels fits the request's deadline (segengine.budget);
-    when it does not, the sampled estimate is used and a warning says so."""
+    """Whether the exact silhouette of the labels fits the request's deadline (segengine.budget).
+
+    When it does not, the sampled estimate is used and a warning says so.
+    """
     from segengine.budget import silhouette_exact_ms
 
     n = X.shape[0]
@@ -196,8 +198,8 @@ def _exact_fits_budget(deadline: Any, X: np.ndarray) -> bool:
 
 
 def build_report(
-    model: "FittedModel",
-    batch: "ScoredBatch",
+    model: FittedModel,
+    batch: ScoredBatch,
     language: str,
     *,
     include_metadata: bool = True,

@@ -7,8 +7,9 @@ name the exact input path.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from segengine import json_fast
 from segengine.errors import InvalidRequestError, ValidationError

@@ -66,7 +66,8 @@ _NEGATIVE = {
 }
 _CHURN = {"churn", "churned", "abandono", "cancelled", "canceled", "cancelado", "cancelou", "baja", "attrition"}
 _AVG = {"avg", "average", "mean", "promedio", "medio", "media", "per"}
-_AOV_OBJ = {"order", "orders", "ticket", "pedido", "basket", "cesta", "compra", "value", "valor", "purchase", "transaction"}
+_AOV_OBJ = {"order", "orders", "ticket", "pedido", "basket", "cesta", "compra", "value", "valor", "purchase",
+            "transaction"}
 _MONEY_STRONG = {
     "monetary", "spend", "spent", "spending", "revenue", "sales", "amount", "gasto", "gastos",
     "receita", "ingresos", "ingreso", "ventas", "vendas", "ltv", "clv", "importe", "montante",
@@ -330,7 +331,9 @@ def assign_roles(columns: Iterable[Any], given: Mapping[str, str] | None = None)
     )
 
 
-def role_errors(given: Mapping[str, str], kinds: Mapping[str, str], *, prefix: str = "options.roles.") -> dict[str, tuple[str, dict]]:
+def role_errors(
+    given: Mapping[str, str], kinds: Mapping[str, str], *, prefix: str = "options.roles."
+) -> dict[str, tuple[str, dict]]:
     """Problems of the ``roles`` option against the data: an unknown field, a role its kind cannot play.
 
     Parameters

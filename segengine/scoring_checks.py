@@ -11,7 +11,8 @@ all-null fields, from :meth:`segengine.Segmenter.predict` / ``predict_proba`` as
 from __future__ import annotations
 
 import warnings
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 

@@ -10,12 +10,12 @@ runs :func:`segengine.fitting.fit_table`, which returns a :class:`~segengine.mod
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from segengine import config
 from segengine.budget import Deadline
 from segengine.concurrency import parallel_section
 from segengine.errors import InvalidRequestError, NotFittedError, ValidationError, localized_errors
@@ -158,7 +158,7 @@ class Segmenter(SegmenterEstimatorMixin):
         """Parameters of this estimator (scikit-learn protocol)."""
         return {name: getattr(self, name) for name in self._PARAMS}
 
-    def set_params(self, **params: Any) -> "Segmenter":
+    def set_params(self, **params: Any) -> Segmenter:
         """Set parameters (scikit-learn protocol); unknown names raise ValueError."""
         for name, value in params.items():
             if name not in self._PARAMS:
@@ -171,7 +171,7 @@ class Segmenter(SegmenterEstimatorMixin):
         return "Segmenter(" + ", ".join(f"{k}={v!r}" for k, v in changed.items()) + ")"
 
     @classmethod
-    def from_options(cls, options: SegmentationOptions) -> "Segmenter":
+    def from_options(cls, options: SegmentationOptions) -> Segmenter:
         """Build a Segmenter from validated request options."""
         params = options.to_dict()
         return cls(**{k: params[k] for k in cls._PARAMS})
@@ -183,7 +183,7 @@ class Segmenter(SegmenterEstimatorMixin):
         return parse_options(params, prefix="")
 
     # -- fitting -----------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None, *, language: str = "en") -> "Segmenter":
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None, *, language: str = "en") -> Segmenter:
         """Find the segments of ``X``.
 
         Parameters
@@ -220,7 +220,7 @@ class Segmenter(SegmenterEstimatorMixin):
         return self  # fit() ended its request: a later report() gets a budget of its own
 
     @classmethod
-    def from_fit(cls, result: FitResult) -> "Segmenter":
+    def from_fit(cls, result: FitResult) -> Segmenter:
         """A fitted Segmenter over the outcome of :func:`segengine.fitting.fit_table`.
 
         Parameters
@@ -255,14 +255,14 @@ class Segmenter(SegmenterEstimatorMixin):
     @property
     def batch_(self) -> ScoredBatch:
         """The fitted records scored by the model (:class:`segengine.model.ScoredBatch`)."""
-        self.model_
+        self._check_fitted()
         batch = self.__dict__.get("_batch")
         if batch is None:
             raise AttributeError("This Segmenter holds no records (loaded from a file): no batch_.")
         return batch
 
     def _batch_part(self, name: str) -> Any:
-        self.model_
+        self._check_fitted()
         batch = self.__dict__.get("_batch")
         if batch is None or (name in ("table", "matrix") and getattr(batch, name) is None):
             raise AttributeError(
@@ -294,21 +294,21 @@ class Segmenter(SegmenterEstimatorMixin):
     @property
     def labels_(self) -> np.ndarray:
         """Segment of every fitted record (empty when the records are not held)."""
-        self.model_
+        self._check_fitted()
         batch = self.__dict__.get("_batch")
         return np.zeros(0, dtype=np.int64) if batch is None else batch.labels
 
     @property
     def notices_(self) -> list:
         """Warnings of the fit as (catalogue key, params)."""
-        self.model_
+        self._check_fitted()
         batch = self.__dict__.get("_batch")
         return [] if batch is None else list(batch.notices)
 
     @property
     def timings_ms_(self) -> dict[str, float]:
         """Milliseconds per stage of the fit."""
-        self.model_
+        self._check_fitted()
         batch = self.__dict__.get("_batch")
         return {} if batch is None else dict(batch.timings_ms)
 
@@ -323,7 +323,7 @@ class Segmenter(SegmenterEstimatorMixin):
     deadline_ = property(lambda self: self._batch_part("deadline"), doc="The fit's budget (None after fit()).")
 
     def _detail(self, name: str) -> Any:
-        self.model_
+        self._check_fitted()
         details = self.__dict__.get("_details")
         if details is None:
             raise AttributeError(f"This Segmenter was not fitted here: no {name}.")
@@ -336,7 +336,7 @@ class Segmenter(SegmenterEstimatorMixin):
 
     # -- inspection --------------------------------------------------------------------------
     def _check_fitted(self) -> None:
-        self.model_
+        self.model_  # noqa: B018 - reading the property raises NotFittedError before a fit
 
     def report(self, language: str = "en", *, include_metadata: bool = True) -> dict[str, Any]:
         """The segmentation report (SPEC section 2 response body) of the fitted records.
@@ -562,7 +562,7 @@ class Segmenter(SegmenterEstimatorMixin):
         save_model(model, path, params)
 
     @classmethod
-    def load(cls, path: str) -> "Segmenter":
+    def load(cls, path: str) -> Segmenter:
         """Load a model saved by :meth:`save`.
 
         Parameters

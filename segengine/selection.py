@@ -24,10 +24,10 @@ import numpy as np
 
 from segengine import config
 from segengine.budget import Deadline, kmeans_pass_ms, silhouette_exact_ms
+from segengine.concurrency import guarded, needs_serialising
 from segengine.engines.kmeans import KMeansResult, kmeans_fit, kmeans_fit_many
 from segengine.engines.memberships import equal_variance_loglik, sq_distances
 from segengine.metrics.silhouette import count_cells, silhouette_rows_multi
-from segengine.concurrency import guarded, needs_serialising
 
 __all__ = ["KSelection", "select_k", "kmeans_mixture_loglik", "n_distinct_rows", "AlgorithmChoice", "choose_algorithm"]
 
@@ -861,8 +861,10 @@ def _filled(labels: np.ndarray, k: int) -> int:
 
 def _rescaled_kmeans(X: np.ndarray, k: int, options: Any, fallback: Any,
                      sample_weight: np.ndarray | None = None) -> Any:
-    """KMeans on a power-of-two rescaled, uncentred copy, for data whose squared distances over-
-    or underflow (values ~1e154 and above, or differences ~1e-154 and below, next to large ones).
+    """KMeans on a power-of-two rescaled, uncentred copy, for data whose squared distances overflow.
+
+    For overflow or underflow: values ~1e154 and above, or differences ~1e-154 and below, next to
+    large ones.
 
     Scaling by a power of two is exact and KMeans is scale-invariant, so the labels are those of
     the original records; the centres are mapped back exactly. Centring is skipped on purpose:

@@ -1,5 +1,6 @@
-"""Small building blocks for inline SVG: escaping, fixed-precision coordinates, linear scales,
-readable axis ticks and the segment colours.
+"""Small building blocks for inline SVG.
+
+Escaping, fixed-precision coordinates, linear scales, readable axis ticks and the segment colours.
 
 Output is text assembled in a fixed order with coordinates rounded to 0.1 px, so the same numbers
 always give the same bytes. The SVG is meant to sit inside an HTML5 page (no XML namespace

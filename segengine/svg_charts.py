@@ -1,5 +1,6 @@
-"""The report's charts as inline SVG: silhouette per k, segment sizes, profile heatmap, projection
-and confidence distribution.
+"""The report's charts as inline SVG.
+
+Silhouette per k, segment sizes, profile heatmap, projection and confidence distribution.
 
 Each function takes the numbers of `segengine.chart_data` and a label function and returns one
 ``<svg>`` element. Marks carry their numbers in ``data-*`` attributes and each plot area states its
@@ -100,7 +101,8 @@ def silhouette_svg(curve: KCurve, t: Label, language: str) -> str:
         if e > 0:
             cx, y0, y1 = num(x(i)), num(y(s - e)), num(y(s + e))
             parts.append(
-                f'<path class="error-bar" data-k="{k}" d="M{cx} {y0}V{y1}M{num(x(i) - 5)} {y0}h10M{num(x(i) - 5)} {y1}h10"/>'
+                f'<path class="error-bar" data-k="{k}" '
+                f'd="M{cx} {y0}V{y1}M{num(x(i) - 5)} {y0}h10M{num(x(i) - 5)} {y1}h10"/>'
             )
     for i, (k, s, e) in enumerate(zip(curve.ks, curve.scores, curve.errors)):
         chosen = k == curve.chosen
@@ -145,7 +147,8 @@ def sizes_svg(bars: list[SegmentBar], t: Label, language: str) -> str:
     largest = max((b.size for b in bars), default=0) or 1
     x = LinearScale(0.0, float(largest), left, right)
     parts = _open("sizes", height, t("html.sizes_title"), t("html.sizes_desc"))
-    parts.append(f'<g class="plot" data-x-min="0" data-x-max="{largest}" data-left="{num(left)}" data-right="{num(right)}">')
+    parts.append(f'<g class="plot" data-x-min="0" data-x-max="{largest}" '
+                 f'data-left="{num(left)}" data-right="{num(right)}">')
     for i, b in enumerate(bars):
         y0 = top + i * row
         label = f"{b.segment} · {_short(b.name, 30)}"
@@ -202,7 +205,8 @@ def heatmap_svg(rows: list[ProfileRow], bars: list[SegmentBar], t: Label, langua
     for j, b in enumerate(bars):
         cx = label_w + (j + 0.5) * cell_w
         limit = max(4, int(cell_w / 7))
-        parts.append(f'<text class="col-head" x="{num(cx)}" y="{num(top - 30)}" text-anchor="middle">{b.segment}</text>')
+        parts.append(f'<text class="col-head" x="{num(cx)}" y="{num(top - 30)}" '
+                     f'text-anchor="middle">{b.segment}</text>')
         parts.append(f'<text class="col-name" x="{num(cx)}" y="{num(top - 12)}" text-anchor="middle">'
                      f'{esc(_short(b.name, limit))}<title>{esc(b.name)}</title></text>')
         parts.append(f'<rect class="col-key" x="{num(label_w + j * cell_w + 2)}" y="{num(top - 6)}" '
@@ -305,13 +309,15 @@ def projection_svg(proj: Projection, bars: list[SegmentBar], t: Label, language:
         if b.segment >= proj.centers.shape[0]:
             continue
         cx, cy = x(proj.centers[b.segment, 0]), y(proj.centers[b.segment, 1])
-        d = f"M{num(cx - 7)} {num(cy - 7)}L{num(cx + 7)} {num(cy + 7)}M{num(cx - 7)} {num(cy + 7)}L{num(cx + 7)} {num(cy - 7)}"
+        d = (f"M{num(cx - 7)} {num(cy - 7)}L{num(cx + 7)} {num(cy + 7)}"
+             f"M{num(cx - 7)} {num(cy + 7)}L{num(cx + 7)} {num(cy - 7)}")
         parts.append(f'<path class="center-halo" d="{d}"/><path class="center" data-segment="{b.segment}" '
                      f'd="{d}" stroke="{segment_color(b.segment)}"><title>{esc(b.name)}</title></path>')
     parts.append("</g></g>")
     for i, b in enumerate(bars):
         ly = top + 8 + i * 20
-        parts.append(f'<circle class="legend-dot" cx="{num(right + 24)}" cy="{num(ly)}" r="5" fill="{segment_color(b.segment)}"/>'
+        parts.append(f'<circle class="legend-dot" cx="{num(right + 24)}" cy="{num(ly)}" r="5" '
+                     f'fill="{segment_color(b.segment)}"/>'
                      f'<text class="legend" x="{num(right + 34)}" y="{num(ly)}" dominant-baseline="middle">'
                      f'{esc(_short(f"{b.segment} · {b.name}", 22))}<title>{esc(b.name)}</title></text>')
     pc = [format_percent(s, language) for s in proj.explained]
@@ -327,8 +333,9 @@ def projection_svg(proj: Projection, bars: list[SegmentBar], t: Label, language:
 
 
 def confidence_svg(dist: ConfidenceDistribution, bars: list[SegmentBar], t: Label, language: str) -> str:
-    """One histogram of the records' confidence per segment (each scaled to its own largest bin),
-    the median marked.
+    """One histogram of the records' confidence per segment, the median marked.
+
+    Each histogram is scaled to its own largest bin.
 
     Parameters
     ----------
@@ -348,12 +355,14 @@ def confidence_svg(dist: ConfidenceDistribution, bars: list[SegmentBar], t: Labe
     x = LinearScale(0.0, 1.0, left, right)
     bins = dist.counts.shape[1] if dist.counts.ndim == 2 else 0
     parts = _open("confidence", height, t("html.confidence_title"), t("html.confidence_desc"))
-    parts.append(f'<g class="plot" data-x-min="0" data-x-max="1" data-left="{num(left)}" data-right="{num(right)}" data-bins="{bins}">')
+    parts.append(f'<g class="plot" data-x-min="0" data-x-max="1" data-left="{num(left)}" data-right="{num(right)}" '
+                 f'data-bins="{bins}">')
     for j, b in enumerate(bars):
         y0 = top + j * row
         base = y0 + row - 6
         parts.append(f'<text class="bar-label" x="{num(left - 8)}" y="{num(y0 + row / 2)}" text-anchor="end" '
-                     f'dominant-baseline="middle">{esc(_short(f"{b.segment} · {b.name}", 30))}<title>{esc(b.name)}</title></text>')
+                     f'dominant-baseline="middle">{esc(_short(f"{b.segment} · {b.name}", 30))}'
+                     f'<title>{esc(b.name)}</title></text>')
         parts.append(f'<line class="baseline" x1="{num(left)}" x2="{num(right)}" y1="{num(base)}" y2="{num(base)}"/>')
         counts = dist.counts[j] if j < dist.counts.shape[0] else np.zeros(bins, dtype=np.int64)
         peak = int(counts.max()) if counts.size else 0
@@ -366,7 +375,8 @@ def confidence_svg(dist: ConfidenceDistribution, bars: list[SegmentBar], t: Labe
             parts.append(f'<rect class="bin" data-segment="{b.segment}" data-bin="{i}" data-count="{c}" '
                          f'x="{num(x0 + 0.5)}" y="{num(base - h)}" width="{num(x1 - x0 - 1)}" height="{num(h)}" '
                          f'fill="{segment_color(b.segment)}"><title>{esc(format_number(dist.edges[i], language))}–'
-                         f'{esc(format_number(dist.edges[i + 1], language))}: {esc(format_int(c, language))}</title></rect>')
+                         f'{esc(format_number(dist.edges[i + 1], language))}: '
+                         f'{esc(format_int(c, language))}</title></rect>')
         q = dist.quartiles[j] if j < len(dist.quartiles) else None
         if q is not None:
             mx = num(x(q[1]))

@@ -12,9 +12,10 @@ import math
 import numbers
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,8 @@ from segengine.columns_fast import numeric_fields
 from segengine.errors import InvalidRequestError, ValidationError
 from segengine.text.msg import Msg
 
-__all__ = ["RawColumn", "Table", "check_records_are_objects", "table_from_records", "table_from_frame", "table_from_array"]
+__all__ = ["RawColumn", "Table", "check_records_are_objects", "table_from_records", "table_from_frame",
+           "table_from_array"]
 
 # A string field is a date field when at least this share of its values look like ISO dates.
 DATE_SHARE = 0.9
@@ -77,6 +79,7 @@ class Table:
 
     @property
     def n_rows(self) -> int:
+        """Number of records in the batch."""
         return len(self.ids)
 
 
@@ -302,8 +305,10 @@ def _typed_column(name: str, col: list, errors: _Errors) -> RawColumn:
 
 
 def _nan_as_missing(col: list, types: set) -> tuple[list, set]:
-    """NaN is missing in any field (pandas writes it for a missing text, boolean or date), so it
-    is replaced by None in a copy when the field holds anything but numbers."""
+    """A copy of the field with NaN replaced by None when the field holds anything but numbers.
+
+    NaN is missing in any field: pandas writes it for a missing text, boolean or date.
+    """
     if not any(issubclass(t, float) for t in types):
         return col, types
     clean = [None if isinstance(v, float) and v != v else v for v in col]
@@ -367,8 +372,10 @@ def _field_names(records: Sequence[dict]) -> list:
 
 
 def _check_table_size(n_fields: int, n_records: int) -> None:
-    """A 422 before any column is built when the records name more fields than the cost model
-    allows (records that each carry another field name would otherwise cost records x fields)."""
+    """A 422 before any column is built when the records name more fields than the cost model allows.
+
+    Records that each carry another field name would otherwise cost records x fields.
+    """
     limit = min(config.MAX_FIELDS, max(1, config.MAX_TABLE_CELLS // max(n_records, 1)))
     if n_fields > limit:
         raise ValidationError(

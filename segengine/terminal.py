@@ -101,7 +101,7 @@ def progress(line: str) -> None:
 
 
 def written_line(path: str, report: Any, language: str, n_default: Any = "?") -> str:
-    """The confirmation ``Report written to PATH (N records, K segments).``
+    """The confirmation line: ``Report written to PATH (N records, K segments).``.
 
     Parameters
     ----------
@@ -335,8 +335,9 @@ def format_warmup(sizes: Sequence[int], timings_ms: Sequence[float], total_s: fl
 
 
 def format_options(language: str = "en", width: int = WIDTH) -> str:
-    """The option table (:data:`segengine.options.OPTIONS`) as ``segengine options`` prints it:
-    each option with its camelCase spelling, its default and its help sentence.
+    """The option table (:data:`segengine.options.OPTIONS`) as ``segengine options`` prints it.
+
+    Each option with its camelCase spelling, its default and its help sentence.
 
     Parameters
     ----------

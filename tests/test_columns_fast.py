@@ -9,8 +9,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 import segengine.table as table_module
 from segengine.columns_fast import numeric_fields

@@ -11,14 +11,14 @@ import copy
 import re
 
 import pytest
-from consistency import check_report
-from customer_tables import one_time_buyers, random_customers
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import segengine as se
 from segengine.datasets import load_demo_customers
 from segengine.text.language import LANGUAGES
+
+from consistency import check_report
+from customer_tables import one_time_buyers, random_customers
 
 
 def _report(records, options=None, language="en"):

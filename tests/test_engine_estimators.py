@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from naive import kmeans_sq_distances_naive
 from sklearn.cluster import KMeans as SkKMeans
 from sklearn.datasets import make_blobs
 from sklearn.mixture import GaussianMixture as SkGMM
@@ -19,6 +18,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import segengine as se
+
+from naive import kmeans_sq_distances_naive
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from sklearn import config_context
 from sklearn.base import clone, is_clusterer
 from sklearn.metrics import adjusted_rand_score, silhouette_samples, silhouette_score

@@ -14,13 +14,7 @@ from sklearn.mixture import GaussianMixture as SkGMM
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from segengine.engines import _gmm_kernels as K
-from segengine.engines.gmm import (
-    m_step,
-    em_pass,
-    mixture_log_prob_resp,
-    params_from_resp,
-    tied_scatter,
-)
+from segengine.engines.gmm import em_pass, m_step, mixture_log_prob_resp, params_from_resp, tied_scatter
 from segengine.engines.gmm_estimator import GaussianMixture, estimator_from_partition
 from segengine.errors import NotFittedError
 

@@ -12,12 +12,12 @@ import platform
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from naive import kmeans_sq_distances_naive
+from hypothesis import HealthCheck, given, settings, strategies as st
 from scipy.special import logsumexp, softmax
 
 from segengine.engines import memberships as mb
+
+from naive import kmeans_sq_distances_naive
 
 # -- the numpy code these functions replaced (selection._sq_distances, segmenter._confidence,
 #    selection.kmeans_mixture_loglik before #15), kept here as the bit-for-bit reference ----------

@@ -180,7 +180,8 @@ def test_csv_notice_is_a_message():
     notice = csv_format_notice(CsvFormat(delimiter=";", decimal=",", decimal_detected=True))
     assert notice.render("en") == ("The CSV file was read with ';' between fields and ',' as the decimal "
                                    "mark (detected from the file; use --decimal to change it).")
-    assert "según --decimal" in csv_format_notice(CsvFormat(delimiter=";", decimal=",", decimal_detected=False)).render("es")
+    undetected = csv_format_notice(CsvFormat(delimiter=";", decimal=",", decimal_detected=False))
+    assert "según --decimal" in undetected.render("es")
 
 
 def test_file_errors_are_messages_the_cli_renders_in_its_language(tmp_path, capsys):

@@ -21,7 +21,13 @@ from segengine.datasets import make_numeric_customers
 from segengine.errors import ValidationError
 from segengine.fitting import check_sample_weight, check_sizes, fit_table, order_by_size, search_k
 from segengine.model import (
-    FittedModel, ScoredBatch, label_records, load_model, membership_matrix, record_confidence, score_table,
+    FittedModel,
+    ScoredBatch,
+    label_records,
+    load_model,
+    membership_matrix,
+    record_confidence,
+    score_table,
 )
 from segengine.options import SegmentationOptions, parse_options, seed_from_random_state
 from segengine.report import build_report, report_inputs

@@ -23,11 +23,10 @@ from typing import Any
 import numpy as np
 
 from segengine.concurrency import guarded
+from segengine.dask._model import DistributedSegmenter
 from segengine.errors import ValidationError
 from segengine.segmenter import Segmenter
 from segengine.text.error_messages import error_text
-
-from segengine.dask._model import DistributedSegmenter
 
 __all__ = ["fit", "predict", "DistributedSegmenter"]
 

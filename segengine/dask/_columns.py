@@ -168,10 +168,12 @@ def partition_columns(
                     index = pdf.index if index is None else index
                     for i in np.flatnonzero(~missing)[:MAX_PATHS * 50]:
                         if not isinstance(values[i], str):
-                            errors[f"data.{index[i]}.{spec.name}"] = error_text(language, "must_be_string", field=spec.name)
+                            errors[f"data.{index[i]}.{spec.name}"] = error_text(
+                                language, "must_be_string", field=spec.name)
                             if len(errors) >= MAX_PATHS:
                                 break
-                elif present.size and sum(bool(_ISO_DATE.match(v)) for v in present[:200]) >= 0.9 * min(200, present.size):
+                elif (present.size
+                      and sum(bool(_ISO_DATE.match(v)) for v in present[:200]) >= 0.9 * min(200, present.size)):
                     errors[f"data.{spec.name}"] = (
                         f"Field {spec.name} holds dates as text: parse it first "
                         f"(dd.read_csv(..., parse_dates=[{spec.name!r}]) or dd.to_datetime).")

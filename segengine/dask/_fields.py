@@ -169,7 +169,8 @@ def plan_fields(summary: FieldSummary, specs: list[FieldSpec], options: Segmenta
                 many = len(levels) > options.max_categories
             if ft.used and many:
                 ft.used, ft.reason = False, "high_cardinality"
-                notes.append(("warn_high_cardinality", {"field": spec.name, "n": n_text, "max": options.max_categories}))
+                notes.append(("warn_high_cardinality",
+                              {"field": spec.name, "n": n_text, "max": options.max_categories}))
                 continue
             ordered = sorted(levels.items(), key=lambda kv: (-kv[1], kv[0])) if levels is not None else []
             if ft.used and len(ordered) < 2:
@@ -246,8 +247,10 @@ def plan_fields(summary: FieldSummary, specs: list[FieldSpec], options: Segmenta
 
 
 def bracket_pass(pdf: Any, specs: list[FieldSpec], plan: Plan) -> tuple[dict, dict]:
-    """Pass 2 on one partition: per wanted order statistic, the count of values at or below the
-    bracket's low end and the values inside it; and the moments of log1p(x) of the log fields.
+    """Pass 2 on one partition: order-statistic brackets and the log fields' moments.
+
+    Per wanted order statistic, the count of values at or below the bracket's low end and the
+    values inside it; and the moments of log1p(x) of the log fields.
     """
     columns, _ = partition_columns(pdf, specs, latest=plan.latest)
     found: dict[int, list[tuple[int, np.ndarray]]] = {}

@@ -21,20 +21,18 @@ import numpy as np
 
 from segengine import config
 from segengine.concurrency import guarded
+from segengine.dask import _fields, _profiles, _refine
+from segengine.dask._columns import FieldSpec, field_specs, partition_table
 from segengine.engines.gmm import n_mixture_parameters
 from segengine.engines.kmeans import KMeansResult
 from segengine.errors import ValidationError
 from segengine.fitting import FitDetails, measure_stability
 from segengine.mergeable import Moments
 from segengine.model import FittedModel, MixtureParameters, ScoredBatch
-from segengine.profiling import FieldColumn
 from segengine.options import SegmentationOptions
+from segengine.profiling import FieldColumn
 from segengine.selection import kmeans_bic, select_k
 from segengine.text.error_messages import error_text
-
-from segengine.dask import _fields, _profiles, _refine
-from segengine.dask._columns import FieldSpec, field_specs, partition_table
-
 
 # -- per-partition tasks ----------------------------------------------------------------------
 
@@ -148,7 +146,8 @@ def fit_frame(ddf: Any, options: SegmentationOptions, *, language: str, started:
                               {"data": error_text(language, "too_few_records", min=config.MIN_RECORDS, n=n)})
     if options.n_clusters is not None and options.n_clusters >= n:
         raise ValidationError(error_text(language, "options_invalid"),
-                              {"options.n_clusters": error_text(language, "n_clusters_too_large", k=options.n_clusters, n=n)})
+                              {"options.n_clusters": error_text(language, "n_clusters_too_large",
+                                                                k=options.n_clusters, n=n)})
     plan = _fields.plan_fields(summary, specs, options)
 
     # Pass 2: exact medians / quartiles and log1p moments.
@@ -191,7 +190,8 @@ def fit_frame(ddf: Any, options: SegmentationOptions, *, language: str, started:
                        random_state=options.random_state, n_init=options.n_init,
                        time_budget_ms=options.time_budget_ms, started_at=started)
     except ValueError:
-        raise ValidationError(error_text(language, "validation_failed"), {"data": error_text(language, "no_features")}) from None
+        raise ValidationError(error_text(language, "validation_failed"),
+                              {"data": error_text(language, "no_features")}) from None
     if sel.distinct_cap is not None:
         notices.append(("warn_k_range_capped", {"distinct": sel.distinct_cap, "k": max(sel.fits)}))
     if sel.stopped_early_after is not None:
@@ -261,12 +261,15 @@ def fit_frame(ddf: Any, options: SegmentationOptions, *, language: str, started:
     numeric = [i for i, sp in enumerate(specs) if sp.kind != "categorical"]
     categorical = [i for i, sp in enumerate(specs)
                    if sp.kind == "categorical" and pre.fields_[i].kind == "categorical"
-                   and (pre.fields_[i].used or (summary.levels[_level_index(specs, i)] is not None
-                                                and len(summary.levels[_level_index(specs, i)]) <= _profiles.MAX_PROFILED_CATEGORIES))]
+                   and (pre.fields_[i].used
+                        or (summary.levels[_level_index(specs, i)] is not None
+                            and len(summary.levels[_level_index(specs, i)]) <= _profiles.MAX_PROFILED_CATEGORIES))]
     dscorer = dask.delayed(scorer, traverse=False)
     dsample = dask.delayed(sample, traverse=False)
-    prof_tasks = [dask.delayed(_profile_task, pure=True)(p, xp, dscorer, specs, plan.latest, numeric, categorical, dsample)
-                  for p, xp in zip(parts, xparts)]
+    prof_tasks = [
+        dask.delayed(_profile_task, pure=True)(p, xp, dscorer, specs, plan.latest, numeric, categorical, dsample)
+        for p, xp in zip(parts, xparts)
+    ]
     merged = dask.compute(_tree_reduce(prof_tasks, _merge_profiles_task))[0]
     profiles, rank_error = _profiles.assemble(merged, specs, pre.fields_, numeric, categorical, n)
     overall_sil, per_sil, _ = _profiles.silhouettes(merged.sil_sums, sample_labels, merged.sizes)
@@ -328,6 +331,9 @@ def scoring_copy(seg: Any) -> Any:
 
 
 def _fit_stability(model: FittedModel, scorer: Any, Xs: np.ndarray, started: float, notices: list) -> FittedModel:
-    """Bootstrap stability of every segment on the driver's seeded sample (as on one machine,
-    where it also runs on a subsample): the same method, resamples and warning below 0.6."""
+    """Bootstrap stability of every segment on the driver's seeded sample.
+
+    As on one machine, where it also runs on a subsample: the same method, resamples and warning
+    below 0.6.
+    """
     return measure_stability(model, Xs, _profiles.model_labels(scorer, Xs), started, notices)

@@ -56,8 +56,11 @@ class DistributedSegmenter(Segmenter):
 
 
 def _build(seg: DistributedSegmenter, language: str, include_metadata: bool) -> dict[str, Any]:
-    """The report of the distributed fit: :func:`segengine.report.build_report` of the model and
-    the batch of counts, with the profiles and silhouettes merged on the cluster."""
+    """The report of the distributed fit.
+
+    :func:`segengine.report.build_report` of the model and the batch of counts, with the profiles
+    and silhouettes merged on the cluster.
+    """
     from dataclasses import replace
 
     from segengine.report import ReportInputs, build_report

@@ -16,19 +16,18 @@ from typing import Any
 
 import numpy as np
 
+from segengine.dask._columns import FieldSpec, partition_table
 from segengine.mergeable import Moments, QuantileSummary
 from segengine.metrics import _silhouette_kernels as _sk
 from segengine.profiling import (
+    _NUMERIC_STATS,
     MAX_PROFILED_CATEGORIES,
     TOP_CATEGORIES,
-    _NUMERIC_STATS,
     SegmentProfiles,
     _num,
     _nums,
     _rank,
 )
-
-from segengine.dask._columns import FieldSpec, partition_table
 
 
 @dataclass
@@ -153,8 +152,10 @@ def silhouettes(sil_sums: np.ndarray, sample_labels: np.ndarray, sizes: np.ndarr
 
 def assemble(merged: PartitionProfile, specs: list[FieldSpec], fields: list, numeric: list[int],
              categorical: list[int], n: int) -> tuple[SegmentProfiles, float]:
-    """SegmentProfiles from the merged summaries (profiling.py's formulas), and the largest rank
-    error of the quantiles as a fraction of a segment's records."""
+    """SegmentProfiles from the merged summaries, and the quantiles' largest rank error.
+
+    The profiles use profiling.py's formulas; the rank error is a fraction of a segment's records.
+    """
     k = merged.sizes.shape[0]
     sizes = merged.sizes
     profiles: list[dict] = [{} for _ in range(k)]

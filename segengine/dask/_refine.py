@@ -11,15 +11,14 @@ record farthest from its centre, as the single-machine kernel does, never droppe
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from segengine import config
 from segengine.concurrency import guarded
-from segengine.engines import _kmeans_kernels as _k
-from segengine.engines import gmm as _gmm
-from segengine.engines import memberships as _mb
+from segengine.engines import _kmeans_kernels as _k, gmm as _gmm, memberships as _mb
 from segengine.engines.kmeans import one_blas_thread as _one_blas_thread
 
 _B = config.BLOCK_ROWS
@@ -240,7 +239,7 @@ def gmm_em(run: Runner, centers, counts, sums, n: int, cov_type: str, column_mea
                 tied_stats = (column_mean, np.triu(S) + np.triu(S, 1).T)
             params = gmm_init(run, centers, counts, sums, cov_type, reg_covar)
             lower_bound, history, converged, n_iter = -np.inf, [], False, 0
-            for n_iter in range(1, max_iter + 1):
+            for n_iter in range(1, max_iter + 1):  # noqa: B007 - read after the loop: the passes run
                 prev = lower_bound
                 weights, means, _, prec = params
                 parts = run(em_partition, [weights, means, prec, cov_type])

@@ -1,2 +1,5 @@
-"""Clustering engines in three layers, imported one way: numba kernels (``_*_kernels``) -> functional
-core (`kmeans`, `gmm`, `memberships`) -> scikit-learn estimators (`kmeans_estimator`, `gmm_estimator`)."""
+"""Clustering engines in three layers, imported one way.
+
+Numba kernels (``_*_kernels``) -> functional core (`kmeans`, `gmm`, `memberships`) -> scikit-learn
+estimators (`kmeans_estimator`, `gmm_estimator`).
+"""

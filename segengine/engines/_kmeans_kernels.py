@@ -440,8 +440,10 @@ def kmeans_plusplus(X, xsq, w, k, n_trials, uniforms, block, parallel):
 
 @numba.njit(**_NJIT)
 def center_data(X):
-    """Centred copy of ``X`` (in its dtype), the mean subtracted (in the dtype of ``X``),
-    squared row norms of the copy and the mean per-feature variance (float64), in two passes.
+    """Centred copy of ``X``, the mean, squared row norms and mean per-feature variance.
+
+    In two passes: the copy and the subtracted mean are in the dtype of ``X``; the squared row
+    norms of the copy and the mean per-feature variance are float64.
     """
     n, d = X.shape
     mean64 = np.zeros(d, np.float64)

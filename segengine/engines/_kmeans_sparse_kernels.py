@@ -168,9 +168,11 @@ def csr_center_distances(data, indices, indptr, xsq, centers):
 
 @numba.njit(**_NJIT)
 def _new_centers(data, indices, indptr, w, labels, mind, sums, wsum, old, new):
-    """Means of the clusters into ``new``; empty clusters take the rows farthest from their
-    centres, unless every row sits on its centre (fewer distinct rows than clusters: moving a
-    centre onto a duplicate changes nothing). Returns (total squared shift, empty count)."""
+    """Means of the clusters into ``new``; returns (total squared shift, empty count).
+
+    Empty clusters take the rows farthest from their centres, unless every row sits on its centre
+    (fewer distinct rows than clusters: moving a centre onto a duplicate changes nothing).
+    """
     k, d = old.shape
     n_empty = 0
     for j in range(k):
@@ -241,7 +243,8 @@ def csr_lloyd(data, indices, indptr, xsq, w, centers_init, max_iter, tol, block,
     for it in range(max_iter):
         n_iter = it + 1
         _centers_t(centers, CT, cnorm)
-        changed = _assign(data, indices, indptr, CT, cnorm, xsq, w, labels, mind, psums, pw, pchg, block, False, parallel)
+        changed = _assign(data, indices, indptr, CT, cnorm, xsq, w, labels, mind, psums, pw, pchg, block, False,
+                          parallel)
         sums[:, :] = 0.0
         wsum[:] = 0.0
         for i in range(n):

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from segengine import config
+from segengine.concurrency import guarded
 from segengine.engines import _gmm_kernels as K
 from segengine.engines._bounds import check_mixture
-from segengine.concurrency import guarded
 
 __all__ = [
     "GMMFit",
@@ -80,7 +80,7 @@ def _kernel_prec(prec_chol: np.ndarray, cov_type: str) -> np.ndarray:
 
 
 def _log_det_prec_chol(prec_chol: np.ndarray, cov_type: str, n_features: int) -> np.ndarray:
-    """log det of each precision Cholesky factor (= -1/2 log det of the covariance)."""
+    """Log-determinant of each precision Cholesky factor (= -1/2 log det of the covariance)."""
     if cov_type == "full":
         return np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
     if cov_type == "tied":

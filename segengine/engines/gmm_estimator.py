@@ -242,8 +242,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.converged_ = bool(converged)
 
     def _set_parameters(self, params) -> None:
-        """Set weights_, means_, covariances_, precisions_cholesky_ and precisions_ from a
-        ``(weights, means, covariances, precisions_cholesky)`` tuple (scikit-learn's name)."""
+        """Set the fitted parameters from a parameter tuple (scikit-learn's name).
+
+        ``weights_``, ``means_``, ``covariances_``, ``precisions_cholesky_`` and ``precisions_``
+        come from a ``(weights, means, covariances, precisions_cholesky)`` tuple.
+        """
         self.weights_, self.means_, self.covariances_, self.precisions_cholesky_ = params
         pc = self.precisions_cholesky_
         if self.covariance_type == "full":
@@ -254,9 +257,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             self.precisions_ = pc**2
 
     def _initialize(self, X: Any, resp: Any) -> None:
-        """Initial parameters from responsibilities ``resp`` (n_samples, n_components), with
-        ``weights_init``, ``means_init`` and ``precisions_init`` taking precedence (as
-        scikit-learn's method of the same name)."""
+        """Initial parameters from responsibilities ``resp`` (n_samples, n_components).
+
+        ``weights_init``, ``means_init`` and ``precisions_init`` take precedence, as in
+        scikit-learn's method of the same name.
+        """
         # Like scikit-learn's, no validation here: fit checks the initial values first.
         X = as_float64(X)
         weights, means, covariances, prec_chol = self._params_from_resp(X, np.asarray(resp, np.float64))

@@ -25,10 +25,10 @@ import numba
 import numpy as np
 
 from segengine import config
+from segengine.concurrency import guarded
 from segengine.engines import _kmeans_kernels as _k
 from segengine.engines._bounds import check_centers
 from segengine.errors import ValidationError
-from segengine.concurrency import guarded
 
 __all__ = [
     "KMeansResult",

@@ -13,13 +13,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError as _SklearnNotFittedError
 
 from segengine import config
 from segengine.concurrency import guarded
-from segengine.engines import _kmeans_kernels as _k
-from segengine.engines import _kmeans_sparse_kernels as _ks
+from segengine.engines import _kmeans_kernels as _k, _kmeans_sparse_kernels as _ks
 from segengine.engines._bounds import check_centers
 from segengine.engines.kmeans import (
     RandomStateLike,
@@ -349,7 +347,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
     # -- API -----------------------------------------------------------------------------
 
     @guarded
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "KMeans":
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> KMeans:
         """Compute the clustering.
 
         Parameters
@@ -504,7 +502,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
             Xc, C = self._centred(X)
         check_centers(Xc, C)  # cluster_centers_ may have been set by hand
         with one_blas_thread():
-            return _k.assign_labels(Xc, C, config.BLOCK_ROWS, _k.parallel_flag(use_parallel(*Xc.shape, C.shape[0]))), (Xc, C)
+            parallel = _k.parallel_flag(use_parallel(*Xc.shape, C.shape[0]))
+            return _k.assign_labels(Xc, C, config.BLOCK_ROWS, parallel), (Xc, C)
 
     @guarded
     def predict(self, X: Any) -> np.ndarray:

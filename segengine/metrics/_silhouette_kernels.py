@@ -152,8 +152,10 @@ def _squared_chunk2(XT, xi, yi, c0, w, tmp, tmq):
 
 @numba.njit(**_NJIT)
 def _squared_chunk4(XT, P, c0, w, T):
-    """`_squared_chunk` for the four points P[0..3] at once (into T[0..3]), same arithmetic
-    per point; each column value loaded serves four points (~10 % faster than two)."""
+    """`_squared_chunk` for the four points P[0..3] at once (into T[0..3]).
+
+    Same arithmetic per point; each column value loaded serves four points (~10 % faster than two).
+    """
     d = XT.shape[0]
     t0 = T[0]
     t1 = T[1]
@@ -212,8 +214,10 @@ def _squared_chunk4(XT, P, c0, w, T):
 
 @numba.njit(**_NJIT)
 def _squared_rows(XT, P, p0, nq, c0, w, T):
-    """Squared distances of points P[p0:p0 + nq] (nq = 1, 2 or 4) to columns c0..c0+w, into
-    T[0:nq]. Which points share a pass is fixed by the caller's block, never by threads."""
+    """Squared distances of points P[p0:p0 + nq] (nq = 1, 2 or 4) to columns c0..c0+w, into T[0:nq].
+
+    Which points share a pass is fixed by the caller's block, never by threads.
+    """
     if nq == 4:
         _squared_chunk4(XT, P[p0:p0 + 4], c0, w, T)
     elif nq == 2:
@@ -470,8 +474,10 @@ def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, rowdst, row_off, row_go
 
 @numba.njit(**_NJIT)
 def _sym_within(XT, starts, cell_of, a0, a1, tile, dst):
-    """All pairs inside points a0:a1 (as tile x tile sub-tiles), into dst (cells x points of
-    the block, offsets: the block's first cell and point)."""
+    """All pairs inside points a0:a1 (as tile x tile sub-tiles), into dst.
+
+    ``dst`` is cells x points of the block, offset by the block's first cell and point.
+    """
     g0 = cell_of[a0]
     for i0 in range(a0, a1, tile):
         i1 = min(a1, i0 + tile)
@@ -510,7 +516,7 @@ def _sym_unit(XT, starts, cell_of, units, u, super_size, tile, bufs):
 
 @numba.njit(**_NJIT)
 def _merge_units(bufs, units, super_size, cell_of, accT):
-    """accT = sum of the units' buffers, unit by unit in table order (a fixed order)."""
+    """Sum the units' buffers into ``accT``, unit by unit in table order (a fixed order)."""
     n = cell_of.shape[0]
     for u in range(units.shape[0]):
         for side in range(2):

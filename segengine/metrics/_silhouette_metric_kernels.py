@@ -60,10 +60,12 @@ def _cosine(dot, ni, nj):
 
 @numba.njit(parallel=True, **_NJIT)
 def dense_metric_sums(XT, labels, k, metric, norms):
-    """Per-cluster distance sums of every row of dense points given transposed, ``XT`` (d, n);
+    """Per-cluster distance sums of every row of dense points given transposed, ``XT`` (d, n).
+
     ``norms`` are the Euclidean row norms (read by the cosine metric only). The distances of
     row ``i`` to all rows are built feature by feature over contiguous rows of ``XT`` (SIMD);
-    the self-distance is taken as 0."""
+    the self-distance is taken as 0.
+    """
     d, n = XT.shape
     sums = np.zeros((n, k), np.float64)
     for i in prange(n):
@@ -134,8 +136,10 @@ def csr_metric_sums(data, indices, indptr, cdata, crows, cptr, labels, k, metric
 
 @numba.njit(**_NJIT)
 def silhouette_from_sums(sums, labels, sizes):
-    """``(b - a) / max(a, b)`` per row from its per-cluster distance sums; 0 for rows alone in
-    their cluster and where ``a = b = 0`` (scikit-learn's nan_to_num)."""
+    """``(b - a) / max(a, b)`` per row from its per-cluster distance sums.
+
+    0 for rows alone in their cluster and where ``a = b = 0`` (scikit-learn's nan_to_num).
+    """
     n, k = sums.shape
     out = np.empty(n, np.float64)
     for i in range(n):

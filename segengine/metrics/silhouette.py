@@ -34,9 +34,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from segengine import config
-from segengine.metrics import _silhouette_kernels as _k
-from segengine.metrics import _silhouette_metric_kernels as _mk
 from segengine.concurrency import guarded
+from segengine.metrics import _silhouette_kernels as _k, _silhouette_metric_kernels as _mk
 
 __all__ = [
     "silhouette_samples",
@@ -137,8 +136,10 @@ def _sample_rows(n: int, sample_size: int, rng: np.random.Generator) -> NDArray[
 def _cells(
     codes: NDArray[np.int64], ks: NDArray[np.int64], max_cells: int
 ) -> NDArray[np.int64] | None:
-    """Cell id (0..G-1, in lexicographic order of the label tuples) of every point, or None
-    when there would be more than ``max_cells`` cells."""
+    """Cell id of every point, or None when there would be more than ``max_cells`` cells.
+
+    Cells are numbered 0..G-1 in lexicographic order of the label tuples.
+    """
     m, n = codes.shape
     cell = codes[0]
     n_cells = int(ks[0])
@@ -232,7 +233,8 @@ def _silhouette_rows(
         tile = _k.CHUNK
         # Super-blocks: a fixed count (never the thread count) of whole tiles, so that the
         # results do not depend on the threads.
-        super_size = tile * -(-(-(-n // tile)) // config.SILHOUETTE_SYMMETRIC_BLOCKS)
+        n_tiles = -(-n // tile)
+        super_size = tile * -(-n_tiles // config.SILHOUETTE_SYMMETRIC_BLOCKS)
         units = _pair_units(-(-n // super_size))
         cell_sorted = cell[order]
         firsts = cell_sorted[::super_size]

@@ -216,7 +216,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
             return service_error(request, language, "timeout")
         except Exception:  # noqa: BLE001 - the service boundary: a fault is a 500, the server goes on
             _log.exception("report worker failed",
-                           extra={"segengine_fields": {"request_id": request.state.request_id, "tenant": tenant.tenant_id}})
+                           extra={"segengine_fields": {"request_id": request.state.request_id,
+                                                       "tenant": tenant.tenant_id}})
             return service_error(request, language, "service_error")
         request.state.records = outcome.n_records
         if outcome.status >= 400:

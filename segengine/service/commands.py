@@ -183,7 +183,8 @@ def add_subcommands(sub: Any) -> None:
     serve.add_argument("--tenants", metavar="FILE", default=None,
                        help="tenants file (default: $SEGENGINE_TENANTS_FILE)")
     serve.add_argument("--default-tenant", metavar="UUID", default=None,
-                       help="tenant of requests without X-Customer-Api-Id/X-Secret (default: $SEGENGINE_DEFAULT_TENANT)")
+                       help="tenant of requests without X-Customer-Api-Id/X-Secret "
+                            "(default: $SEGENGINE_DEFAULT_TENANT)")
     serve.set_defaults(func=_cmd_serve)
 
     tenants = sub.add_parser(

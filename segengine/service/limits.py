@@ -110,8 +110,9 @@ class Admission:
         self._mean_s = 0.1
 
     def check(self, tenant_id: str) -> Verdict:
-        """What :meth:`try_admit` would answer now, without taking a place (to refuse a request
-        before its body is received).
+        """What :meth:`try_admit` would answer now, without taking a place.
+
+        To refuse a request before its body is received.
 
         Parameters
         ----------

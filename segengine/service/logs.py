@@ -24,6 +24,18 @@ class JsonFormatter(logging.Formatter):
     """Formats a record as ``{"ts", "level", "logger", "message", ...fields}``."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """One log line: the record as a JSON object.
+
+        Parameters
+        ----------
+        record : logging.LogRecord
+            Its ``segengine_fields`` dict, when set, adds fields; an exception adds ``exception``.
+
+        Returns
+        -------
+        str
+            The JSON text, without a newline.
+        """
         line: dict[str, Any] = {
             "ts": _dt.datetime.fromtimestamp(record.created, _dt.timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),

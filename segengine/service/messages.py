@@ -1,5 +1,6 @@
-"""Error bodies the service adds to the contract (401, 403, 413, 415, 429, 503, and its own 400/500),
-in the contract's shape ``{"error", "message", "details"?, "retry_after"?}``.
+"""Error bodies the service adds to the contract (401, 403, 413, 415, 429, 503, and its own 400/500).
+
+They have the contract's shape ``{"error", "message", "details"?, "retry_after"?}``.
 
 ``error`` is a stable English category; ``message`` and ``details`` follow ``Accept-Language``
 like the library's errors. No body ever contains a token, a secret or a payload value.

@@ -68,7 +68,8 @@ def _error_schema() -> dict[str, Any]:
             "details": {
                 "type": "object",
                 "additionalProperties": {"type": "string"},
-                "description": "Path of each offending input (data.3.value, options.k_max, headers.X-Secret) -> sentence.",
+                "description": ("Path of each offending input (data.3.value, options.k_max, headers.X-Secret)"
+                                " -> sentence."),
             },
             "expected_format": {"type": "string"},
             "retry_after": {"type": "integer", "minimum": 0, "description": "Seconds to wait before retrying."},
@@ -132,7 +133,8 @@ def _report_schema() -> dict[str, Any]:
 def _request_schema() -> dict[str, Any]:
     record = {
         "type": "object",
-        "description": "One customer: an id (option id_field) and feature fields (numbers, booleans, strings, ISO-8601 dates, null).",
+        "description": ("One customer: an id (option id_field) and feature fields (numbers, booleans, strings, "
+                        "ISO-8601 dates, null)."),
         "additionalProperties": _SCALAR,
     }
     include = {"type": ["boolean", "null"], "default": False, "description": "Add `metadata` to the response."}
@@ -209,7 +211,8 @@ def openapi_document() -> dict[str, Any]:
                     ],
                     "requestBody": {
                         "required": True,
-                        "description": "JSON, up to 20 MB as sent and after decoding; `Content-Encoding: gzip` accepted.",
+                        "description": ("JSON, up to 20 MB as sent and after decoding; "
+                                        "`Content-Encoding: gzip` accepted."),
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReportRequest"}}},
                     },
                     "responses": {
@@ -222,9 +225,12 @@ def openapi_document() -> dict[str, Any]:
                         "413": _response("Body over the size limit, as sent or after gzip decoding.", error),
                         "415": _response("A Content-Encoding other than gzip, or a body that is not JSON.", error),
                         "422": _response("Validation failed: details name every offending input path.", error),
-                        "429": _response("The tenant is over its rate limit or its share of the workers.", error, retry),
-                        "500": _response("Service error (internal fault or time limit); retry_after in the body.", error, retry),
-                        "503": _response("The server is saturated (every worker and queue place taken) or shutting down.", error, retry),
+                        "429": _response("The tenant is over its rate limit or its share of the workers.",
+                                         error, retry),
+                        "500": _response("Service error (internal fault or time limit); retry_after in the body.",
+                                         error, retry),
+                        "503": _response("The server is saturated (every worker and queue place taken) or "
+                                         "shutting down.", error, retry),
                     },
                 }
             },
@@ -243,7 +249,8 @@ def openapi_document() -> dict[str, Any]:
                     "security": [],
                     "responses": {
                         "200": {"description": "Ready.", "content": {"application/json": {"schema": probe}}},
-                        "503": {"description": "Warming up or draining.", "content": {"application/json": {"schema": probe}}},
+                        "503": {"description": "Warming up or draining.",
+                                "content": {"application/json": {"schema": probe}}},
                     },
                 }
             },

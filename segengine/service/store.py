@@ -1,5 +1,7 @@
-"""The server's view of the tenants: look-up by bearer token, constant-time secret checks, and
-re-reading the tenants file when it changes (so keys rotate without a restart).
+"""The server's view of the tenants.
+
+Look-up by bearer token, constant-time secret checks, and re-reading the tenants file when it
+changes (so keys rotate without a restart).
 """
 
 from __future__ import annotations

@@ -106,8 +106,9 @@ def gzip_bytes(data: bytes, level: int) -> bytes:
 
 def compute(raw: bytes, language: str, fault: str | None = None, gzip_level: int | None = None,
             gzip_min_bytes: int = 0) -> Outcome:
-    """Compute one response in a worker: decode, ``handle_request``, encode (and gzip, so that
-    the event loop never spends milliseconds compressing a large report).
+    """Compute one response in a worker: decode, ``handle_request``, encode and gzip.
+
+    Compressing here means the event loop never spends milliseconds compressing a large report.
 
     Parameters
     ----------
@@ -138,8 +139,9 @@ def compute(raw: bytes, language: str, fault: str | None = None, gzip_level: int
 
 
 def warm_kernels() -> float:
-    """Compile or load every kernel the request path uses: a small report (serial kernels) and
-    one above ``PARALLEL_MIN_ROWS`` (the parallel ones). Returns the seconds it took.
+    """Compile or load every kernel the request path uses; returns the seconds it took.
+
+    A small report runs the serial kernels and one above ``PARALLEL_MIN_ROWS`` the parallel ones.
 
     Returns
     -------

@@ -298,13 +298,13 @@ for _lang, _table in _SERVICE_MESSAGES.items():
     ERROR_MESSAGES[_lang].update(_table)
 
 # Bounded work and unformed segments (segengine.budget, segmenter): their own catalogue module.
-from segengine.text.budget_messages import BUDGET_MESSAGES as _BUDGET_MESSAGES
+from segengine.text.budget_messages import BUDGET_MESSAGES as _BUDGET_MESSAGES  # noqa: E402 - beside its merge, as above
 
 for _lang, _table in _BUDGET_MESSAGES.items():
     ERROR_MESSAGES[_lang].update(_table)
 
 # The estimator's fit arguments (record weights): their own catalogue module.
-from segengine.text.estimator_messages import ESTIMATOR_MESSAGES as _ESTIMATOR_MESSAGES
+from segengine.text.estimator_messages import ESTIMATOR_MESSAGES as _ESTIMATOR_MESSAGES  # noqa: E402 - beside its merge
 
 for _lang, _table in _ESTIMATOR_MESSAGES.items():
     ERROR_MESSAGES[_lang].update(_table)

@@ -7,11 +7,11 @@ states at least one number of the profile (a size, a share, a mean, a ratio).
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from segengine.profiling import FieldColumn, SegmentProfiles
-from segengine.text.catalog import format_int, format_number, format_percent, format_ratio, text
 from segengine.roles import tokens as _tokens
+from segengine.text.catalog import format_int, format_number, format_percent, format_ratio, text
 from segengine.text.naming import FieldRoles, field_roles, name_segments, segment_archetypes
 
 __all__ = ["characteristic_text", "segment_texts", "summary_insights"]
@@ -120,7 +120,7 @@ ARCHETYPE_CLAIMS = {
 
 
 def _claims(archetype: str | None, fr: FieldRoles) -> dict[str, int]:
-    """field -> the direction the archetype claims on it."""
+    """Field -> the direction the archetype claims on it."""
     claims = ARCHETYPE_CLAIMS.get(archetype or "", {})
     return {f: claims[role] for f, (role, _) in fr.by_field.items() if role in claims}
 

@@ -30,8 +30,8 @@ function of the profiles (permuting the records does not change a name).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from segengine.profiling import FieldColumn, SegmentProfiles
 from segengine.roles import FieldRoles, assign_roles, is_cost
@@ -105,18 +105,22 @@ class Standing:
 
     @property
     def best(self) -> bool:
+        """Whether the segment ranks first on the field."""
         return self.rank == 0
 
     @property
     def worst(self) -> bool:
+        """Whether the segment ranks last on the field (or is the only one with a value)."""
         return self.rank == self.n - 1 or self.n == 1
 
     @property
     def upper(self) -> bool:
+        """Whether the segment ranks in the upper half (of an odd count, the middle rank is in both)."""
         return self.rank <= (self.n - 1) // 2
 
     @property
     def lower(self) -> bool:
+        """Whether the segment ranks in the lower half (of an odd count, the middle rank is in both)."""
         return self.rank >= self.n // 2
 
     @property
@@ -343,8 +347,10 @@ def _part(profiles: SegmentProfiles, s: int, char: dict, fr: FieldRoles, languag
 
 
 def _name_chars(chars: list[dict], fr: FieldRoles) -> list[dict]:
-    """The two characteristics a name uses: the top one, then the next that says something new
-    (two recency fields, e.g. days since the last order and its date, would say it twice)."""
+    """The two characteristics a name uses: the top one, then the next that says something new.
+
+    Two recency fields (e.g. days since the last order and its date) would say it twice.
+    """
     if not chars:
         return []
 

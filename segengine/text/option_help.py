@@ -1,5 +1,7 @@
-"""One sentence per segmentation option (en, es, pt): the help of ``--options``, the OpenAPI
-descriptions and the option table's documentation (:data:`segengine.options.OPTIONS`).
+"""One sentence per segmentation option (en, es, pt).
+
+They are the help of ``--options``, the OpenAPI descriptions and the option table's documentation
+(:data:`segengine.options.OPTIONS`).
 
 Merged into :data:`segengine.text.catalog.MESSAGES` under ``opt.`` keys.
 """
