@@ -560,6 +560,7 @@ def engines_under_workqueue():
     return _run_subprocess(_SUBPROCESS_ENGINES, env_extra={"NUMBA_THREADING_LAYER": "workqueue"})
 
 
+@pytest.mark.slow  # a process fitting 24 mixtures and KMeans on 50,000 records: ~5 CPU-s
 @pytest.mark.parametrize("engine", ["gmm", "kmeans", "silhouette"])
 def test_public_estimators_from_threads_under_workqueue(engine, engines_under_workqueue):
     out = engines_under_workqueue
