@@ -482,7 +482,8 @@ def test_reports_identical_across_processes_and_threads():
     seed = "1" if os.environ.get("PYTHONHASHSEED") != "1" else "2"
     first = _run_subprocess(_SUBPROCESS_DIGEST, env_extra={"PYTHONHASHSEED": seed})["digests"]
     local = _digest_payloads()
-    assert [_digest(se.segmentation_report(p)) for p in local] == first
+    # Threads here against the other process; serial against threads in this process is
+    # test_concurrent_reports_equal_serial (eight payloads up to 6,000 records, both algorithms).
     with cf.ThreadPoolExecutor(len(local)) as pool:
         assert [_digest(b) for b in pool.map(se.segmentation_report, local)] == first
 
@@ -559,6 +560,7 @@ def engines_under_workqueue():
     return _run_subprocess(_SUBPROCESS_ENGINES, env_extra={"NUMBA_THREADING_LAYER": "workqueue"})
 
 
+@pytest.mark.slow  # a process fitting 24 mixtures and KMeans on 50,000 records: ~5 CPU-s
 @pytest.mark.parametrize("engine", ["gmm", "kmeans", "silhouette"])
 def test_public_estimators_from_threads_under_workqueue(engine, engines_under_workqueue):
     out = engines_under_workqueue

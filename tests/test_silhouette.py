@@ -369,6 +369,7 @@ def test_no_quadratic_memory():
     assert peak < n * n * 8 / 100  # far below the 3.2 GB of a distance matrix
 
 
+@pytest.mark.slow  # four exact passes over 20,000 records in a fresh process: ~3 CPU-s
 def test_no_quadratic_memory_inside_kernels():
     # tracemalloc does not see numba's own allocations: measure the peak RSS of a fresh process.
     code = (
