@@ -282,7 +282,7 @@ class Preprocessor:
 
     @property
     def used_fields_(self) -> list[str]:
-        """Names of the fields that take part in clustering, in input order."""
+        """Names of the fields that take part in finding the segments, in input order."""
         return [f.name for f in self.fields_ if f.used]
 
     def transform(self, table: Table) -> np.ndarray:

@@ -63,7 +63,7 @@ class FieldColumn:
         before the latest date in the data); categorical: object array of str, ``None`` for
         missing.
     used : bool
-        Whether the field took part in clustering.
+        Whether the field took part in finding the segments.
     """
 
     name: str
@@ -362,7 +362,7 @@ def profile_segments(columns: list[FieldColumn], labels: np.ndarray, n_segments:
     Parameters
     ----------
     columns : list of FieldColumn
-        Every field, used for clustering or not. Numeric, binary and date fields are always
+        Every field, used to find the segments or not. Numeric, binary and date fields are always
         profiled; an unused categorical field with more than ``MAX_PROFILED_CATEGORIES``
         distinct values (an e-mail, a name) is not.
     labels : numpy.ndarray

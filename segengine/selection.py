@@ -5,9 +5,9 @@ are scored together -- exactly in one pass over the pairs while that is cheap, o
 random sample of records scored against all records, with standard errors. The best score wins;
 within the error (and for exact ties) the smaller k wins, and near-ties are reported.
 
-Algorithm: silhouette favours round clusters and cannot judge a mixture, so KMeans and the Gaussian
+Algorithm: silhouette favours round segments and cannot judge a mixture, so KMeans and the Gaussian
 mixture are compared like with like, by BIC: the mixture against the equal-variance spherical
-mixture that the KMeans fit implies (its centres, its cluster shares, the pooled within-cluster
+mixture that the KMeans fit implies (its centres, its segment shares, the pooled within-segment
 variance). The mixture must win by ``config.GMM_BIC_MARGIN`` nats per record to be chosen.
 """
 
@@ -606,8 +606,8 @@ def _seed_for(random_state: int | None, k: int) -> int | None:
 def kmeans_mixture_loglik(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray, float]:
     """Log-likelihood of the equal-variance spherical Gaussian mixture implied by a KMeans fit.
 
-    Component weights are the cluster shares, means the centres and the single variance the pooled
-    within-cluster variance per dimension (inertia / (n * d)).
+    Component weights are the segment shares, means the centres and the single variance the pooled
+    within-segment variance per dimension (inertia / (n * d)).
 
     Parameters
     ----------
