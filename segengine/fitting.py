@@ -327,6 +327,27 @@ def search_k(
             Msg("validation_failed"),
             {"data": Msg("no_features")},
         ) from None
+    notices.extend(search_notices(sel, n, options))
+    return sel
+
+
+def search_notices(sel: KSelection, n: int, options: SegmentationOptions) -> list:
+    """The warnings a k search leaves for the report, as (catalogue key, params).
+
+    Parameters
+    ----------
+    sel : KSelection
+        The search's outcome.
+    n : int
+        Records searched (all of them, not the search's subsample).
+    options : SegmentationOptions
+
+    Returns
+    -------
+    list of tuple
+        Capped k range, a search stopped by the time budget, sampled silhouettes, near ties.
+    """
+    notices: list = []
     if sel.distinct_cap is not None:
         notices.append(("warn_k_range_capped", {"distinct": sel.distinct_cap, "k": max(sel.fits)}))
     if sel.stopped_early_after is not None:
@@ -335,7 +356,7 @@ def search_k(
         notices.append(("warn_sampled", {"s": sel.sample_size, "n": n}))
     for _, other, gap in sel.near_ties:
         notices.append(("warn_near_tie", {"a": sel.k, "b": other, "gap": f"{gap:.4f}"}))
-    return sel
+    return notices
 
 
 def order_by_size(

@@ -26,7 +26,7 @@ from segengine.dask._columns import FieldSpec, field_specs, partition_table
 from segengine.engines.gmm import n_mixture_parameters
 from segengine.engines.kmeans import KMeansResult
 from segengine.errors import ValidationError
-from segengine.fitting import FitDetails, measure_stability
+from segengine.fitting import FitDetails, measure_stability, search_notices
 from segengine.mergeable import Moments
 from segengine.model import FittedModel, MixtureParameters, ScoredBatch
 from segengine.options import SegmentationOptions
@@ -192,14 +192,7 @@ def fit_frame(ddf: Any, options: SegmentationOptions, *, language: str, started:
     except ValueError:
         raise ValidationError(error_text(language, "validation_failed"),
                               {"data": error_text(language, "no_features")}) from None
-    if sel.distinct_cap is not None:
-        notices.append(("warn_k_range_capped", {"distinct": sel.distinct_cap, "k": max(sel.fits)}))
-    if sel.stopped_early_after is not None:
-        notices.append(("warn_time_budget", {"k": sel.stopped_early_after, "ms": options.time_budget_ms}))
-    if not sel.exact and sel.sample_size is not None:
-        notices.append(("warn_sampled", {"s": sel.sample_size, "n": n}))
-    for _, other, gap in sel.near_ties:
-        notices.append(("warn_near_tie", {"a": sel.k, "b": other, "gap": f"{gap:.4f}"}))
+    notices.extend(search_notices(sel, n, options))
     t2 = time.perf_counter()
     timings["model_search"] = (t2 - t1) * 1000.0
 
