@@ -152,6 +152,51 @@ def _quantiles(v: np.ndarray) -> tuple[float, float, float, float, float]:
     return float(v[: lo[0] + 1].min()), q[0], q[1], q[2], float(v[lo[2] :].max())
 
 
+def pool_segments(
+    stats: np.ndarray, n_seg: np.ndarray, n_valid: int
+) -> tuple[np.ndarray, float, float, float, float, float]:
+    """Population statistics pooled from per-segment ones; fills the ratio and effect columns.
+
+    Parameters
+    ----------
+    stats : numpy.ndarray of shape (k, 9)
+        Per segment: mean, median, std, q1, q3, min, max (columns 0-6); columns 7 (mean / the
+        population mean) and 8 (standardised difference from it) are written here.
+    n_seg : numpy.ndarray of shape (k,)
+        Values present per segment.
+    n_valid : int
+        Values present in all segments.
+
+    Returns
+    -------
+    sums : numpy.ndarray of shape (k,)
+        Each segment's sum of values.
+    total, pmean, pstd, pmin, pmax : float
+        The population's sum, mean, std, min and max (NaN when no value is present).
+    """
+    sums = stats[:, 0] * n_seg
+    total = float(np.nansum(sums))
+    if n_valid:
+        pmean = total / n_valid
+        # Pooled from the segment means and stds: the population is the union of the segments.
+        pvar = float(np.nansum(n_seg * (stats[:, 2] ** 2 + (stats[:, 0] - pmean) ** 2))) / n_valid
+        pstd = math.sqrt(max(pvar, 0.0))
+        pmin, pmax = float(np.nanmin(stats[:, 5])), float(np.nanmax(stats[:, 6]))
+    else:
+        pmean = pstd = pmin = pmax = float("nan")
+    scale = max(abs(pmin), abs(pmax)) if n_valid else float("nan")
+    # Relative scale guards a std that is rounding noise of a constant column.
+    std_ok = n_valid > 0 and pstd > 1e-12 * max(scale, 1e-300)
+    if n_valid and pmin >= 0 and abs(pmean) > 1e-9 * scale and pmean != 0.0:
+        stats[:, 7] = stats[:, 0] / pmean
+    if std_ok:
+        eff = (stats[:, 0] - pmean) / pstd
+        # A segment equal to the population (k = 1) differs by rounding noise only: say 0.
+        eff[np.abs(eff) < 1e-9] = 0.0
+        stats[:, 8] = eff
+    return sums, total, pmean, pstd, pmin, pmax
+
+
 def _numeric_field(
     name: str, sorted_values: np.ndarray, bounds: np.ndarray, sizes: np.ndarray, kind: str
 ) -> tuple[list[dict], list[dict | None], dict]:
@@ -183,26 +228,7 @@ def _numeric_field(
         # Not np.dot: a BLAS call may wake its thread pool, which costs more than it saves here.
         stats[s, 2] = math.sqrt(float(np.add.reduce(dev * dev)) / m)
         stats[s, 5], stats[s, 3], stats[s, 1], stats[s, 4], stats[s, 6] = _quantiles(v)
-    sums = stats[:, 0] * n_seg
-    total = float(np.nansum(sums))
-    if n_valid:
-        pmean = total / n_valid
-        # Pooled from the segment means and stds: the population is the union of the segments.
-        pvar = float(np.nansum(n_seg * (stats[:, 2] ** 2 + (stats[:, 0] - pmean) ** 2))) / n_valid
-        pstd = math.sqrt(max(pvar, 0.0))
-        pmin, pmax = float(np.nanmin(stats[:, 5])), float(np.nanmax(stats[:, 6]))
-    else:
-        pmean = pstd = pmin = pmax = float("nan")
-    scale = max(abs(pmin), abs(pmax)) if n_valid else float("nan")
-    # Relative scale guards a std that is rounding noise of a constant column.
-    std_ok = n_valid > 0 and pstd > 1e-12 * max(scale, 1e-300)
-    if n_valid and pmin >= 0 and abs(pmean) > 1e-9 * scale and pmean != 0.0:
-        stats[:, 7] = stats[:, 0] / pmean
-    if std_ok:
-        eff = (stats[:, 0] - pmean) / pstd
-        # A segment equal to the population (k = 1) differs by rounding noise only: say 0.
-        eff[np.abs(eff) < 1e-9] = 0.0
-        stats[:, 8] = eff
+    sums, total, pmean, pstd, pmin, pmax = pool_segments(stats, n_seg, n_valid)
     if unit != 1.0:
         stats[:, :7] *= unit  # mean, median, std, p25, p75, min, max; lift and effect are ratios
         pmean, pstd, pmin, pmax = pmean * unit, pstd * unit, pmin * unit, pmax * unit

@@ -27,6 +27,7 @@ from segengine.profiling import (
     _num,
     _nums,
     _rank,
+    pool_segments,
 )
 
 
@@ -203,24 +204,8 @@ def _numeric(name: str, kind: str, merged: PartitionProfile, j: int, n: int):
         stats[s, 2] = math.sqrt(max(float(m.m2[j]) / cnt, 0.0))
         stats[s, 5], stats[s, 6] = m.min[j], m.max[j]
         stats[s, 3], stats[s, 1], stats[s, 4] = sk.quantile(0.25), sk.quantile(0.5), sk.quantile(0.75)
-    sums = stats[:, 0] * n_seg
-    total = float(np.nansum(sums))
     n_valid = int(n_seg.sum())
-    if n_valid:
-        pmean = total / n_valid
-        pvar = float(np.nansum(n_seg * (stats[:, 2] ** 2 + (stats[:, 0] - pmean) ** 2))) / n_valid
-        pstd = math.sqrt(max(pvar, 0.0))
-        pmin, pmax = float(np.nanmin(stats[:, 5])), float(np.nanmax(stats[:, 6]))
-    else:
-        pmean = pstd = pmin = pmax = float("nan")
-    scale = max(abs(pmin), abs(pmax)) if n_valid else float("nan")
-    std_ok = n_valid > 0 and pstd > 1e-12 * max(scale, 1e-300)
-    if n_valid and pmin >= 0 and abs(pmean) > 1e-9 * scale and pmean != 0.0:
-        stats[:, 7] = stats[:, 0] / pmean
-    if std_ok:
-        eff = (stats[:, 0] - pmean) / pstd
-        eff[np.abs(eff) < 1e-9] = 0.0
-        stats[:, 8] = eff
+    sums, total, pmean, pstd, pmin, pmax = pool_segments(stats, n_seg, n_valid)
     overall: dict[str, Any] = {
         "kind": kind, "missing_rate": _num((n - n_valid) / n) if n else None,
         "mean": _num(pmean), "std": _num(pstd), "min": _num(pmin), "max": _num(pmax),
