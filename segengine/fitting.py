@@ -129,7 +129,10 @@ def fit_table(
     timings["final_model"] = (t3 - t2) * 1000.0
 
     model = _model(options, pre, choice, sel, centers, order, n, weight)
-    resp = membership_matrix(model, X)
+    # KMeans: one pass of distances (the BIC comparison's) serves memberships and confidences;
+    # each distance is computed on its own, so the columns in segment order are the same numbers.
+    sq = None if choice.sq is None else np.ascontiguousarray(choice.sq[:, order])
+    resp = membership_matrix(model, X, sq)
     best = label_records(resp, labels)
     search_silhouettes = None
     if choice.algorithm == "kmeans" and sel.chosen_values is not None:
@@ -142,7 +145,7 @@ def fit_table(
             search_silhouettes = None
         labels = best
     prediction = resp[np.arange(n), labels]
-    confidence = record_confidence(X, model.centers, labels)
+    confidence = record_confidence(X, model.centers, labels, sq)
     t4 = time.perf_counter()
     timings["final_model"] += (t4 - t3) * 1000.0
 

@@ -430,7 +430,7 @@ def load_model(path: Any) -> tuple[FittedModel, dict[str, Any]]:
 # -- scoring: the same rule at fit time and for new records ------------------------------------
 
 
-def membership_matrix(model: FittedModel, X: np.ndarray) -> np.ndarray:
+def membership_matrix(model: FittedModel, X: np.ndarray, sq: np.ndarray | None = None) -> np.ndarray:
     """Membership probabilities (n, k) of records in the model's segments, in segment order.
 
     Parameters
@@ -438,6 +438,9 @@ def membership_matrix(model: FittedModel, X: np.ndarray) -> np.ndarray:
     model : FittedModel
     X : numpy.ndarray of shape (n, d)
         Preprocessed records.
+    sq : numpy.ndarray of shape (n, k), optional
+        KMeans models: squared distances of ``X`` to ``model.centers`` when the caller has
+        them (`segengine.engines.memberships.sq_distances`), to skip that pass.
 
     Returns
     -------
@@ -458,7 +461,9 @@ def membership_matrix(model: FittedModel, X: np.ndarray) -> np.ndarray:
         # must be largest there. With the segment shares as weights, a record near the
         # border of a small segment got a larger probability for the big neighbour than
         # for its own segment (issue #12: 241 of 23,570 customers).
-        resp = mb.equal_weight_likelihood_ratios(mb.sq_distances(X, model.centers), model.sigma2)
+        if sq is None:
+            sq = mb.sq_distances(X, model.centers)
+        resp = mb.equal_weight_likelihood_ratios(sq, model.sigma2)
     resp /= resp.sum(axis=1, keepdims=True)
     return resp
 
@@ -491,7 +496,8 @@ def label_records(resp: np.ndarray, engine_labels: np.ndarray | None = None) -> 
     return np.where(resp[rows, best] > resp[rows, engine_labels], best, engine_labels)
 
 
-def record_confidence(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def record_confidence(X: np.ndarray, centers: np.ndarray, labels: np.ndarray,
+                      sq: np.ndarray | None = None) -> np.ndarray:
     """Simplified silhouette (b - a) / max(a, b) against the own and nearest other centre, in [0, 1].
 
     Parameters
@@ -499,12 +505,16 @@ def record_confidence(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) ->
     X : numpy.ndarray of shape (n, d)
     centers : numpy.ndarray of shape (k, d)
     labels : numpy.ndarray of shape (n,)
+    sq : numpy.ndarray of shape (n, k), optional
+        Squared distances of ``X`` to ``centers`` when the caller has them.
 
     Returns
     -------
     numpy.ndarray of shape (n,)
     """
-    return mb.confidence(X, centers, labels)
+    if sq is None or sq.shape[1] < 2:
+        return mb.confidence(X, centers, labels)
+    return mb.confidence_from_sq(sq, labels)
 
 
 def field_columns(preprocessor: Preprocessor, table: Any) -> tuple:

@@ -25,7 +25,7 @@ import numpy as np
 from segengine import config
 from segengine.budget import Deadline, kmeans_pass_ms, silhouette_exact_ms
 from segengine.concurrency import guarded, needs_serialising
-from segengine.engines.kmeans import KMeansResult, kmeans_fit, kmeans_fit_many
+from segengine.engines.kmeans import KMeansResult, feature_variance, kmeans_fit, kmeans_fit_many
 from segengine.engines.memberships import equal_variance_loglik, sq_distances
 from segengine.metrics.silhouette import count_cells, silhouette_rows_multi
 
@@ -199,6 +199,8 @@ def select_k(
         # Small inputs: the restarts on all records are as cheap as screening would be.
         n_init = max(n_init, config.KMEANS_SMALL_RESTARTS)
     xs_sq = np.einsum("ij,ij->i", Xs, Xs)
+    # The scale of every fit's tol, computed once: the search fits the same records a dozen times.
+    xs_var = feature_variance(Xs)
     fits: dict[int, KMeansResult] = {}
     stopped = None
     # Weighted fits keep the full-fit search: the screening's provisional passes are unweighted.
@@ -210,7 +212,7 @@ def select_k(
         # records from its best centres, and only the k that can win are run to convergence
         # below, each against a second opinion seeded on all records.
         ks = list(range(k_min, k_max + 1))
-        fits, pending, screening = _screen_first(Xs, xs_sq, ks, random_state)
+        fits, pending, screening = _screen_first(Xs, (xs_sq, xs_var), ks, random_state)
     elif time_budget_ms is None:
         # All k at once: the engine shares the norms and runs the k side by side on the cores.
         fits = kmeans_fit_many(Xs, range(k_min, k_max + 1), n_init=n_init, random_state=random_state,
@@ -219,7 +221,7 @@ def select_k(
         if k in fits or screen_first:
             continue
         fits[k] = kmeans_fit(Xs, k, n_init=n_init, random_state=random_state, x_sq_norms=xs_sq,
-                             sample_weight=ws)
+                             x_mean_var=xs_var, sample_weight=ws)
         if time_budget_ms is not None and k < k_max:
             if (time.perf_counter() - started) * 1000.0 > time_budget_ms:
                 stopped = k
@@ -238,12 +240,12 @@ def select_k(
     if screen_first:
         restarts["screening"] = screening
     elif auto_restarts and not over_budget():
-        restarts["screening"] = _screen_restarts(Xs, xs_sq, fits, ks, random_state, ws)
+        restarts["screening"] = _screen_restarts(Xs, (xs_sq, xs_var), fits, ks, random_state, ws)
     if deadline is not None and deadline.expired():
         deadline.degrade("budget_repair_skipped")
         restarts["repaired"] = []
     else:
-        restarts["repaired"] = _repair_nonconvex(Xs, fits, ks, random_state, pending, xs_sq, ws)
+        restarts["repaired"] = _repair_nonconvex(Xs, fits, ks, random_state, pending, (xs_sq, xs_var), ws)
     labelings = np.stack([fits[k].labels for k in ks])
     exact = silhouette == "exact" or (
         silhouette == "auto"
@@ -272,7 +274,7 @@ def select_k(
         fpc = math.sqrt(max(0.0, 1.0 - (ns if sample_rows is None else sample_rows.size) / ns))
         finish = [ks[i] for i in _contenders(per_point, fpc, config.KMEANS_FINISH_MARGIN)
                   if ks[i] in pending]
-        _finish_pending(Xs, xs_sq, fits, finish, pending, random_state)
+        _finish_pending(Xs, (xs_sq, xs_var), fits, finish, pending, random_state)
         restarts["screening"]["finished"] = sorted(finish)
         # A finished fit that labels every record as its provisional one did keeps its scores
         # (silhouettes depend on the labels only).
@@ -334,7 +336,7 @@ def select_k(
     if chosen in pending:
         # Not a contender by its provisional score, yet chosen (a tie or degenerate scores):
         # its fit is finished, and the report scores its final labels itself.
-        _finish_pending(Xs, xs_sq, fits, [chosen], pending, random_state)
+        _finish_pending(Xs, (xs_sq, xs_var), fits, [chosen], pending, random_state)
         restarts["screening"]["finished"] = sorted([*restarts["screening"]["finished"], chosen])
         rows = values = None
     if sub is not None:
@@ -388,7 +390,7 @@ def auto_n_init(n: int) -> int:
     return int(min(10, max(1, 4000 // max(n, 1))))
 
 
-def _screen_restarts(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, random_state,
+def _screen_restarts(X: np.ndarray, norms: tuple[np.ndarray, float], fits: dict, ks: list, random_state,
                      sample_weight: np.ndarray | None = None) -> dict[str, Any]:
     """Give every k ``config.KMEANS_SCREEN_RESTARTS`` restarts on a small sample, refine the best.
 
@@ -401,11 +403,14 @@ def _screen_restarts(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, rand
     the endpoints included, is treated alike. Inputs no larger than the sample get these
     restarts on all records instead (in :func:`select_k`).
 
+    ``norms`` is ``(squared row norms, feature_variance(X))``.
+
     Returns
     -------
     dict
         ``restarts``, ``sample_size`` and the k whose fit the screening improved.
     """
+    x_sq, x_var = norms
     ns = X.shape[0]
     m = config.KMEANS_SCREEN_SAMPLE
     improved = []
@@ -431,7 +436,7 @@ def _screen_restarts(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, rand
 
     def refine(k: int) -> KMeansResult:
         return kmeans_fit(X, k, init=screened[k].centers, n_init=1, random_state=seed, x_sq_norms=x_sq,
-                          sample_weight=sample_weight)
+                          x_mean_var=x_var, sample_weight=sample_weight)
 
     # The refinements are independent serial fits (the kernels release the GIL): two at a time
     # on the target's 2 cores, largest k first -- but not while the caller holds the lock of a
@@ -453,14 +458,15 @@ def _screen_restarts(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, rand
     return {"restarts": config.KMEANS_SCREEN_RESTARTS, "sample_size": m, "improved": improved}
 
 
-def _screen_first(X: np.ndarray, x_sq: np.ndarray, ks: list, random_state) -> tuple[dict, set, dict]:
+def _screen_first(X: np.ndarray, norms: tuple[np.ndarray, float], ks: list, random_state) -> tuple[dict, set, dict]:
     """Every k's restarts on the sample, then a few Lloyd passes on all records from the best.
 
     ``config.KMEANS_SCREEN_RESTARTS`` k-means++ restarts per k on a seeded sample of
     ``config.KMEANS_SCREEN_SAMPLE`` records; the best gets at most
     ``config.KMEANS_PROVISIONAL_ITER`` Lloyd passes on all records: enough to score its labeling,
     while convergence (and a second opinion from a fit seeded on all records, see
-    :func:`_finish_pending`) is paid only for the k that can win.
+    :func:`_finish_pending`) is paid only for the k that can win. ``norms`` is ``(squared row
+    norms, feature_variance(X))``.
 
     Returns
     -------
@@ -471,6 +477,7 @@ def _screen_first(X: np.ndarray, x_sq: np.ndarray, ks: list, random_state) -> tu
     screening : dict
         ``restarts``, ``sample_size`` and ``finished`` (filled in by the caller).
     """
+    x_sq, x_var = norms
     ns = X.shape[0]
     m = config.KMEANS_SCREEN_SAMPLE
     seed = _seed_for(random_state, 2000)
@@ -482,7 +489,7 @@ def _screen_first(X: np.ndarray, x_sq: np.ndarray, ks: list, random_state) -> tu
 
     def one(k: int) -> KMeansResult:
         return kmeans_fit(X, k, init=screened[k].centers, n_init=1, max_iter=cap, random_state=seed,
-                          x_sq_norms=x_sq)
+                          x_sq_norms=x_sq, x_mean_var=x_var)
 
     fits = _two_at_a_time(one, ks, X.shape[0] * X.shape[1])
     # Every k goes through _finish_pending before it can be chosen: a fit that converged within
@@ -501,13 +508,16 @@ def _two_at_a_time(fn, ks: list, n_cells: int) -> dict:
     return {k: fn(k) for k in ks}
 
 
-def _finish_pending(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, pending: set, random_state) -> None:
+def _finish_pending(X: np.ndarray, norms: tuple[np.ndarray, float], fits: dict, ks: list, pending: set,
+                    random_state) -> None:
     """Finish the provisional fits of ``ks``: converged on all records, against a second opinion.
 
     The second opinion is a k-means++ fit seeded and run on all records: the sample's restarts
     can miss the basin of a small or thin segment that a seed drawn from all records finds
     (issue #12: 2 of 40 blob sets changed k with the seed without it). The lower inertia wins.
+    ``norms`` is ``(squared row norms, feature_variance(X))``.
     """
+    x_sq, x_var = norms
     todo = [k for k in ks if k in pending]
     if not todo:
         return
@@ -516,8 +526,9 @@ def _finish_pending(X: np.ndarray, x_sq: np.ndarray, fits: dict, ks: list, pendi
     def finish(item: tuple[int, bool]) -> KMeansResult:
         k, second = item
         if second:
-            return kmeans_fit(X, k, n_init=1, random_state=random_state, x_sq_norms=x_sq)
-        return kmeans_fit(X, k, init=fits[k].centers, n_init=1, random_state=seed, x_sq_norms=x_sq)
+            return kmeans_fit(X, k, n_init=1, random_state=random_state, x_sq_norms=x_sq, x_mean_var=x_var)
+        return kmeans_fit(X, k, init=fits[k].centers, n_init=1, random_state=seed, x_sq_norms=x_sq,
+                          x_mean_var=x_var)
 
     items = [(k, second) for k in todo for second in (False, True)]
     done = _two_at_a_time(finish, items, X.shape[0] * X.shape[1])
@@ -552,7 +563,7 @@ def _fit_many_two_threads(S: np.ndarray, ks: list, n_init: int, seed,
     return {k: merged[k] for k in ks}
 
 
-def _repair_nonconvex(X, fits, ks, random_state, pending: set | None = None, x_sq=None,
+def _repair_nonconvex(X, fits, ks, random_state, pending: set | None = None, norms=None,
                       sample_weight=None) -> list[int]:
     """Refit the k whose inertia breaks the convexity of the inertia curve.
 
@@ -584,7 +595,7 @@ def _repair_nonconvex(X, fits, ks, random_state, pending: set | None = None, x_s
     if not flagged:
         return []
     if pending:
-        _finish_pending(X, x_sq, fits, [k for k in flagged if k in pending], pending, random_state)
+        _finish_pending(X, norms, fits, [k for k in flagged if k in pending], pending, random_state)
     # Side by side on the cores, with seeds of their own (per k, derived from this seed).
     retries = kmeans_fit_many(
         X, flagged, n_init=config.KMEANS_REPAIR_RESTARTS, random_state=_seed_for(random_state, 1000),
@@ -668,6 +679,10 @@ class AlgorithmChoice:
         The engine's centres (mixture means for ``"gmm"``), in engine order.
     notices : list of (str, dict)
         Warnings of this step (mixture failed, degenerate, emptied a segment).
+    sq : numpy.ndarray of shape (n, k) or None
+        Squared distances of the records to the KMeans centres (engine order), from the BIC
+        comparison: the memberships and confidences of a KMeans model reuse them instead of a
+        second and third pass over the records.
     """
 
     algorithm: str
@@ -678,6 +693,7 @@ class AlgorithmChoice:
     labels: np.ndarray
     centers: np.ndarray
     notices: list = field(default_factory=list)
+    sq: np.ndarray | None = field(default=None, repr=False)
 
 
 def choose_algorithm(
@@ -734,7 +750,8 @@ def choose_algorithm(
         evidence: dict[str, Any] = {"sample_weight": True, "gmm_considered": False,
                                     "margin": config.GMM_BIC_MARGIN, "chosen": "kmeans"}
         return AlgorithmChoice("kmeans", km, None, sigma2, evidence, km.labels, km.centers, notices)
-    loglik, _, sigma2 = kmeans_mixture_loglik(X, km.centers, km.labels)
+    sq = sq_distances(X, km.centers)
+    loglik, _, sigma2 = equal_variance_loglik(sq, km.labels, d)
     evidence = {"kmeans_bic": kmeans_bic(loglik, n, d, k)}
     algorithm, gmm = "kmeans", None
     # A Gaussian density on 0/1 columns (binary fields, one-hot levels) is degenerate: a
@@ -748,12 +765,13 @@ def choose_algorithm(
     n_params = n_mixture_parameters(k, d, options.covariance_type)
     evidence["records_per_parameter"] = n / n_params
     enough = n >= config.GMM_MIN_RECORDS_PER_PARAMETER * n_params
+    log_resp = None
     if options.algorithm == "gmm" or (options.algorithm == "auto" and continuous and enough):
-        gmm, algorithm = _try_mixture(X, km, k, options, column_names, deadline, evidence, notices)
+        gmm, algorithm, log_resp = _try_mixture(X, km, k, options, column_names, deadline, evidence, notices)
     evidence["margin"] = config.GMM_BIC_MARGIN
     evidence["chosen"] = algorithm
     if algorithm == "gmm":
-        raw_labels = gmm.log_prob_resp(X)[1].argmax(axis=1)
+        raw_labels = log_resp.argmax(axis=1)
         centers = np.asarray(gmm.means, dtype=np.float64)
     else:
         raw_labels = km.labels
@@ -764,11 +782,15 @@ def choose_algorithm(
         algorithm, gmm, raw_labels, centers = "kmeans", None, km.labels, km.centers
         evidence["chosen"] = algorithm
     return AlgorithmChoice(algorithm, km, gmm if algorithm == "gmm" else None, sigma2, evidence,
-                           raw_labels, centers, notices)
+                           raw_labels, centers, notices, sq if algorithm == "kmeans" else None)
 
 
-def _try_mixture(X, km, k, options, column_names, deadline, evidence, notices) -> tuple[Any, str]:
-    """Fit the mixture within the deadline, record its BIC and degeneracy; (mixture, algorithm)."""
+def _try_mixture(X, km, k, options, column_names, deadline, evidence, notices) -> tuple[Any, str, Any]:
+    """Fit the mixture within the deadline, record its BIC and degeneracy.
+
+    Returns (mixture, algorithm, log responsibilities of ``X`` under the mixture): one E-step
+    serves the BIC and the labels.
+    """
     from segengine.budget import gmm_iteration_ms
 
     n, d = X.shape
@@ -782,8 +804,9 @@ def _try_mixture(X, km, k, options, column_names, deadline, evidence, notices) -
     if gmm is None:
         if reason is not None:
             notices.append(("warn_gmm_failed", {"reason": reason}))
-        return None, algorithm
-    evidence["gmm_bic"] = float(gmm.bic(X))
+        return None, algorithm, None
+    lpn, log_resp = gmm.log_prob_resp(X)
+    evidence["gmm_bic"] = float(-2.0 * lpn.sum() + gmm.n_parameters() * math.log(n))
     evidence["delta_bic_per_record"] = (evidence["kmeans_bic"] - evidence["gmm_bic"]) / (2.0 * n)
     collapsed = _mixture_degeneracy(X, column_names, gmm, evidence, options.random_state)
     if collapsed and options.algorithm == "gmm":
@@ -791,7 +814,7 @@ def _try_mixture(X, km, k, options, column_names, deadline, evidence, notices) -
         notices.append(("warn_gmm_degenerate", {"field": first["field"], "n": len(collapsed)}))
     if options.algorithm == "gmm" or (evidence["delta_bic_per_record"] > config.GMM_BIC_MARGIN and not collapsed):
         algorithm = "gmm"
-    return gmm, algorithm
+    return gmm, algorithm, log_resp
 
 
 def _weighted_sigma2(X: np.ndarray, centers: np.ndarray, labels: np.ndarray, weight: np.ndarray) -> float:

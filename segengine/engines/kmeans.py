@@ -198,7 +198,8 @@ class PreparedData:
     mean_var: float
 
 
-def prepare_data(X: np.ndarray, sample_weight: np.ndarray | None, x_sq_norms: np.ndarray | None) -> PreparedData:
+def prepare_data(X: np.ndarray, sample_weight: np.ndarray | None, x_sq_norms: np.ndarray | None,
+                 mean_var: float | None = None) -> PreparedData:
     """Centred copy, row norms, weights and variance shared by every fit on ``X``.
 
     Parameters
@@ -209,6 +210,10 @@ def prepare_data(X: np.ndarray, sample_weight: np.ndarray | None, x_sq_norms: np
         Non-negative weights; ones when None.
     x_sq_norms : ndarray of shape (n,) or None
         Squared row norms of ``X`` when the caller has them; ``X`` is then used uncentred.
+    mean_var : float or None
+        ``np.mean(np.var(X, axis=0))`` when the caller has it (with ``x_sq_norms`` only): a k
+        search fits the same records a dozen times, and the variance costs more than a Lloyd
+        pass.
 
     Returns
     -------
@@ -224,12 +229,27 @@ def prepare_data(X: np.ndarray, sample_weight: np.ndarray | None, x_sq_norms: np
         mean = None
         Xc = X
         xsq = np.ascontiguousarray(x_sq_norms, dtype=np.float64)
-        mean_var = float(np.mean(np.var(X, axis=0, dtype=np.float64)))
+        if mean_var is None:
+            mean_var = feature_variance(X)
     if sample_weight is None:
         w = np.ones(n, dtype=np.float64)
     else:
         w = np.ascontiguousarray(sample_weight, dtype=np.float64)
     return PreparedData(Xc, mean, xsq, w, float(mean_var))
+
+
+def feature_variance(X: np.ndarray) -> float:
+    """Mean per-feature variance of ``X``: the scale of KMeans' ``tol``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+
+    Returns
+    -------
+    float
+    """
+    return float(np.mean(np.var(X, axis=0, dtype=np.float64)))
 
 
 def resolve_algorithm(algorithm: str, n: int, d: int, k: int) -> str:
@@ -353,6 +373,7 @@ def kmeans_fit(
     random_state: RandomStateLike = None,
     x_sq_norms: np.ndarray | None = None,
     algorithm: str = "auto",
+    x_mean_var: float | None = None,
 ) -> KMeansResult:
     """Fit KMeans to already validated data.
 
@@ -383,6 +404,8 @@ def kmeans_fit(
     algorithm : {"auto", "lloyd", "hamerly"}, default="auto"
         Plain Lloyd or Hamerly's bounded variant (same fixed points); "auto" picks Hamerly
         for large ``n * k``.
+    x_mean_var : float, optional
+        ``feature_variance(X)`` when the caller has it (used with ``x_sq_norms`` only).
 
     Returns
     -------
@@ -391,7 +414,7 @@ def kmeans_fit(
     """
     base = base_seed(random_state)
     with one_blas_thread():
-        P = prepare_data(X, sample_weight, x_sq_norms)
+        P = prepare_data(X, sample_weight, x_sq_norms, x_mean_var)
         return fit_prepared(
             P, int(n_clusters), init=init, n_init=int(n_init), max_iter=int(max_iter), tol=float(tol),
             base=base, algorithm=algorithm,
