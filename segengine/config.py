@@ -99,6 +99,9 @@ SILHOUETTE_MAX_CELLS_FRACTION = 0.25
 # parfor compile was a quarter of a first run. 25M keeps the k search (at most a 20,000-record
 # subsample) serial; the final labels' silhouettes above 25,000 records still run parallel.
 SILHOUETTE_PARALLEL_MIN_PAIRS = 25_000_000
+# Rows x points from which the serial silhouette kernels run on two Python threads by halves of
+# the rows (below the parallel kernels' size): 1,000 x 10,000 took 16 ms on one thread, 10-12 on two.
+SILHOUETTE_THREADS_MIN_PAIRS = 2_000_000
 
 # Algorithm choice under algorithm="auto": the Gaussian mixture must beat the equal-variance
 # spherical mixture implied by KMeans by this many nats of BIC per record (BIC / 2n scale).
