@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +23,7 @@ import numpy as np
 
 from segengine import config
 from segengine.budget import Deadline, kmeans_pass_ms, silhouette_exact_ms
-from segengine.concurrency import guarded, needs_serialising
+from segengine.concurrency import guarded, map_two_threads, needs_serialising
 from segengine.engines.kmeans import KMeansResult, feature_variance, kmeans_fit, kmeans_fit_many
 from segengine.engines.memberships import equal_variance_loglik, sq_distances
 from segengine.metrics.silhouette import count_cells, silhouette_rows_multi
@@ -422,7 +421,7 @@ def _screen_restarts(X: np.ndarray, norms: tuple[np.ndarray, float], fits: dict,
     rows = np.sort(pick.choice(ns, size=m, replace=False))
     S = np.ascontiguousarray(X[rows])
     ws = None if sample_weight is None else np.ascontiguousarray(sample_weight[rows])
-    screened = _fit_many_two_threads(S, ks, config.KMEANS_SCREEN_RESTARTS, seed, ws)
+    screened = kmeans_fit_many(S, ks, n_init=config.KMEANS_SCREEN_RESTARTS, random_state=seed, sample_weight=ws)
     todo = []
     for k in ks:
         if k in fits:
@@ -442,12 +441,7 @@ def _screen_restarts(X: np.ndarray, norms: tuple[np.ndarray, float], fits: dict,
     # on the target's 2 cores, largest k first -- but not while the caller holds the lock of a
     # threading layer that cannot run parallel regions from several threads (the engines'
     # entry points take it, and worker threads would wait for it forever).
-    if len(todo) > 1 and _threads_pay(X.shape[0] * X.shape[1]):
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = {k: pool.submit(refine, k) for k in sorted(todo, reverse=True)}
-            done = {k: futures[k].result() for k in todo}
-    else:
-        done = {k: refine(k) for k in todo}
+    done = _two_at_a_time(refine, todo, X.shape[0] * X.shape[1])
     for k in todo:
         refined = done[k]
         if k not in fits:
@@ -484,7 +478,8 @@ def _screen_first(X: np.ndarray, norms: tuple[np.ndarray, float], ks: list, rand
     pick = np.random.default_rng([0 if random_state is None else int(random_state), 11])
     rows = np.sort(pick.choice(ns, size=m, replace=False))
     S = np.ascontiguousarray(X[rows])
-    screened = _fit_many_two_threads(S, ks, config.KMEANS_SCREEN_RESTARTS, seed)
+    # kmeans_fit_many runs the k two at a time, largest first (ten restarts each pay a thread).
+    screened = kmeans_fit_many(S, ks, n_init=config.KMEANS_SCREEN_RESTARTS, random_state=seed)
     cap = config.KMEANS_PROVISIONAL_ITER
 
     def one(k: int) -> KMeansResult:
@@ -502,9 +497,8 @@ def _screen_first(X: np.ndarray, norms: tuple[np.ndarray, float], ks: list, rand
 def _two_at_a_time(fn, ks: list, n_cells: int) -> dict:
     """``{k: fn(k)}``, two k at a time on the target's 2 cores (largest first) when that pays."""
     if len(ks) > 1 and _threads_pay(n_cells):
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = {k: pool.submit(fn, k) for k in sorted(ks, reverse=True)}
-            return {k: futures[k].result() for k in ks}
+        order = sorted(ks, reverse=True)
+        return dict(zip(order, map_two_threads(fn, order)))
     return {k: fn(k) for k in ks}
 
 
@@ -543,24 +537,6 @@ def _threads_pay(n_cells: int) -> bool:
     # threading layer that cannot run parallel regions from several threads (the engines' entry
     # points take it, and worker threads would wait for it forever).
     return n_cells >= 20_000 and (os.cpu_count() or 1) > 1 and not needs_serialising()
-
-
-def _fit_many_two_threads(S: np.ndarray, ks: list, n_init: int, seed,
-                          sample_weight: np.ndarray | None = None) -> dict[int, KMeansResult]:
-    """``kmeans_fit_many`` split over two threads by k (same results: each k has its own seed).
-
-    The engine runs a small sample's k on one thread (one fit is too short to share), but ten
-    restarts per k are not: two halves of the k, largest first, run side by side.
-    """
-    if len(ks) < 2 or not _threads_pay(S.shape[0] * S.shape[1] * n_init):
-        return kmeans_fit_many(S, ks, n_init=n_init, random_state=seed, sample_weight=sample_weight)
-    order = sorted(ks, reverse=True)
-    groups = [order[0::2], order[1::2]]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        parts = list(pool.map(lambda g: kmeans_fit_many(S, g, n_init=n_init, random_state=seed,
-                                                        sample_weight=sample_weight), groups))
-    merged = {**parts[0], **parts[1]}
-    return {k: merged[k] for k in ks}
 
 
 def _repair_nonconvex(X, fits, ks, random_state, pending: set | None = None, norms=None,

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from segengine import config
-from segengine.concurrency import needs_serialising
+from segengine.concurrency import map_two_threads, needs_serialising
 from segengine.engines.kmeans import kmeans_fit
 from segengine.selection import n_distinct_rows
 
@@ -182,8 +181,7 @@ def segment_stability(
     # worker threads would wait for it forever.
     workers = min(2, os.cpu_count() or 1, len(plan))
     if workers > 1 and m * X.shape[1] >= config.STABILITY_THREAD_MIN_WORK and not needs_serialising():
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            done = list(pool.map(one, plan))
+        done = map_two_threads(one, plan)
     else:
         done = [one(item) for item in plan]
     scores = [v for v in done if v is not None]

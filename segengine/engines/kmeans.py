@@ -15,9 +15,9 @@ change a single bit.
 
 from __future__ import annotations
 
+import functools
 import numbers
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ import numba
 import numpy as np
 
 from segengine import config
-from segengine.concurrency import guarded
+from segengine.concurrency import guarded, map_two_threads
 from segengine.engines import _kmeans_kernels as _k
 from segengine.engines._bounds import check_centers
 from segengine.errors import ValidationError
@@ -479,10 +479,9 @@ def kmeans_fit_many(
         if workers <= 1:
             done = {k: fit_one(P, k) for k in distinct}
         else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                # Largest k first: the longest fits start early, the pool stays balanced.
-                futures = {k: pool.submit(fit_one, P, k) for k in sorted(distinct, reverse=True)}
-                done = {k: futures[k].result() for k in distinct}
+            # Largest k first: the longest fits start early, the two threads stay balanced.
+            order = sorted(distinct, reverse=True)
+            done = dict(zip(order, map_two_threads(functools.partial(fit_one, P), order)))
     return {k: done[k] for k in distinct}
 
 

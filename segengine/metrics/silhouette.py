@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from segengine import config
-from segengine.concurrency import guarded, needs_serialising
+from segengine.concurrency import guarded, map_two_threads, needs_serialising
 from segengine.metrics import _silhouette_kernels as _k, _silhouette_metric_kernels as _mk
 
 __all__ = [
@@ -194,12 +193,7 @@ def _rows_kernel(kernel: Any, XT: np.ndarray, rows: np.ndarray, middle: tuple, o
               np.empty((out.shape[0], h))),
              (np.ascontiguousarray(rows[h:]), np.ascontiguousarray(own_flat[:, h:]),
               np.empty((out.shape[0], rows.shape[0] - h)))]
-    worker = threading.Thread(target=kernel, args=(XT, parts[0][0], *middle, parts[0][1], *tail, parts[0][2]))
-    worker.start()
-    try:
-        kernel(XT, parts[1][0], *middle, parts[1][1], *tail, parts[1][2])
-    finally:
-        worker.join()
+    map_two_threads(lambda part: kernel(XT, part[0], *middle, part[1], *tail, part[2]), parts)
     out[:, :h] = parts[0][2]
     out[:, h:] = parts[1][2]
 

@@ -1,0 +1,70 @@
+"""The process-wide two-thread pool of the engines (segengine.concurrency.map_two_threads)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from segengine.concurrency import map_two_threads
+
+
+def test_results_in_item_order_and_on_two_threads():
+    names = set()
+
+    def slow_square(x):
+        names.add(threading.current_thread().name)
+        time.sleep(0.01 * (5 - x))  # the first items end last
+        return x * x
+
+    assert map_two_threads(slow_square, range(5)) == [0, 1, 4, 9, 16]
+    if (os.cpu_count() or 1) > 1:
+        assert len(names) == 2 and all(n.startswith("segengine-kernels") for n in names)
+
+
+def test_a_task_that_fans_out_again_runs_inline_instead_of_waiting_for_itself():
+    def outer(x):
+        return sum(map_two_threads(lambda y: x * y, range(4)))
+
+    done = []
+    t = threading.Thread(target=lambda: done.append(map_two_threads(outer, range(3))), daemon=True)
+    t.start()
+    t.join(timeout=20)
+    assert done == [[0, 6, 12]]
+
+
+def test_every_call_finishes_before_the_first_error_is_raised():
+    finished = []
+
+    def work(x):
+        if x == 0:
+            raise ValueError("first")
+        time.sleep(0.05)
+        finished.append(x)
+        return x
+
+    with pytest.raises(ValueError, match="first"):
+        map_two_threads(work, [0, 1, 2])
+    assert sorted(finished) == [1, 2]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_threads_of_its_own():
+    map_two_threads(abs, [-1, -2])  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:  # the child: the inherited pool has no threads; a new one must answer
+        try:
+            ok = map_two_threads(abs, [-3, -4]) == [3, 4]
+        finally:
+            os._exit(0 if ok else 1)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    pytest.fail("the forked child hung on the parent's pool")
