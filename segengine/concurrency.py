@@ -157,13 +157,24 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
+def _one_thread_wanted() -> bool:
+    # One core, or a caller that limited numba to one thread (numba.set_num_threads(1), which is
+    # per calling thread: a service giving each request one core).
+    if (os.cpu_count() or 1) < 2:
+        return True
+    import numba
+
+    return numba.get_num_threads() < 2
+
+
 def map_two_threads(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
     """``[fn(x) for x in items]``, run on a process-wide pool of two threads.
 
     For independent calls of serial numba kernels (they release the GIL): the two cores of the
     target machine run two of them at once. Items start in the order given (callers put the
     longest first). Runs inline, in order, inside a pool worker (a task that fans out again
-    would otherwise wait for itself), with fewer than two items, or on one core.
+    would otherwise wait for itself), with fewer than two items, on one core, or when the
+    calling thread limited numba to one thread (``numba.set_num_threads(1)``).
 
     Parameters
     ----------
@@ -180,7 +191,7 @@ def map_two_threads(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
     """
     global _POOL
     items = list(items)
-    if len(items) < 2 or getattr(_IN_WORKER, "active", False) or (os.cpu_count() or 1) < 2:
+    if len(items) < 2 or getattr(_IN_WORKER, "active", False) or _one_thread_wanted():
         return [fn(x) for x in items]
     with _POOL_LOCK:
         if _POOL is None:

@@ -68,3 +68,18 @@ def test_a_forked_child_gets_threads_of_its_own():
         time.sleep(0.05)
     os.kill(pid, 9)
     pytest.fail("the forked child hung on the parent's pool")
+
+
+def test_a_thread_that_limited_numba_to_one_thread_runs_inline():
+    import numba
+
+    names = []
+
+    def run():
+        numba.set_num_threads(1)
+        map_two_threads(lambda x: names.append(threading.current_thread().name), range(4))
+
+    t = threading.Thread(target=run, name="one-core-request")
+    t.start()
+    t.join()
+    assert names == ["one-core-request"] * 4
