@@ -79,6 +79,10 @@ def _note_compiling(language: str) -> None:
 
     if kernels_need_compiling():
         progress(label(language, "compiling"))
+        # The silhouette and mixture kernels compile on the second core meanwhile.
+        from segengine import compile_stages
+
+        compile_stages.start()
 
 
 def _elapsed_ms(start: float) -> str:

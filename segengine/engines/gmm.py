@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from segengine import config
+from segengine import compile_ahead, config
 from segengine.concurrency import guarded
 from segengine.engines import _gmm_kernels as K
 from segengine.engines._bounds import check_mixture
@@ -121,6 +121,7 @@ def em_pass(X: np.ndarray, weights: np.ndarray, means: np.ndarray, prec_chol: np
     lpn_part : ndarray of shape (n_blocks,)
         Per-block sums of ``lpn``.
     """
+    compile_ahead.wait_for("mixture")  # a first run: the kernels may be compiling elsewhere
     check_mixture(X, weights, means, prec_chol, cov_type)  # kernels never index out of bounds
     n, d = X.shape
     n_comp = means.shape[0]
@@ -212,6 +213,7 @@ def precision_cholesky(covariances: np.ndarray, cov_type: str, reg_covar: float)
     ValueError
         When a covariance is not positive definite (says what to change).
     """
+    compile_ahead.wait_for("mixture")  # a first run: the kernels may be compiling elsewhere
     if cov_type in ("full", "tied"):
         cov3 = covariances if cov_type == "full" else covariances[None]
         out = np.empty_like(cov3)
@@ -278,6 +280,7 @@ def scatter(X: np.ndarray, resp: np.ndarray, means: np.ndarray, full: bool, acc:
     acc : ndarray of shape (n_blocks, k, d * d or d)
         Accumulator, filled in place (blocks merged by the caller in block order).
     """
+    compile_ahead.wait_for("mixture")  # a first run: the kernels may be compiling elsewhere
     n, d = X.shape
     big = parallel_pays(n, resp.shape[1], d, "full" if full else "diag")
     kernel = K.scatter_parallel if big else K.scatter_serial
