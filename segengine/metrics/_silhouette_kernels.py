@@ -80,81 +80,17 @@ def _lane_sum_into(seg, cseg, m):
     return _lane_sum(seg, m)
 
 
-@numba.njit(**_NJIT)
-def _squared_chunk(XT, xi, c0, w, tmp):
-    """tmp[:w] = squared distances between point xi and columns c0..c0+w of XT.
+@numba.njit(inline="always", **_NJIT)
+def _squared4(XT, P, c0, w, T):
+    """T[q, :w] = squared distances between point P[q] and columns c0..c0+w of XT, q = 0..3.
 
-    Features are consumed two at a time so that ``tmp`` is loaded and stored half as often.
+    Four points share a pass (each column value loaded serves all four) and features go two at
+    a time (``T`` is loaded and stored half as often). Fewer than four points are padded by the
+    caller with copies of a real one: a point's arithmetic does not depend on its neighbours,
+    and this one routine compiles in a fraction of the time of separate 1-, 2- and 4-point
+    versions (issue #18) for at most three wasted rows per block.
     Loops index slices from 0: an index LLVM cannot prove non-negative keeps numba's
     negative-index wraparound, which turns the vector loads into gathers.
-    """
-    d = XT.shape[0]
-    for j in range(w):
-        tmp[j] = 0.0
-    f = 0
-    while f + 1 < d:
-        xa = xi[f]
-        xb = xi[f + 1]
-        ra = XT[f, c0:c0 + w]
-        rb = XT[f + 1, c0:c0 + w]
-        for j in range(w):
-            ta = ra[j] - xa
-            tb = rb[j] - xb
-            tmp[j] += ta * ta + tb * tb
-        f += 2
-    if f < d:
-        xa = xi[f]
-        ra = XT[f, c0:c0 + w]
-        for j in range(w):
-            ta = ra[j] - xa
-            tmp[j] += ta * ta
-
-
-@numba.njit(**_NJIT)
-def _squared_chunk2(XT, xi, yi, c0, w, tmp, tmq):
-    """`_squared_chunk` for two points at once (xi -> tmp, yi -> tmq), same arithmetic per point.
-
-    Each column value loaded serves both points: about 20 % faster at 10 features.
-    """
-    d = XT.shape[0]
-    for j in range(w):
-        tmp[j] = 0.0
-        tmq[j] = 0.0
-    f = 0
-    while f + 1 < d:
-        xa = xi[f]
-        xb = xi[f + 1]
-        ya = yi[f]
-        yb = yi[f + 1]
-        ra = XT[f, c0:c0 + w]
-        rb = XT[f + 1, c0:c0 + w]
-        for j in range(w):
-            va = ra[j]
-            vb = rb[j]
-            ta = va - xa
-            tb = vb - xb
-            tmp[j] += ta * ta + tb * tb
-            ua = va - ya
-            ub = vb - yb
-            tmq[j] += ua * ua + ub * ub
-        f += 2
-    if f < d:
-        xa = xi[f]
-        ya = yi[f]
-        ra = XT[f, c0:c0 + w]
-        for j in range(w):
-            va = ra[j]
-            ta = va - xa
-            tmp[j] += ta * ta
-            ua = va - ya
-            tmq[j] += ua * ua
-
-
-@numba.njit(**_NJIT)
-def _squared_chunk4(XT, P, c0, w, T):
-    """`_squared_chunk` for the four points P[0..3] at once (into T[0..3]).
-
-    Same arithmetic per point; each column value loaded serves four points (~10 % faster than two).
     """
     d = XT.shape[0]
     t0 = T[0]
@@ -212,59 +148,62 @@ def _squared_chunk4(XT, P, c0, w, T):
             t3[j] += ua * ua
 
 
-@numba.njit(**_NJIT)
-def _squared_rows(XT, P, p0, nq, c0, w, T):
-    """Squared distances of points P[p0:p0 + nq] (nq = 1, 2 or 4) to columns c0..c0+w, into T[0:nq].
+@numba.njit(inline="always", **_NJIT)
+def _load_points(XT, rows, r0, r1, P):
+    """P[ii] = point rows[r0 + ii], features contiguous.
 
-    Which points share a pass is fixed by the caller's block, never by threads.
+    Rows up to the next multiple of four repeat the last point (the padding `_squared4` expects).
     """
-    if nq == 4:
-        _squared_chunk4(XT, P[p0:p0 + 4], c0, w, T)
-    elif nq == 2:
-        _squared_chunk2(XT, P[p0], P[p0 + 1], c0, w, T[0], T[1])
-    else:
-        _squared_chunk(XT, P[p0], c0, w, T[0])
+    d = XT.shape[0]
+    nr = r1 - r0
+    for ii in range((nr + 3) // 4 * 4):
+        p = rows[r0 + min(ii, nr - 1)]
+        for f in range(d):
+            P[ii, f] = XT[f, p]
 
 
 @numba.njit(**_NJIT)
-def _group_sums_block(XT, rows, starts, r0, r1, buf):
+def _group_sums_into(XT, rows, starts, r0, r1, P, T, buf):
     """buf[ii, g] = sum of distances from point rows[r0 + ii] to the points of group g.
 
-    Groups are the contiguous column ranges ``starts[g]:starts[g + 1]`` of XT.
+    Groups are the contiguous column ranges ``starts[g]:starts[g + 1]`` of XT. ``P`` (at least
+    r1 - r0 rounded up to four rows, d columns) and ``T`` (4, CHUNK) are scratch, allocated once
+    by the caller for all its blocks.
     """
-    d, n = XT.shape
+    n = XT.shape[1]
     n_groups = starts.shape[0] - 1
     nr = r1 - r0
-    xi = np.empty((nr, d))
+    _load_points(XT, rows, r0, r1, P)
     for ii in range(nr):
-        p = rows[r0 + ii]
-        for f in range(d):
-            xi[ii, f] = XT[f, p]
         for g in range(n_groups):
             buf[ii, g] = 0.0
-    tmp = np.empty((4, CHUNK))
     g_first = 0
     for c0 in range(0, n, CHUNK):
         c1 = min(n, c0 + CHUNK)
         w = c1 - c0
         while starts[g_first + 1] <= c0:
             g_first += 1
-        ii = np.int64(0)  # not Literal[int](0): one signature of _squared_rows
-        while ii < nr:
-            # Rows four (or two, or one) at a time: fixed by the block, never by the threads.
-            n_pair = 4 if ii + 3 < nr else (2 if ii + 1 < nr else 1)
-            _squared_rows(XT, xi, ii, n_pair, c0, w, tmp)
-            for q in range(n_pair):
-                t = tmp[q]
+        # Rows four at a time: fixed by the block, never by the threads.
+        for i4 in range(0, nr, 4):
+            _squared4(XT, P[i4:i4 + 4], c0, w, T)
+            for q in range(min(4, nr - i4)):
+                t = T[q]
                 for j in range(w):  # element-wise: vectorises without reassociation
                     t[j] = math.sqrt(t[j])
                 g = g_first
                 while g < n_groups and starts[g] < c1:
                     lo = max(starts[g], c0) - c0
                     hi = min(starts[g + 1], c1) - c0
-                    buf[ii + q, g] += _lane_sum(t[lo:hi], hi - lo)
+                    buf[i4 + q, g] += _lane_sum(t[lo:hi], hi - lo)
                     g += 1
-            ii += n_pair
+
+
+@numba.njit(**_NJIT)
+def _group_sums_block(XT, rows, starts, r0, r1, buf):
+    """`_group_sums_into` with its own scratch (for callers outside this module)."""
+    nr = r1 - r0
+    _group_sums_into(XT, rows, starts, r0, r1, np.empty(((nr + 3) // 4 * 4, XT.shape[0])),
+                     np.empty((4, CHUNK)), buf)
 
 
 @numba.njit(**_NJIT)
@@ -273,29 +212,29 @@ def _scatter_sums_block(XT, rows, flat_idx, r0, r1, buf):
     d, n = XT.shape
     m = flat_idx.shape[0]
     nr = r1 - r0
-    xi = np.empty((nr, d))
+    P = np.empty(((nr + 3) // 4 * 4, d))
+    _load_points(XT, rows, r0, r1, P)
     for ii in range(nr):
-        p = rows[r0 + ii]
-        for f in range(d):
-            xi[ii, f] = XT[f, p]
         for q in range(buf.shape[1]):
             buf[ii, q] = 0.0
-    tmp = np.empty(CHUNK)
+    T = np.empty((4, CHUNK))
     for c0 in range(0, n, CHUNK):
         c1 = min(n, c0 + CHUNK)
         w = c1 - c0
-        for ii in range(nr):
-            _squared_chunk(XT, xi[ii], c0, w, tmp)
-            for j in range(w):
-                tmp[j] = math.sqrt(tmp[j])
-            acc = buf[ii]
-            for lab in range(m):
-                idx = flat_idx[lab, c0:c1]
+        for i4 in range(0, nr, 4):
+            _squared4(XT, P[i4:i4 + 4], c0, w, T)
+            for q in range(min(4, nr - i4)):
+                t = T[q]
                 for j in range(w):
-                    acc[idx[j]] += tmp[j]
+                    t[j] = math.sqrt(t[j])
+                acc = buf[i4 + q]
+                for lab in range(m):
+                    idx = flat_idx[lab, c0:c1]
+                    for j in range(w):
+                        acc[idx[j]] += t[j]
 
 
-@numba.njit(**_NJIT)
+@numba.njit(inline="always", **_NJIT)
 def _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out):
     """out[l, r] = silhouette of row r under labeling l from its per-cluster distance sums.
 
@@ -327,19 +266,29 @@ def _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out):
                 out[lab, r] = 0.0
 
 
-@numba.njit(**_NJIT)
-def _cells_block(XT, rows, starts, cell_flat, own_flat, sizes, offsets, r0, r1, out):
+@numba.njit(inline="always", **_NJIT)
+def _cells_block_into(XT, rows, starts, cell_flat, own_flat, sizes, offsets, r0, r1, out, P, T,
+                      buf, sums):
     nr = r1 - r0
     n_groups = starts.shape[0] - 1
-    buf = np.empty((nr, n_groups))
-    _group_sums_block(XT, rows, starts, r0, r1, buf)
+    _group_sums_into(XT, rows, starts, r0, r1, P, T, buf)
     m = cell_flat.shape[0]
-    sums = np.zeros((nr, sizes.shape[0]))
     for ii in range(nr):
+        for c in range(sizes.shape[0]):
+            sums[ii, c] = 0.0
         for lab in range(m):
             for g in range(n_groups):
                 sums[ii, cell_flat[lab, g]] += buf[ii, g]
     _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out)
+
+
+@numba.njit(**_NJIT)
+def _cells_block(XT, rows, starts, cell_flat, own_flat, sizes, offsets, r0, r1, out):
+    """`_cells_block_into` with scratch of its own (one block per thread in the parallel twin)."""
+    nr = r1 - r0
+    _cells_block_into(XT, rows, starts, cell_flat, own_flat, sizes, offsets, r0, r1, out,
+                      np.empty(((nr + 3) // 4 * 4, XT.shape[0])), np.empty((4, CHUNK)),
+                      np.empty((nr, starts.shape[0] - 1)), np.empty((nr, sizes.shape[0])))
 
 
 @numba.njit(**_NJIT)
@@ -367,10 +316,16 @@ def silhouette_cells_serial(XT, rows, starts, cell_flat, own_flat, sizes, offset
     """
     r = rows.shape[0]
     n_blocks = (r + block - 1) // block
+    # Scratch for the largest block, allocated once; the block code is inlined here so that the
+    # report path links one kernel, not a chain whose every level LLVM re-optimises (issue #18).
+    P = np.empty(((block + 3) // 4 * 4, XT.shape[0]))
+    T = np.empty((4, CHUNK))
+    buf = np.empty((block, starts.shape[0] - 1))
+    sums = np.empty((block, sizes.shape[0]))
     for b in range(n_blocks):
         r0 = b * block
-        _cells_block(XT, rows, starts, cell_flat, own_flat, sizes, offsets,
-                     r0, min(r, r0 + block), out)
+        _cells_block_into(XT, rows, starts, cell_flat, own_flat, sizes, offsets,
+                          r0, min(r, r0 + block), out, P, T, buf, sums)
 
 
 @numba.njit(parallel=True, **_NJIT)
@@ -433,12 +388,12 @@ def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, rowdst, row_off, row_go
     run_cell = cell_of[i0]
     i = i0
     while i < i1:
-        # Rows four (or two, or one) at a time: fixed by the tile, never by the threads.
-        n_pair = 4 if i + 3 < i1 else (2 if i + 1 < i1 else 1)
-        for q in range(n_pair):
+        # Rows four at a time (the last ones padded): fixed by the tile, never by the threads.
+        n_pair = min(4, i1 - i)
+        for q in range(4):
             for f in range(d):
-                P[q, f] = XT[f, i + q]
-        _squared_rows(XT, P, np.int64(0), n_pair, j0, w, tmp)  # int64: not a Literal[int] signature
+                P[q, f] = XT[f, i + min(q, n_pair - 1)]
+        _squared4(XT, P, j0, w, tmp)
         for q in range(n_pair):
             r = i + q
             t = tmp[q]
