@@ -266,14 +266,12 @@ def _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out):
                 out[lab, r] = 0.0
 
 
-@numba.njit(inline="always", **_NJIT)
-def _cells_block_into(XT, rows, starts, cell_flat, own_flat, sizes, offsets, r0, r1, out, P, T,
-                      buf, sums):
-    nr = r1 - r0
-    n_groups = starts.shape[0] - 1
-    _group_sums_into(XT, rows, starts, r0, r1, P, T, buf)
+@numba.njit(**_NJIT)
+def _cells_silhouette(buf, cell_flat, own_flat, sizes, offsets, r0, r1, sums, out):
+    """out[:, r0:r1] from the rows' cell sums ``buf``, folded into cluster sums (``sums``, scratch)."""
+    n_groups = cell_flat.shape[1]
     m = cell_flat.shape[0]
-    for ii in range(nr):
+    for ii in range(r1 - r0):
         for c in range(sizes.shape[0]):
             sums[ii, c] = 0.0
         for lab in range(m):
@@ -284,11 +282,13 @@ def _cells_block_into(XT, rows, starts, cell_flat, own_flat, sizes, offsets, r0,
 
 @numba.njit(**_NJIT)
 def _cells_block(XT, rows, starts, cell_flat, own_flat, sizes, offsets, r0, r1, out):
-    """`_cells_block_into` with scratch of its own (one block per thread in the parallel twin)."""
+    """One block of rows with scratch of its own (one block per thread in the parallel twin)."""
     nr = r1 - r0
-    _cells_block_into(XT, rows, starts, cell_flat, own_flat, sizes, offsets, r0, r1, out,
-                      np.empty(((nr + 3) // 4 * 4, XT.shape[0])), np.empty((4, CHUNK)),
-                      np.empty((nr, starts.shape[0] - 1)), np.empty((nr, sizes.shape[0])))
+    buf = np.empty((nr, starts.shape[0] - 1))
+    _group_sums_into(XT, rows, starts, r0, r1, np.empty(((nr + 3) // 4 * 4, XT.shape[0])),
+                     np.empty((4, CHUNK)), buf)
+    _cells_silhouette(buf, cell_flat, own_flat, sizes, offsets, r0, r1,
+                      np.empty((nr, sizes.shape[0])), out)
 
 
 @numba.njit(**_NJIT)
@@ -298,7 +298,6 @@ def _scatter_block(XT, rows, flat_idx, own_flat, sizes, offsets, r0, r1, out):
     _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out)
 
 
-@numba.njit(**_NJIT)
 def silhouette_cells_serial(XT, rows, starts, cell_flat, own_flat, sizes, offsets, block, out):
     """Silhouette of ``rows`` under every labeling, group ("cell") scheme, one thread.
 
@@ -314,18 +313,18 @@ def silhouette_cells_serial(XT, rows, starts, cell_flat, own_flat, sizes, offset
     block : int, rows per block.
     out : (m, r) float64, OUT.
     """
+    # A Python loop over two kernels, not a kernel calling them: numba links a callee into its
+    # caller and LLVM re-optimises and re-emits it there, which cost the first run (an empty
+    # cache) about a second more per level (issue #18). The loop costs microseconds per block.
     r = rows.shape[0]
-    n_blocks = (r + block - 1) // block
-    # Scratch for the largest block, allocated once; the block code is inlined here so that the
-    # report path links one kernel, not a chain whose every level LLVM re-optimises (issue #18).
     P = np.empty(((block + 3) // 4 * 4, XT.shape[0]))
     T = np.empty((4, CHUNK))
     buf = np.empty((block, starts.shape[0] - 1))
     sums = np.empty((block, sizes.shape[0]))
-    for b in range(n_blocks):
-        r0 = b * block
-        _cells_block_into(XT, rows, starts, cell_flat, own_flat, sizes, offsets,
-                          r0, min(r, r0 + block), out, P, T, buf, sums)
+    for r0 in range(0, r, block):
+        r1 = min(r, r0 + block)
+        _group_sums_into(XT, rows, starts, r0, r1, P, T, buf)
+        _cells_silhouette(buf, cell_flat, own_flat, sizes, offsets, r0, r1, sums, out)
 
 
 @numba.njit(parallel=True, **_NJIT)
