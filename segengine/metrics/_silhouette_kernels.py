@@ -427,45 +427,41 @@ def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, rowdst, row_off, row_go
 
 
 @numba.njit(**_NJIT)
-def _sym_within(XT, starts, cell_of, a0, a1, tile, dst):
-    """All pairs inside points a0:a1 (as tile x tile sub-tiles), into dst.
-
-    ``dst`` is cells x points of the block, offset by the block's first cell and point.
-    """
-    g0 = cell_of[a0]
-    for i0 in range(a0, a1, tile):
-        i1 = min(a1, i0 + tile)
-        _sym_tile(XT, starts, cell_of, i0, i1, i0, i1, True, dst, a0, g0, dst, a0, g0)
-        for j0 in range(i0 + tile, a1, tile):
-            _sym_tile(XT, starts, cell_of, i0, i1, j0, min(a1, j0 + tile), False,
-                      dst, a0, g0, dst, a0, g0)
-
-
-@numba.njit(**_NJIT)
 def _sym_unit(XT, starts, cell_of, units, u, super_size, tile, bufs):
     """One unit of work: pairs between super-blocks A < B, or all pairs within A and within B.
 
     Writes only to its own buffers: bufs[u, 0] (points of A) and bufs[u, 1] (points of B).
     Between A and B, the points of A meet only the cells of B and vice versa; within a block,
-    only its own cells.
+    only its own cells (as tile x tile sub-tiles: the diagonal one, then those to its right).
+    Every tile goes through the one call below, so that `_sym_tile` compiles for one signature
+    and is linked once (issue #18: separate within/between call sites compiled it twice).
     """
     n = XT.shape[1]
-    A = units[u, 0]
-    B = units[u, 1]
-    a0 = A * super_size
-    a1 = min(n, a0 + super_size)
-    if units[u, 2] == 1:
-        _sym_within(XT, starts, cell_of, a0, a1, tile, bufs[u, 0])
-        if B >= 0:
-            b0 = B * super_size
-            _sym_within(XT, starts, cell_of, b0, min(n, b0 + super_size), tile, bufs[u, 1])
-        return
-    b0 = B * super_size
-    b1 = min(n, b0 + super_size)
-    for i0 in range(a0, a1, tile):
-        for j0 in range(b0, b1, tile):
-            _sym_tile(XT, starts, cell_of, i0, min(a1, i0 + tile), j0, min(b1, j0 + tile), False,
-                      bufs[u, 0], a0, cell_of[b0], bufs[u, 1], b0, cell_of[a0])
+    within = units[u, 2] == 1
+    for side in range(2 if within else 1):
+        blk = units[u, side]
+        if blk < 0:
+            continue
+        r0 = blk * super_size
+        r1 = min(n, r0 + super_size)
+        if within:
+            c0 = r0
+            c1 = r1
+            rowdst = bufs[u, side]
+            coldst = rowdst
+            row_goff = cell_of[r0]
+            col_goff = row_goff
+        else:
+            c0 = units[u, 1] * super_size
+            c1 = min(n, c0 + super_size)
+            rowdst = bufs[u, 0]
+            coldst = bufs[u, 1]
+            row_goff = cell_of[c0]
+            col_goff = cell_of[r0]
+        for i0 in range(r0, r1, tile):
+            for j0 in range(i0 if within else c0, c1, tile):
+                _sym_tile(XT, starts, cell_of, i0, min(r1, i0 + tile), j0, min(c1, j0 + tile),
+                          within and j0 == i0, rowdst, r0, row_goff, coldst, c0, col_goff)
 
 
 @numba.njit(**_NJIT)
@@ -504,7 +500,6 @@ def _finish_block_from_accT(accT, cell_flat, own_flat, sizes, offsets, r0, r1, o
     _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out)
 
 
-@numba.njit(**_NJIT)
 def silhouette_sym_serial(XT, starts, cell_of, units, super_size, tile, span, cell_flat,
                           own_flat, sizes, offsets, block, out):
     """Exact silhouette of all points using each pair once (cell scheme, one thread).
@@ -526,6 +521,7 @@ def silhouette_sym_serial(XT, starts, cell_of, units, super_size, tile, span, ce
     block : int, rows per block of the final pass.
     out : (m, n) float64, OUT, silhouettes in sorted order.
     """
+    # Python loops over kernels, like `silhouette_cells_serial` (issue #18): a dozen calls.
     n = XT.shape[1]
     n_groups = starts.shape[0] - 1
     bufs = np.zeros((units.shape[0], 2, span, super_size))
@@ -533,10 +529,9 @@ def silhouette_sym_serial(XT, starts, cell_of, units, super_size, tile, span, ce
         _sym_unit(XT, starts, cell_of, units, u, super_size, tile, bufs)
     accT = np.zeros((n_groups, n))
     _merge_units(bufs, units, super_size, cell_of, accT)
-    n_blocks = (n + block - 1) // block
-    for b in range(n_blocks):
-        _finish_block_from_accT(accT, cell_flat, own_flat, sizes, offsets, b * block,
-                                min(n, (b + 1) * block), out)
+    for r0 in range(0, n, block):
+        _finish_block_from_accT(accT, cell_flat, own_flat, sizes, offsets, r0, min(n, r0 + block),
+                                out)
 
 
 @numba.njit(parallel=True, **_NJIT)
