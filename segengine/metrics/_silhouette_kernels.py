@@ -363,80 +363,31 @@ def silhouette_scatter_parallel(XT, rows, flat_idx, own_flat, sizes, offsets, bl
 
 
 @numba.njit(**_NJIT)
-def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, rowdst, row_off, row_goff, coldst,
-              col_off, col_goff):
-    """Add the distances between rows i0:i1 and columns j0:j1 to cells x points accumulators.
-
-    Row i's sums go to ``rowdst[g - row_goff, i - row_off]`` (g = cell of the column); off the
-    diagonal each distance also serves column j, in ``coldst[cell(i) - col_goff, j - col_off]``.
-    (The offsets let a buffer cover only the cells and points one unit of work can touch.)
-    On the diagonal (i0 == j0) every ordered pair of the block is visited, so only the row
-    side is added.
-    Points are sorted by cell, so consecutive rows usually share a cell: column contributions
-    are summed over a run of rows of one cell before being added.
-    """
-    d = XT.shape[0]
-    n_groups = starts.shape[0] - 1
-    w = j1 - j0
-    tmp = np.empty((4, w))
-    col = np.zeros(w)
-    P = np.empty((4, d))
-    g_first = 0
-    while starts[g_first + 1] <= j0:
-        g_first += 1
-    run_cell = cell_of[i0]
-    i = i0
-    while i < i1:
-        # Rows four at a time (the last ones padded): fixed by the tile, never by the threads.
-        n_pair = min(4, i1 - i)
-        for q in range(4):
-            for f in range(d):
-                P[q, f] = XT[f, i + min(q, n_pair - 1)]
-        _squared4(XT, P, j0, w, tmp)
-        for q in range(n_pair):
-            r = i + q
-            t = tmp[q]
-            for j in range(w):  # element-wise: vectorises without reassociation
-                t[j] = math.sqrt(t[j])
-            if not diag:
-                c = cell_of[r]
-                if c != run_cell:
-                    dst = coldst[run_cell - col_goff, j0 - col_off:j1 - col_off]
-                    for j in range(w):
-                        dst[j] += col[j]
-                        col[j] = 0.0
-                    run_cell = c
-            g = g_first
-            while g < n_groups and starts[g] < j1:
-                lo = max(starts[g], j0) - j0
-                hi = min(starts[g + 1], j1) - j0
-                seg = t[lo:hi]
-                s = 0.0
-                if diag:
-                    s = _lane_sum(seg, hi - lo)
-                else:
-                    # One pass: the distance serves the row sum and the column run at once.
-                    s = _lane_sum_into(seg, col[lo:hi], hi - lo)
-                rowdst[g - row_goff, r - row_off] += s
-                g += 1
-        i += n_pair
-    if not diag:
-        dst = coldst[run_cell - col_goff, j0 - col_off:j1 - col_off]
-        for j in range(w):
-            dst[j] += col[j]
-
-
-@numba.njit(**_NJIT)
 def _sym_unit(XT, starts, cell_of, units, u, super_size, tile, bufs):
     """One unit of work: pairs between super-blocks A < B, or all pairs within A and within B.
 
     Writes only to its own buffers: bufs[u, 0] (points of A) and bufs[u, 1] (points of B).
     Between A and B, the points of A meet only the cells of B and vice versa; within a block,
-    only its own cells (as tile x tile sub-tiles: the diagonal one, then those to its right).
-    Every tile goes through the one call below, so that `_sym_tile` compiles for one signature
-    and is linked once (issue #18: separate within/between call sites compiled it twice).
+    only its own cells. The pairs go by tiles of rows i0:i1 x columns j0:j1: within a block,
+    the diagonal tile then those to its right; between blocks, every tile of A x B.
+
+    In a tile, row i's sums go to ``rowdst[g - row_goff, i - row_off]`` (g = cell of the
+    column); off the diagonal each distance also serves column j, in
+    ``coldst[cell(i) - col_goff, j - col_off]``. (The offsets let a buffer cover only the cells
+    and points one unit of work can touch.) On the diagonal every ordered pair of the tile is
+    visited, so only the row side is added. Points are sorted by cell, so consecutive rows
+    usually share a cell: column contributions are summed over a run of rows of one cell
+    before being added.
+
+    The tile code is written here rather than in a function of its own: numba links a callee
+    into its caller and LLVM re-optimises and re-emits it there, and numba's IR inlining
+    deep-copies it; either cost the first run a second or more (issue #18).
     """
-    n = XT.shape[1]
+    d, n = XT.shape
+    n_groups = starts.shape[0] - 1
+    tmp = np.empty((4, tile))
+    col = np.empty(tile)
+    P = np.empty((4, d))
     within = units[u, 2] == 1
     for side in range(2 if within else 1):
         blk = units[u, side]
@@ -459,9 +410,57 @@ def _sym_unit(XT, starts, cell_of, units, u, super_size, tile, bufs):
             row_goff = cell_of[c0]
             col_goff = cell_of[r0]
         for i0 in range(r0, r1, tile):
+            i1 = min(r1, i0 + tile)
             for j0 in range(i0 if within else c0, c1, tile):
-                _sym_tile(XT, starts, cell_of, i0, min(r1, i0 + tile), j0, min(c1, j0 + tile),
-                          within and j0 == i0, rowdst, r0, row_goff, coldst, c0, col_goff)
+                j1 = min(c1, j0 + tile)
+                diag = within and j0 == i0
+                w = j1 - j0
+                for j in range(w):
+                    col[j] = 0.0
+                g_first = 0
+                while starts[g_first + 1] <= j0:
+                    g_first += 1
+                run_cell = cell_of[i0]
+                i = i0
+                while i < i1:
+                    # Rows four at a time (the last ones padded): fixed by the tile, never by
+                    # the threads.
+                    n_pair = min(4, i1 - i)
+                    for q in range(4):
+                        for f in range(d):
+                            P[q, f] = XT[f, i + min(q, n_pair - 1)]
+                    _squared4(XT, P, j0, w, tmp)
+                    for q in range(n_pair):
+                        r = i + q
+                        t = tmp[q]
+                        for j in range(w):  # element-wise: vectorises without reassociation
+                            t[j] = math.sqrt(t[j])
+                        if not diag:
+                            c = cell_of[r]
+                            if c != run_cell:
+                                dst = coldst[run_cell - col_goff, j0 - c0:j1 - c0]
+                                for j in range(w):
+                                    dst[j] += col[j]
+                                    col[j] = 0.0
+                                run_cell = c
+                        g = g_first
+                        while g < n_groups and starts[g] < j1:
+                            lo = max(starts[g], j0) - j0
+                            hi = min(starts[g + 1], j1) - j0
+                            seg = t[lo:hi]
+                            s = 0.0
+                            if diag:
+                                s = _lane_sum(seg, hi - lo)
+                            else:
+                                # One pass: the distance serves the row sum and the column run.
+                                s = _lane_sum_into(seg, col[lo:hi], hi - lo)
+                            rowdst[g - row_goff, r - r0] += s
+                            g += 1
+                    i += n_pair
+                if not diag:
+                    dst = coldst[run_cell - col_goff, j0 - c0:j1 - c0]
+                    for j in range(w):
+                        dst[j] += col[j]
 
 
 @numba.njit(**_NJIT)
