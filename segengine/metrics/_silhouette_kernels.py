@@ -207,17 +207,18 @@ def _group_sums_block(XT, rows, starts, r0, r1, buf):
 
 
 @numba.njit(**_NJIT)
-def _scatter_sums_block(XT, rows, flat_idx, r0, r1, buf):
-    """buf[ii, flat_idx[l, j]] += distance(rows[r0 + ii], j) for every labeling l and point j."""
-    d, n = XT.shape
+def _scatter_sums_into(XT, rows, flat_idx, r0, r1, P, T, buf):
+    """buf[ii, flat_idx[l, j]] = sum of distance(rows[r0 + ii], j) over points j, per labeling l.
+
+    ``P`` and ``T`` are scratch, as in `_group_sums_into`.
+    """
+    n = XT.shape[1]
     m = flat_idx.shape[0]
     nr = r1 - r0
-    P = np.empty(((nr + 3) // 4 * 4, d))
     _load_points(XT, rows, r0, r1, P)
     for ii in range(nr):
         for q in range(buf.shape[1]):
             buf[ii, q] = 0.0
-    T = np.empty((4, CHUNK))
     for c0 in range(0, n, CHUNK):
         c1 = min(n, c0 + CHUNK)
         w = c1 - c0
@@ -293,8 +294,11 @@ def _cells_block(XT, rows, starts, cell_flat, own_flat, sizes, offsets, r0, r1, 
 
 @numba.njit(**_NJIT)
 def _scatter_block(XT, rows, flat_idx, own_flat, sizes, offsets, r0, r1, out):
-    sums = np.empty((r1 - r0, sizes.shape[0]))
-    _scatter_sums_block(XT, rows, flat_idx, r0, r1, sums)
+    """One block of rows with scratch of its own (one block per thread in the parallel twin)."""
+    nr = r1 - r0
+    sums = np.empty((nr, sizes.shape[0]))
+    _scatter_sums_into(XT, rows, flat_idx, r0, r1, np.empty(((nr + 3) // 4 * 4, XT.shape[0])),
+                       np.empty((4, CHUNK)), sums)
     _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out)
 
 
@@ -338,18 +342,21 @@ def silhouette_cells_parallel(XT, rows, starts, cell_flat, own_flat, sizes, offs
                      r0, min(r, r0 + block), out)
 
 
-@numba.njit(**_NJIT)
 def silhouette_scatter_serial(XT, rows, flat_idx, own_flat, sizes, offsets, block, out):
     """Silhouette of ``rows`` under every labeling, scatter scheme, one thread.
 
     ``flat_idx`` (m, n) int64 gives the flat cluster index of every point (column of XT) under
     every labeling; the other arguments are those of `silhouette_cells_serial`.
     """
+    # Python loop over kernels, like `silhouette_cells_serial` (issue #18).
     r = rows.shape[0]
-    n_blocks = (r + block - 1) // block
-    for b in range(n_blocks):
-        r0 = b * block
-        _scatter_block(XT, rows, flat_idx, own_flat, sizes, offsets, r0, min(r, r0 + block), out)
+    P = np.empty(((block + 3) // 4 * 4, XT.shape[0]))
+    T = np.empty((4, CHUNK))
+    sums = np.empty((block, sizes.shape[0]))
+    for r0 in range(0, r, block):
+        r1 = min(r, r0 + block)
+        _scatter_sums_into(XT, rows, flat_idx, r0, r1, P, T, sums)
+        _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out)
 
 
 @numba.njit(parallel=True, **_NJIT)
