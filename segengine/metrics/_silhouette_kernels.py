@@ -21,6 +21,15 @@ Two accumulation schemes:
 * "pair once" (``silhouette_sym_*``): when all points are scored, each pair is computed once
   and added for both of its points; units of work (pairs of super-blocks) own their buffers,
   merged afterwards in a fixed order.
+
+Compile time (a first run compiles these with an empty cache; issue #18). numba links every
+compiled callee into its caller, and LLVM re-optimises and re-emits the linked code at each
+level, so a chain of kernels compiles its innermost code once per level; numba's IR inlining
+(``inline="always"``) avoids that but deep-copies the callee, which is as slow for anything
+larger than a few loops. Hence: the serial entry points (``silhouette_*_serial``) are Python
+loops over one or two flat kernels (a few calls per block of rows), ``inline="always"`` is kept
+for small helpers, and one distance routine (`_squared4`) serves every scheme. The parallel
+twins compile only when called.
 """
 
 from __future__ import annotations
