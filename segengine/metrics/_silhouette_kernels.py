@@ -21,6 +21,15 @@ Two accumulation schemes:
 * "pair once" (``silhouette_sym_*``): when all points are scored, each pair is computed once
   and added for both of its points; units of work (pairs of super-blocks) own their buffers,
   merged afterwards in a fixed order.
+
+Compile time (a first run compiles these with an empty cache; issue #18). numba links every
+compiled callee into its caller, and LLVM re-optimises and re-emits the linked code at each
+level, so a chain of kernels compiles its innermost code once per level; numba's IR inlining
+(``inline="always"``) avoids that but deep-copies the callee, which is as slow for anything
+larger than a few loops. Hence: the serial entry points (``silhouette_*_serial``) are Python
+loops over one or two flat kernels (a few calls per block of rows), ``inline="always"`` is kept
+for small helpers, and one distance routine (`_squared4`) serves every scheme. The parallel
+twins compile only when called.
 """
 
 from __future__ import annotations
@@ -80,81 +89,17 @@ def _lane_sum_into(seg, cseg, m):
     return _lane_sum(seg, m)
 
 
-@numba.njit(**_NJIT)
-def _squared_chunk(XT, xi, c0, w, tmp):
-    """tmp[:w] = squared distances between point xi and columns c0..c0+w of XT.
+@numba.njit(inline="always", **_NJIT)
+def _squared4(XT, P, c0, w, T):
+    """T[q, :w] = squared distances between point P[q] and columns c0..c0+w of XT, q = 0..3.
 
-    Features are consumed two at a time so that ``tmp`` is loaded and stored half as often.
+    Four points share a pass (each column value loaded serves all four) and features go two at
+    a time (``T`` is loaded and stored half as often). Fewer than four points are padded by the
+    caller with copies of a real one: a point's arithmetic does not depend on its neighbours,
+    and this one routine compiles in a fraction of the time of separate 1-, 2- and 4-point
+    versions (issue #18) for at most three wasted rows per block.
     Loops index slices from 0: an index LLVM cannot prove non-negative keeps numba's
     negative-index wraparound, which turns the vector loads into gathers.
-    """
-    d = XT.shape[0]
-    for j in range(w):
-        tmp[j] = 0.0
-    f = 0
-    while f + 1 < d:
-        xa = xi[f]
-        xb = xi[f + 1]
-        ra = XT[f, c0:c0 + w]
-        rb = XT[f + 1, c0:c0 + w]
-        for j in range(w):
-            ta = ra[j] - xa
-            tb = rb[j] - xb
-            tmp[j] += ta * ta + tb * tb
-        f += 2
-    if f < d:
-        xa = xi[f]
-        ra = XT[f, c0:c0 + w]
-        for j in range(w):
-            ta = ra[j] - xa
-            tmp[j] += ta * ta
-
-
-@numba.njit(**_NJIT)
-def _squared_chunk2(XT, xi, yi, c0, w, tmp, tmq):
-    """`_squared_chunk` for two points at once (xi -> tmp, yi -> tmq), same arithmetic per point.
-
-    Each column value loaded serves both points: about 20 % faster at 10 features.
-    """
-    d = XT.shape[0]
-    for j in range(w):
-        tmp[j] = 0.0
-        tmq[j] = 0.0
-    f = 0
-    while f + 1 < d:
-        xa = xi[f]
-        xb = xi[f + 1]
-        ya = yi[f]
-        yb = yi[f + 1]
-        ra = XT[f, c0:c0 + w]
-        rb = XT[f + 1, c0:c0 + w]
-        for j in range(w):
-            va = ra[j]
-            vb = rb[j]
-            ta = va - xa
-            tb = vb - xb
-            tmp[j] += ta * ta + tb * tb
-            ua = va - ya
-            ub = vb - yb
-            tmq[j] += ua * ua + ub * ub
-        f += 2
-    if f < d:
-        xa = xi[f]
-        ya = yi[f]
-        ra = XT[f, c0:c0 + w]
-        for j in range(w):
-            va = ra[j]
-            ta = va - xa
-            tmp[j] += ta * ta
-            ua = va - ya
-            tmq[j] += ua * ua
-
-
-@numba.njit(**_NJIT)
-def _squared_chunk4(XT, P, c0, w, T):
-    """`_squared_chunk` for the four points P[0..3] at once (into T[0..3]).
-
-    Same arithmetic per point; each column value loaded serves four points (~10 % faster than two).
     """
     d = XT.shape[0]
     t0 = T[0]
@@ -212,90 +157,94 @@ def _squared_chunk4(XT, P, c0, w, T):
             t3[j] += ua * ua
 
 
-@numba.njit(**_NJIT)
-def _squared_rows(XT, P, p0, nq, c0, w, T):
-    """Squared distances of points P[p0:p0 + nq] (nq = 1, 2 or 4) to columns c0..c0+w, into T[0:nq].
+@numba.njit(inline="always", **_NJIT)
+def _load_points(XT, rows, r0, r1, P):
+    """P[ii] = point rows[r0 + ii], features contiguous.
 
-    Which points share a pass is fixed by the caller's block, never by threads.
+    Rows up to the next multiple of four repeat the last point (the padding `_squared4` expects).
     """
-    if nq == 4:
-        _squared_chunk4(XT, P[p0:p0 + 4], c0, w, T)
-    elif nq == 2:
-        _squared_chunk2(XT, P[p0], P[p0 + 1], c0, w, T[0], T[1])
-    else:
-        _squared_chunk(XT, P[p0], c0, w, T[0])
+    d = XT.shape[0]
+    nr = r1 - r0
+    for ii in range((nr + 3) // 4 * 4):
+        p = rows[r0 + min(ii, nr - 1)]
+        for f in range(d):
+            P[ii, f] = XT[f, p]
 
 
 @numba.njit(**_NJIT)
-def _group_sums_block(XT, rows, starts, r0, r1, buf):
+def _group_sums_into(XT, rows, starts, r0, r1, P, T, buf):
     """buf[ii, g] = sum of distances from point rows[r0 + ii] to the points of group g.
 
-    Groups are the contiguous column ranges ``starts[g]:starts[g + 1]`` of XT.
+    Groups are the contiguous column ranges ``starts[g]:starts[g + 1]`` of XT. ``P`` (at least
+    r1 - r0 rounded up to four rows, d columns) and ``T`` (4, CHUNK) are scratch, allocated once
+    by the caller for all its blocks.
     """
-    d, n = XT.shape
+    n = XT.shape[1]
     n_groups = starts.shape[0] - 1
     nr = r1 - r0
-    xi = np.empty((nr, d))
+    _load_points(XT, rows, r0, r1, P)
     for ii in range(nr):
-        p = rows[r0 + ii]
-        for f in range(d):
-            xi[ii, f] = XT[f, p]
         for g in range(n_groups):
             buf[ii, g] = 0.0
-    tmp = np.empty((4, CHUNK))
     g_first = 0
     for c0 in range(0, n, CHUNK):
         c1 = min(n, c0 + CHUNK)
         w = c1 - c0
         while starts[g_first + 1] <= c0:
             g_first += 1
-        ii = np.int64(0)  # not Literal[int](0): one signature of _squared_rows
-        while ii < nr:
-            # Rows four (or two, or one) at a time: fixed by the block, never by the threads.
-            n_pair = 4 if ii + 3 < nr else (2 if ii + 1 < nr else 1)
-            _squared_rows(XT, xi, ii, n_pair, c0, w, tmp)
-            for q in range(n_pair):
-                t = tmp[q]
+        # Rows four at a time: fixed by the block, never by the threads.
+        for i4 in range(0, nr, 4):
+            _squared4(XT, P[i4:i4 + 4], c0, w, T)
+            for q in range(min(4, nr - i4)):
+                t = T[q]
                 for j in range(w):  # element-wise: vectorises without reassociation
                     t[j] = math.sqrt(t[j])
                 g = g_first
                 while g < n_groups and starts[g] < c1:
                     lo = max(starts[g], c0) - c0
                     hi = min(starts[g + 1], c1) - c0
-                    buf[ii + q, g] += _lane_sum(t[lo:hi], hi - lo)
+                    buf[i4 + q, g] += _lane_sum(t[lo:hi], hi - lo)
                     g += 1
-            ii += n_pair
 
 
 @numba.njit(**_NJIT)
-def _scatter_sums_block(XT, rows, flat_idx, r0, r1, buf):
-    """buf[ii, flat_idx[l, j]] += distance(rows[r0 + ii], j) for every labeling l and point j."""
-    d, n = XT.shape
+def _group_sums_block(XT, rows, starts, r0, r1, buf):
+    """`_group_sums_into` with its own scratch (for callers outside this module)."""
+    nr = r1 - r0
+    _group_sums_into(XT, rows, starts, r0, r1, np.empty(((nr + 3) // 4 * 4, XT.shape[0])),
+                     np.empty((4, CHUNK)), buf)
+
+
+@numba.njit(**_NJIT)
+def _scatter_sums_into(XT, rows, flat_idx, r0, r1, P, T, buf):
+    """buf[ii, flat_idx[l, j]] = sum of distance(rows[r0 + ii], j) over points j, per labeling l.
+
+    ``P`` and ``T`` are scratch, as in `_group_sums_into`.
+    """
+    n = XT.shape[1]
     m = flat_idx.shape[0]
     nr = r1 - r0
-    xi = np.empty((nr, d))
+    _load_points(XT, rows, r0, r1, P)
     for ii in range(nr):
-        p = rows[r0 + ii]
-        for f in range(d):
-            xi[ii, f] = XT[f, p]
         for q in range(buf.shape[1]):
             buf[ii, q] = 0.0
-    tmp = np.empty(CHUNK)
     for c0 in range(0, n, CHUNK):
         c1 = min(n, c0 + CHUNK)
         w = c1 - c0
-        for ii in range(nr):
-            _squared_chunk(XT, xi[ii], c0, w, tmp)
-            for j in range(w):
-                tmp[j] = math.sqrt(tmp[j])
-            acc = buf[ii]
-            for lab in range(m):
-                idx = flat_idx[lab, c0:c1]
+        for i4 in range(0, nr, 4):
+            _squared4(XT, P[i4:i4 + 4], c0, w, T)
+            for q in range(min(4, nr - i4)):
+                t = T[q]
                 for j in range(w):
-                    acc[idx[j]] += tmp[j]
+                    t[j] = math.sqrt(t[j])
+                acc = buf[i4 + q]
+                for lab in range(m):
+                    idx = flat_idx[lab, c0:c1]
+                    for j in range(w):
+                        acc[idx[j]] += t[j]
 
 
-@numba.njit(**_NJIT)
+@numba.njit(inline="always", **_NJIT)
 def _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out):
     """out[l, r] = silhouette of row r under labeling l from its per-cluster distance sums.
 
@@ -328,14 +277,13 @@ def _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out):
 
 
 @numba.njit(**_NJIT)
-def _cells_block(XT, rows, starts, cell_flat, own_flat, sizes, offsets, r0, r1, out):
-    nr = r1 - r0
-    n_groups = starts.shape[0] - 1
-    buf = np.empty((nr, n_groups))
-    _group_sums_block(XT, rows, starts, r0, r1, buf)
+def _cells_silhouette(buf, cell_flat, own_flat, sizes, offsets, r0, r1, sums, out):
+    """out[:, r0:r1] from the rows' cell sums ``buf``, folded into cluster sums (``sums``, scratch)."""
+    n_groups = cell_flat.shape[1]
     m = cell_flat.shape[0]
-    sums = np.zeros((nr, sizes.shape[0]))
-    for ii in range(nr):
+    for ii in range(r1 - r0):
+        for c in range(sizes.shape[0]):
+            sums[ii, c] = 0.0
         for lab in range(m):
             for g in range(n_groups):
                 sums[ii, cell_flat[lab, g]] += buf[ii, g]
@@ -343,13 +291,26 @@ def _cells_block(XT, rows, starts, cell_flat, own_flat, sizes, offsets, r0, r1, 
 
 
 @numba.njit(**_NJIT)
-def _scatter_block(XT, rows, flat_idx, own_flat, sizes, offsets, r0, r1, out):
-    sums = np.empty((r1 - r0, sizes.shape[0]))
-    _scatter_sums_block(XT, rows, flat_idx, r0, r1, sums)
-    _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out)
+def _cells_block(XT, rows, starts, cell_flat, own_flat, sizes, offsets, r0, r1, out):
+    """One block of rows with scratch of its own (one block per thread in the parallel twin)."""
+    nr = r1 - r0
+    buf = np.empty((nr, starts.shape[0] - 1))
+    _group_sums_into(XT, rows, starts, r0, r1, np.empty(((nr + 3) // 4 * 4, XT.shape[0])),
+                     np.empty((4, CHUNK)), buf)
+    _cells_silhouette(buf, cell_flat, own_flat, sizes, offsets, r0, r1,
+                      np.empty((nr, sizes.shape[0])), out)
 
 
 @numba.njit(**_NJIT)
+def _scatter_block(XT, rows, flat_idx, own_flat, sizes, offsets, r0, r1, out):
+    """One block of rows with scratch of its own (one block per thread in the parallel twin)."""
+    nr = r1 - r0
+    sums = np.empty((nr, sizes.shape[0]))
+    _scatter_sums_into(XT, rows, flat_idx, r0, r1, np.empty(((nr + 3) // 4 * 4, XT.shape[0])),
+                       np.empty((4, CHUNK)), sums)
+    _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out)
+
+
 def silhouette_cells_serial(XT, rows, starts, cell_flat, own_flat, sizes, offsets, block, out):
     """Silhouette of ``rows`` under every labeling, group ("cell") scheme, one thread.
 
@@ -365,12 +326,18 @@ def silhouette_cells_serial(XT, rows, starts, cell_flat, own_flat, sizes, offset
     block : int, rows per block.
     out : (m, r) float64, OUT.
     """
+    # A Python loop over two kernels, not a kernel calling them: numba links a callee into its
+    # caller and LLVM re-optimises and re-emits it there, which cost the first run (an empty
+    # cache) about a second more per level (issue #18). The loop costs microseconds per block.
     r = rows.shape[0]
-    n_blocks = (r + block - 1) // block
-    for b in range(n_blocks):
-        r0 = b * block
-        _cells_block(XT, rows, starts, cell_flat, own_flat, sizes, offsets,
-                     r0, min(r, r0 + block), out)
+    P = np.empty(((block + 3) // 4 * 4, XT.shape[0]))
+    T = np.empty((4, CHUNK))
+    buf = np.empty((block, starts.shape[0] - 1))
+    sums = np.empty((block, sizes.shape[0]))
+    for r0 in range(0, r, block):
+        r1 = min(r, r0 + block)
+        _group_sums_into(XT, rows, starts, r0, r1, P, T, buf)
+        _cells_silhouette(buf, cell_flat, own_flat, sizes, offsets, r0, r1, sums, out)
 
 
 @numba.njit(parallel=True, **_NJIT)
@@ -384,18 +351,21 @@ def silhouette_cells_parallel(XT, rows, starts, cell_flat, own_flat, sizes, offs
                      r0, min(r, r0 + block), out)
 
 
-@numba.njit(**_NJIT)
 def silhouette_scatter_serial(XT, rows, flat_idx, own_flat, sizes, offsets, block, out):
     """Silhouette of ``rows`` under every labeling, scatter scheme, one thread.
 
     ``flat_idx`` (m, n) int64 gives the flat cluster index of every point (column of XT) under
     every labeling; the other arguments are those of `silhouette_cells_serial`.
     """
+    # Python loop over kernels, like `silhouette_cells_serial` (issue #18).
     r = rows.shape[0]
-    n_blocks = (r + block - 1) // block
-    for b in range(n_blocks):
-        r0 = b * block
-        _scatter_block(XT, rows, flat_idx, own_flat, sizes, offsets, r0, min(r, r0 + block), out)
+    P = np.empty(((block + 3) // 4 * 4, XT.shape[0]))
+    T = np.empty((4, CHUNK))
+    sums = np.empty((block, sizes.shape[0]))
+    for r0 in range(0, r, block):
+        r1 = min(r, r0 + block)
+        _scatter_sums_into(XT, rows, flat_idx, r0, r1, P, T, sums)
+        _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out)
 
 
 @numba.njit(parallel=True, **_NJIT)
@@ -409,109 +379,104 @@ def silhouette_scatter_parallel(XT, rows, flat_idx, own_flat, sizes, offsets, bl
 
 
 @numba.njit(**_NJIT)
-def _sym_tile(XT, starts, cell_of, i0, i1, j0, j1, diag, rowdst, row_off, row_goff, coldst,
-              col_off, col_goff):
-    """Add the distances between rows i0:i1 and columns j0:j1 to cells x points accumulators.
-
-    Row i's sums go to ``rowdst[g - row_goff, i - row_off]`` (g = cell of the column); off the
-    diagonal each distance also serves column j, in ``coldst[cell(i) - col_goff, j - col_off]``.
-    (The offsets let a buffer cover only the cells and points one unit of work can touch.)
-    On the diagonal (i0 == j0) every ordered pair of the block is visited, so only the row
-    side is added.
-    Points are sorted by cell, so consecutive rows usually share a cell: column contributions
-    are summed over a run of rows of one cell before being added.
-    """
-    d = XT.shape[0]
-    n_groups = starts.shape[0] - 1
-    w = j1 - j0
-    tmp = np.empty((4, w))
-    col = np.zeros(w)
-    P = np.empty((4, d))
-    g_first = 0
-    while starts[g_first + 1] <= j0:
-        g_first += 1
-    run_cell = cell_of[i0]
-    i = i0
-    while i < i1:
-        # Rows four (or two, or one) at a time: fixed by the tile, never by the threads.
-        n_pair = 4 if i + 3 < i1 else (2 if i + 1 < i1 else 1)
-        for q in range(n_pair):
-            for f in range(d):
-                P[q, f] = XT[f, i + q]
-        _squared_rows(XT, P, np.int64(0), n_pair, j0, w, tmp)  # int64: not a Literal[int] signature
-        for q in range(n_pair):
-            r = i + q
-            t = tmp[q]
-            for j in range(w):  # element-wise: vectorises without reassociation
-                t[j] = math.sqrt(t[j])
-            if not diag:
-                c = cell_of[r]
-                if c != run_cell:
-                    dst = coldst[run_cell - col_goff, j0 - col_off:j1 - col_off]
-                    for j in range(w):
-                        dst[j] += col[j]
-                        col[j] = 0.0
-                    run_cell = c
-            g = g_first
-            while g < n_groups and starts[g] < j1:
-                lo = max(starts[g], j0) - j0
-                hi = min(starts[g + 1], j1) - j0
-                seg = t[lo:hi]
-                s = 0.0
-                if diag:
-                    s = _lane_sum(seg, hi - lo)
-                else:
-                    # One pass: the distance serves the row sum and the column run at once.
-                    s = _lane_sum_into(seg, col[lo:hi], hi - lo)
-                rowdst[g - row_goff, r - row_off] += s
-                g += 1
-        i += n_pair
-    if not diag:
-        dst = coldst[run_cell - col_goff, j0 - col_off:j1 - col_off]
-        for j in range(w):
-            dst[j] += col[j]
-
-
-@numba.njit(**_NJIT)
-def _sym_within(XT, starts, cell_of, a0, a1, tile, dst):
-    """All pairs inside points a0:a1 (as tile x tile sub-tiles), into dst.
-
-    ``dst`` is cells x points of the block, offset by the block's first cell and point.
-    """
-    g0 = cell_of[a0]
-    for i0 in range(a0, a1, tile):
-        i1 = min(a1, i0 + tile)
-        _sym_tile(XT, starts, cell_of, i0, i1, i0, i1, True, dst, a0, g0, dst, a0, g0)
-        for j0 in range(i0 + tile, a1, tile):
-            _sym_tile(XT, starts, cell_of, i0, i1, j0, min(a1, j0 + tile), False,
-                      dst, a0, g0, dst, a0, g0)
-
-
-@numba.njit(**_NJIT)
 def _sym_unit(XT, starts, cell_of, units, u, super_size, tile, bufs):
     """One unit of work: pairs between super-blocks A < B, or all pairs within A and within B.
 
     Writes only to its own buffers: bufs[u, 0] (points of A) and bufs[u, 1] (points of B).
     Between A and B, the points of A meet only the cells of B and vice versa; within a block,
-    only its own cells.
+    only its own cells. The pairs go by tiles of rows i0:i1 x columns j0:j1: within a block,
+    the diagonal tile then those to its right; between blocks, every tile of A x B.
+
+    In a tile, row i's sums go to ``rowdst[g - row_goff, i - row_off]`` (g = cell of the
+    column); off the diagonal each distance also serves column j, in
+    ``coldst[cell(i) - col_goff, j - col_off]``. (The offsets let a buffer cover only the cells
+    and points one unit of work can touch.) On the diagonal every ordered pair of the tile is
+    visited, so only the row side is added. Points are sorted by cell, so consecutive rows
+    usually share a cell: column contributions are summed over a run of rows of one cell
+    before being added.
+
+    The tile code is written here rather than in a function of its own: numba links a callee
+    into its caller and LLVM re-optimises and re-emits it there, and numba's IR inlining
+    deep-copies it; either cost the first run a second or more (issue #18).
     """
-    n = XT.shape[1]
-    A = units[u, 0]
-    B = units[u, 1]
-    a0 = A * super_size
-    a1 = min(n, a0 + super_size)
-    if units[u, 2] == 1:
-        _sym_within(XT, starts, cell_of, a0, a1, tile, bufs[u, 0])
-        if B >= 0:
-            b0 = B * super_size
-            _sym_within(XT, starts, cell_of, b0, min(n, b0 + super_size), tile, bufs[u, 1])
-        return
-    b0 = B * super_size
-    b1 = min(n, b0 + super_size)
-    for i0 in range(a0, a1, tile):
-        for j0 in range(b0, b1, tile):
-            _sym_tile(XT, starts, cell_of, i0, min(a1, i0 + tile), j0, min(b1, j0 + tile), False,
-                      bufs[u, 0], a0, cell_of[b0], bufs[u, 1], b0, cell_of[a0])
+    d, n = XT.shape
+    n_groups = starts.shape[0] - 1
+    tmp = np.empty((4, tile))
+    col = np.empty(tile)
+    P = np.empty((4, d))
+    within = units[u, 2] == 1
+    for side in range(2 if within else 1):
+        blk = units[u, side]
+        if blk < 0:
+            continue
+        r0 = blk * super_size
+        r1 = min(n, r0 + super_size)
+        if within:
+            c0 = r0
+            c1 = r1
+            rowdst = bufs[u, side]
+            coldst = rowdst
+            row_goff = cell_of[r0]
+            col_goff = row_goff
+        else:
+            c0 = units[u, 1] * super_size
+            c1 = min(n, c0 + super_size)
+            rowdst = bufs[u, 0]
+            coldst = bufs[u, 1]
+            row_goff = cell_of[c0]
+            col_goff = cell_of[r0]
+        for i0 in range(r0, r1, tile):
+            i1 = min(r1, i0 + tile)
+            for j0 in range(i0 if within else c0, c1, tile):
+                j1 = min(c1, j0 + tile)
+                diag = within and j0 == i0
+                w = j1 - j0
+                for j in range(w):
+                    col[j] = 0.0
+                g_first = 0
+                while starts[g_first + 1] <= j0:
+                    g_first += 1
+                run_cell = cell_of[i0]
+                i = i0
+                while i < i1:
+                    # Rows four at a time (the last ones padded): fixed by the tile, never by
+                    # the threads.
+                    n_pair = min(4, i1 - i)
+                    for q in range(4):
+                        for f in range(d):
+                            P[q, f] = XT[f, i + min(q, n_pair - 1)]
+                    _squared4(XT, P, j0, w, tmp)
+                    for q in range(n_pair):
+                        r = i + q
+                        t = tmp[q]
+                        for j in range(w):  # element-wise: vectorises without reassociation
+                            t[j] = math.sqrt(t[j])
+                        if not diag:
+                            c = cell_of[r]
+                            if c != run_cell:
+                                dst = coldst[run_cell - col_goff, j0 - c0:j1 - c0]
+                                for j in range(w):
+                                    dst[j] += col[j]
+                                    col[j] = 0.0
+                                run_cell = c
+                        g = g_first
+                        while g < n_groups and starts[g] < j1:
+                            lo = max(starts[g], j0) - j0
+                            hi = min(starts[g + 1], j1) - j0
+                            seg = t[lo:hi]
+                            s = 0.0
+                            if diag:
+                                s = _lane_sum(seg, hi - lo)
+                            else:
+                                # One pass: the distance serves the row sum and the column run.
+                                s = _lane_sum_into(seg, col[lo:hi], hi - lo)
+                            rowdst[g - row_goff, r - r0] += s
+                            g += 1
+                    i += n_pair
+                if not diag:
+                    dst = coldst[run_cell - col_goff, j0 - c0:j1 - c0]
+                    for j in range(w):
+                        dst[j] += col[j]
 
 
 @numba.njit(**_NJIT)
@@ -550,7 +515,6 @@ def _finish_block_from_accT(accT, cell_flat, own_flat, sizes, offsets, r0, r1, o
     _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out)
 
 
-@numba.njit(**_NJIT)
 def silhouette_sym_serial(XT, starts, cell_of, units, super_size, tile, span, cell_flat,
                           own_flat, sizes, offsets, block, out):
     """Exact silhouette of all points using each pair once (cell scheme, one thread).
@@ -572,6 +536,7 @@ def silhouette_sym_serial(XT, starts, cell_of, units, super_size, tile, span, ce
     block : int, rows per block of the final pass.
     out : (m, n) float64, OUT, silhouettes in sorted order.
     """
+    # Python loops over kernels, like `silhouette_cells_serial` (issue #18): a dozen calls.
     n = XT.shape[1]
     n_groups = starts.shape[0] - 1
     bufs = np.zeros((units.shape[0], 2, span, super_size))
@@ -579,10 +544,9 @@ def silhouette_sym_serial(XT, starts, cell_of, units, super_size, tile, span, ce
         _sym_unit(XT, starts, cell_of, units, u, super_size, tile, bufs)
     accT = np.zeros((n_groups, n))
     _merge_units(bufs, units, super_size, cell_of, accT)
-    n_blocks = (n + block - 1) // block
-    for b in range(n_blocks):
-        _finish_block_from_accT(accT, cell_flat, own_flat, sizes, offsets, b * block,
-                                min(n, (b + 1) * block), out)
+    for r0 in range(0, n, block):
+        _finish_block_from_accT(accT, cell_flat, own_flat, sizes, offsets, r0, min(n, r0 + block),
+                                out)
 
 
 @numba.njit(parallel=True, **_NJIT)
