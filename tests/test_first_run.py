@@ -137,7 +137,7 @@ def test_first_cli_run_loads_silhouette_and_mixture_kernels_compiled_by_its_chil
         "from segengine.metrics import _silhouette_kernels as S\n"
         "from segengine.engines import _gmm_kernels as G\n"
         "out = {}\n"
-        "for name, d in [('sym', S.silhouette_sym_serial), ('em', G.em_pass_serial)]:\n"
+        "for name, d in [('sym', S._sym_unit), ('em', G.em_pass_serial)]:\n"
         "    s = d.stats\n"
         "    out[name] = [sum(s.cache_hits.values()), sum(s.cache_misses.values())]\n"
         "print(json.dumps(out))\n"
