@@ -120,6 +120,16 @@ def _search_right(a, v):
 
 
 @numba.njit(**_NJIT)
+def _zero_sums(sums, wsum):
+    # Plain loops rather than slice assignment (sums[:, :] = 0.0): numba lowers the latter
+    # through its generic broadcasting code, a larger body to compile in every caller.
+    for j in range(sums.shape[0]):
+        wsum[j] = 0.0
+        for f in range(sums.shape[1]):
+            sums[j, f] = 0.0
+
+
+@numba.njit(**_NJIT)
 def merge_blocks(psums, pw, sums, wsum):
     """Add the per-block centre sums and weights of `assign_pass` in block order.
 
@@ -132,8 +142,7 @@ def merge_blocks(psums, pw, sums, wsum):
     """
     # Fixed block order: the reduction does not depend on which thread ran which block.
     nb, k, d = psums.shape
-    sums[:, :] = 0.0
-    wsum[:] = 0.0
+    _zero_sums(sums, wsum)
     for b in range(nb):
         for j in range(k):
             wsum[j] += pw[b, j]
@@ -156,8 +165,7 @@ def _assign_block(X, CT, cnorm, w, labels, bsums, bw, start, stop, D, update):
     Db = D[:m]
     np.dot(X[start:stop], CT, Db)
     if update:
-        bsums[:, :] = 0.0
-        bw[:] = 0.0
+        _zero_sums(bsums, bw)
     changed = 0
     for r in range(m):
         i = start + r
@@ -239,6 +247,16 @@ def assign_pass(X, CT, cnorm, w, labels, psums, pw, pchg, block, update, paralle
 
 
 @numba.njit(**_NJIT)
+def _unassigned(n):
+    # Labels before the first pass, -1 everywhere. A loop over np.empty instead of np.full,
+    # whose generic implementation compiled in 0.12-0.16 s of a first run.
+    labels = np.empty(n, np.int64)
+    for i in range(n):
+        labels[i] = -1
+    return labels
+
+
+@numba.njit(**_NJIT)
 def assign_labels(X, centers, block, parallel):
     """Label of the nearest centre of every row (int64)."""
     n, d = X.shape
@@ -247,11 +265,11 @@ def assign_labels(X, centers, block, parallel):
     cnorm = np.empty(k, np.float64)
     prepare_centers(centers, CT, cnorm)
     nb = (n + block - 1) // block
-    labels = np.full(n, -1, np.int64)
+    labels = _unassigned(n)
     dummy_s = np.empty((nb, 0, 0), np.float64)
     dummy_w = np.empty((nb, 0), np.float64)
     w = np.empty(0, np.float64)
-    pchg = np.zeros(nb, np.int64)
+    pchg = np.empty(nb, np.int64)
     assign_pass(X, CT, cnorm, w, labels, dummy_s, dummy_w, pchg, block, _NO_UPDATE, parallel)
     return labels
 
@@ -441,7 +459,8 @@ def kmeans_plusplus(X, xsq, w, k, n_trials, uniforms, block, parallel):
         else:
             for b in range(nb):
                 _trials_block(X, xsq, w, closest, candT, csq, trial_d, ppot[b], b * block, min(n, b * block + block), G)
-        pots[:] = 0.0
+        for t in range(n_trials):
+            pots[t] = 0.0
         for b in range(nb):
             for t in range(n_trials):
                 pots[t] += ppot[b, t]
@@ -464,7 +483,13 @@ def center_data(X):
     norms of the copy and the mean per-feature variance are float64.
     """
     n, d = X.shape
-    mean64 = np.zeros(d, np.float64)
+    # np.empty and explicit zeroing rather than np.zeros: one numba allocation helper less to
+    # compile on a first run (this is the first kernel a report compiles).
+    mean64 = np.empty(d, np.float64)
+    dev = np.empty(d, np.float64)
+    for f in range(d):
+        mean64[f] = 0.0
+        dev[f] = 0.0
     for i in range(n):
         for f in range(d):
             mean64[f] += X[i, f]
@@ -475,7 +500,6 @@ def center_data(X):
         mean[f] = mean64[f]
     Xc = np.empty_like(X)
     xsq = np.empty(n, np.float64)
-    dev = np.zeros(d, np.float64)
     for i in range(n):
         s = 0.0
         for f in range(d):
@@ -536,7 +560,11 @@ def _new_centers(X, w, labels, sums, wsum, old, new):
     for j in range(k):
         if wsum[j] <= 0.0:
             n_empty += 1
-    relocated = np.zeros(k, np.bool_)
+    # np.empty and a loop, not np.zeros(k, np.bool_): one numba allocation helper less to
+    # compile on a first run.
+    relocated = np.empty(k, np.bool_)
+    for j in range(k):
+        relocated[j] = False
     if n_empty > 0:
         # Rare: exact distances to the assigned (old) centres, farthest first, ties broken by
         # row index so the choice is deterministic. Only the first few rows of that order are
@@ -597,11 +625,11 @@ def lloyd(X, w, centers_init, max_iter, tol, block, parallel):
     new = np.empty_like(centers)
     CT = np.empty((d, k), X.dtype)
     cnorm = np.empty(k, np.float64)
-    labels = np.full(n, -1, np.int64)
+    labels = _unassigned(n)
     nb = (n + block - 1) // block
     psums = np.empty((nb, k, d), np.float64)
     pw = np.empty((nb, k), np.float64)
-    pchg = np.zeros(nb, np.int64)
+    pchg = np.empty(nb, np.int64)
     sums = np.empty((k, d), np.float64)
     wsum = np.empty(k, np.float64)
     strict = False
