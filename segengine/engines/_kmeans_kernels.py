@@ -120,16 +120,6 @@ def _search_right(a, v):
 
 
 @numba.njit(**_NJIT)
-def _zero_sums(sums, wsum):
-    # Plain loops rather than slice assignment (sums[:, :] = 0.0): numba lowers the latter
-    # through its generic broadcasting code, a larger body to compile in every caller.
-    for j in range(sums.shape[0]):
-        wsum[j] = 0.0
-        for f in range(sums.shape[1]):
-            sums[j, f] = 0.0
-
-
-@numba.njit(**_NJIT)
 def merge_blocks(psums, pw, sums, wsum):
     """Add the per-block centre sums and weights of `assign_pass` in block order.
 
@@ -142,7 +132,12 @@ def merge_blocks(psums, pw, sums, wsum):
     """
     # Fixed block order: the reduction does not depend on which thread ran which block.
     nb, k, d = psums.shape
-    _zero_sums(sums, wsum)
+    # Loops rather than slice stores (sums[:, :] = 0.0), which numba lowers through its
+    # generic broadcasting code; every caller up to lloyd compiles that body again.
+    for j in range(k):
+        wsum[j] = 0.0
+        for f in range(d):
+            sums[j, f] = 0.0
     for b in range(nb):
         for j in range(k):
             wsum[j] += pw[b, j]
@@ -165,7 +160,11 @@ def _assign_block(X, CT, cnorm, w, labels, bsums, bw, start, stop, D, update):
     Db = D[:m]
     np.dot(X[start:stop], CT, Db)
     if update:
-        _zero_sums(bsums, bw)
+        # Loops rather than slice stores, as in merge_blocks.
+        for j in range(k):
+            bw[j] = 0.0
+            for f in range(d):
+                bsums[j, f] = 0.0
     changed = 0
     for r in range(m):
         i = start + r
@@ -247,16 +246,6 @@ def assign_pass(X, CT, cnorm, w, labels, psums, pw, pchg, block, update, paralle
 
 
 @numba.njit(**_NJIT)
-def _unassigned(n):
-    # Labels before the first pass, -1 everywhere. A loop over np.empty instead of np.full,
-    # whose generic implementation compiled in 0.12-0.16 s of a first run.
-    labels = np.empty(n, np.int64)
-    for i in range(n):
-        labels[i] = -1
-    return labels
-
-
-@numba.njit(**_NJIT)
 def assign_labels(X, centers, block, parallel):
     """Label of the nearest centre of every row (int64)."""
     n, d = X.shape
@@ -265,7 +254,10 @@ def assign_labels(X, centers, block, parallel):
     cnorm = np.empty(k, np.float64)
     prepare_centers(centers, CT, cnorm)
     nb = (n + block - 1) // block
-    labels = _unassigned(n)
+    # -1 (no label yet) by a loop: np.full's generic implementation costs its own compilation.
+    labels = np.empty(n, np.int64)
+    for i in range(n):
+        labels[i] = -1
     dummy_s = np.empty((nb, 0, 0), np.float64)
     dummy_w = np.empty((nb, 0), np.float64)
     w = np.empty(0, np.float64)
@@ -625,7 +617,10 @@ def lloyd(X, w, centers_init, max_iter, tol, block, parallel):
     new = np.empty_like(centers)
     CT = np.empty((d, k), X.dtype)
     cnorm = np.empty(k, np.float64)
-    labels = _unassigned(n)
+    # -1 (no label yet) by a loop: np.full's generic implementation costs its own compilation.
+    labels = np.empty(n, np.int64)
+    for i in range(n):
+        labels[i] = -1
     nb = (n + block - 1) // block
     psums = np.empty((nb, k, d), np.float64)
     pw = np.empty((nb, k), np.float64)
