@@ -103,6 +103,23 @@ def _sq_dist_row(X, i, C, j):
 
 
 @numba.njit(**_NJIT)
+def _search_right(a, v):
+    # The index np.searchsorted(a, v, side="right") returns, probe for probe the same
+    # bisection numba runs (a NaN key counts as above everything, so it lands past the end).
+    # numba's generic searchsorted and its NaN-aware <= took about 0.4 s to compile on a
+    # first run (measured in a cold `segengine demo`); this loop takes under 0.1 s.
+    lo = 0
+    hi = a.shape[0]
+    while lo < hi:
+        mid = lo + ((hi - lo) >> 1)
+        if a[mid] <= v or v != v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@numba.njit(**_NJIT)
 def merge_blocks(psums, pw, sums, wsum):
     """Add the per-block centre sums and weights of `assign_pass` in block order.
 
@@ -115,8 +132,12 @@ def merge_blocks(psums, pw, sums, wsum):
     """
     # Fixed block order: the reduction does not depend on which thread ran which block.
     nb, k, d = psums.shape
-    sums[:, :] = 0.0
-    wsum[:] = 0.0
+    # Loops rather than slice stores (sums[:, :] = 0.0), which numba lowers through its
+    # generic broadcasting code; every caller up to lloyd compiles that body again.
+    for j in range(k):
+        wsum[j] = 0.0
+        for f in range(d):
+            sums[j, f] = 0.0
     for b in range(nb):
         for j in range(k):
             wsum[j] += pw[b, j]
@@ -139,8 +160,11 @@ def _assign_block(X, CT, cnorm, w, labels, bsums, bw, start, stop, D, update):
     Db = D[:m]
     np.dot(X[start:stop], CT, Db)
     if update:
-        bsums[:, :] = 0.0
-        bw[:] = 0.0
+        # Loops rather than slice stores, as in merge_blocks.
+        for j in range(k):
+            bw[j] = 0.0
+            for f in range(d):
+                bsums[j, f] = 0.0
     changed = 0
     for r in range(m):
         i = start + r
@@ -175,18 +199,6 @@ def _assign_par(X, CT, cnorm, w, labels, psums, pw, pchg, block, update):
 
 
 @numba.njit(**_NJIT)
-def _assign_ser(X, CT, cnorm, w, labels, psums, pw, pchg, block, update):
-    n = X.shape[0]
-    k = CT.shape[1]
-    nb = pchg.shape[0]
-    D = np.empty((block, k), dtype=X.dtype)
-    for b in range(nb):
-        start = b * block
-        stop = min(n, start + block)
-        pchg[b] = _assign_block(X, CT, cnorm, w, labels, psums[b], pw[b], start, stop, D, update)
-
-
-@numba.njit(**_NJIT)
 def assign_pass(X, CT, cnorm, w, labels, psums, pw, pchg, block, update, parallel):
     """One assignment pass: nearest centre of every row, with per-block centre sums when ``update``.
 
@@ -213,11 +225,24 @@ def assign_pass(X, CT, cnorm, w, labels, psums, pw, pchg, block, update, paralle
     int
         Rows whose label changed.
     """
+    # The serial loop stays in this body: numba links every callee's code into its caller
+    # and optimises and compiles the whole again, so one wrapper level less between lloyd
+    # and _assign_block took about 0.4 s off a first run.
+    n = X.shape[0]
+    nb = pchg.shape[0]
     if parallel is not None and parallel:
         _assign_par(X, CT, cnorm, w, labels, psums, pw, pchg, block, update)
     else:
-        _assign_ser(X, CT, cnorm, w, labels, psums, pw, pchg, block, update)
-    return pchg.sum()
+        D = np.empty((block, CT.shape[1]), dtype=X.dtype)
+        for b in range(nb):
+            start = b * block
+            stop = min(n, start + block)
+            pchg[b] = _assign_block(X, CT, cnorm, w, labels, psums[b], pw[b], start, stop, D, update)
+    # A loop, not pchg.sum(): numba's generic array sum costs its own compilation.
+    changed = 0
+    for b in range(nb):
+        changed += pchg[b]
+    return changed
 
 
 @numba.njit(**_NJIT)
@@ -229,11 +254,14 @@ def assign_labels(X, centers, block, parallel):
     cnorm = np.empty(k, np.float64)
     prepare_centers(centers, CT, cnorm)
     nb = (n + block - 1) // block
-    labels = np.full(n, -1, np.int64)
+    # -1 (no label yet) by a loop: np.full's generic implementation costs its own compilation.
+    labels = np.empty(n, np.int64)
+    for i in range(n):
+        labels[i] = -1
     dummy_s = np.empty((nb, 0, 0), np.float64)
     dummy_w = np.empty((nb, 0), np.float64)
     w = np.empty(0, np.float64)
-    pchg = np.zeros(nb, np.int64)
+    pchg = np.empty(nb, np.int64)
     assign_pass(X, CT, cnorm, w, labels, dummy_s, dummy_w, pchg, block, _NO_UPDATE, parallel)
     return labels
 
@@ -389,7 +417,7 @@ def kmeans_plusplus(X, xsq, w, k, n_trials, uniforms, block, parallel):
         cw[i] = s
     # side="right" never lands on a zero-weight row (its cumulative weight equals its
     # predecessor's).
-    idx = min(np.searchsorted(cw, uniforms[0] * s, side="right"), n - 1)
+    idx = min(_search_right(cw, uniforms[0] * s), n - 1)
     for f in range(d):
         centers[0, f] = X[idx, f]
     if k == 1:
@@ -413,7 +441,7 @@ def kmeans_plusplus(X, xsq, w, k, n_trials, uniforms, block, parallel):
             cum[i] = s
         for t in range(n_trials):
             v = uniforms[1 + (c - 1) * n_trials + t] * s
-            ct = min(np.searchsorted(cum, v, side="right"), n - 1)
+            ct = min(_search_right(cum, v), n - 1)
             cand[t] = ct
             csq[t] = xsq[ct]
             for f in range(d):
@@ -423,7 +451,8 @@ def kmeans_plusplus(X, xsq, w, k, n_trials, uniforms, block, parallel):
         else:
             for b in range(nb):
                 _trials_block(X, xsq, w, closest, candT, csq, trial_d, ppot[b], b * block, min(n, b * block + block), G)
-        pots[:] = 0.0
+        for t in range(n_trials):
+            pots[t] = 0.0
         for b in range(nb):
             for t in range(n_trials):
                 pots[t] += ppot[b, t]
@@ -446,7 +475,13 @@ def center_data(X):
     norms of the copy and the mean per-feature variance are float64.
     """
     n, d = X.shape
-    mean64 = np.zeros(d, np.float64)
+    # np.empty and explicit zeroing rather than np.zeros: one numba allocation helper less to
+    # compile on a first run (this is the first kernel a report compiles).
+    mean64 = np.empty(d, np.float64)
+    dev = np.empty(d, np.float64)
+    for f in range(d):
+        mean64[f] = 0.0
+        dev[f] = 0.0
     for i in range(n):
         for f in range(d):
             mean64[f] += X[i, f]
@@ -457,7 +492,6 @@ def center_data(X):
         mean[f] = mean64[f]
     Xc = np.empty_like(X)
     xsq = np.empty(n, np.float64)
-    dev = np.zeros(d, np.float64)
     for i in range(n):
         s = 0.0
         for f in range(d):
@@ -479,6 +513,34 @@ def center_data(X):
 
 
 @numba.njit(**_NJIT)
+def _next_in_order(keys, prev):
+    """Row that follows row ``prev`` in ``np.argsort(keys, kind="stable")``; the first for -1.
+
+    That order sorts keys ascending with NaN after all others and equal keys by row index
+    (numpy's and numba's). Walking it one row at a time costs O(n) a step, against O(n log n)
+    for the whole sort, and the caller takes at most one row per empty cluster; it spares the
+    first run numba's mergesort argsort, whose compilation took 1.2-1.5 s. Returns -1 past the
+    last row.
+    """
+    best = -1
+    kp = keys[prev] if prev >= 0 else 0.0
+    for i in range(keys.shape[0]):
+        ki = keys[i]
+        if prev >= 0:
+            if ki < kp or (kp != kp and ki == ki):
+                continue  # smaller key: before prev
+            if not (kp < ki or (ki != ki and kp == kp)) and i <= prev:
+                continue  # equal key, not after prev
+        if best >= 0:
+            kb = keys[best]
+            # Rows come in index order, so an equal key keeps the earlier row.
+            if not (ki < kb or (kb != kb and ki == ki)):
+                continue
+        best = i
+    return best
+
+
+@numba.njit(**_NJIT)
 def _new_centers(X, w, labels, sums, wsum, old, new):
     """Means of the clusters into ``new``; empty clusters take the farthest points.
 
@@ -491,22 +553,26 @@ def _new_centers(X, w, labels, sums, wsum, old, new):
     for j in range(k):
         if wsum[j] <= 0.0:
             n_empty += 1
-    relocated = np.zeros(k, np.bool_)
+    # np.empty and a loop, not np.zeros(k, np.bool_): one numba allocation helper less to
+    # compile on a first run.
+    relocated = np.empty(k, np.bool_)
+    for j in range(k):
+        relocated[j] = False
     if n_empty > 0:
-        # Rare: exact distances to the assigned (old) centres, farthest first; a stable sort
-        # breaks ties by row index so the choice is deterministic.
+        # Rare: exact distances to the assigned (old) centres, farthest first, ties broken by
+        # row index so the choice is deterministic. Only the first few rows of that order are
+        # ever taken (at most one per cluster), so `_next_in_order` walks it one row at a time.
         dist = np.empty(n, np.float64)
         for i in range(n):
             dist[i] = -_sq_dist_row(X, i, old, labels[i])
-        order = np.argsort(dist, kind="mergesort")
-        t = 0
+        idx = np.int64(-1)  # int64: not a Literal[int] signature of _next_in_order
+        first = _next_in_order(dist, idx)
         # Every row on its centre (fewer distinct rows than clusters): moving an empty
         # centre onto a duplicate row would change nothing but cost an iteration.
-        for j in range(k if dist[order[0]] < 0.0 else 0):
+        for j in range(k if dist[first] < 0.0 else 0):
             if wsum[j] > 0.0:
                 continue
-            idx = order[t]
-            t += 1
+            idx = first if idx < 0 else _next_in_order(dist, idx)
             o = labels[idx]
             wi = w[idx]
             if o != j and not relocated[o]:
@@ -552,11 +618,14 @@ def lloyd(X, w, centers_init, max_iter, tol, block, parallel):
     new = np.empty_like(centers)
     CT = np.empty((d, k), X.dtype)
     cnorm = np.empty(k, np.float64)
-    labels = np.full(n, -1, np.int64)
+    # -1 (no label yet) by a loop: np.full's generic implementation costs its own compilation.
+    labels = np.empty(n, np.int64)
+    for i in range(n):
+        labels[i] = -1
     nb = (n + block - 1) // block
     psums = np.empty((nb, k, d), np.float64)
     pw = np.empty((nb, k), np.float64)
-    pchg = np.zeros(nb, np.int64)
+    pchg = np.empty(nb, np.int64)
     sums = np.empty((k, d), np.float64)
     wsum = np.empty(k, np.float64)
     strict = False
