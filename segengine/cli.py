@@ -73,16 +73,17 @@ def _engine() -> Any:
     return importlib.import_module("segengine.api")
 
 
-def _note_compiling(language: str) -> None:
+def _note_compiling(language: str, n_records: int) -> None:
     """One line on stderr when this run compiles the kernels (numba's cache has none yet)."""
     from segengine.kernel_cache import kernels_need_compiling
 
     if kernels_need_compiling():
         progress(label(language, "compiling"))
-        # The silhouette and mixture kernels compile on the second core meanwhile.
+        # Two cores compile: a child process the Lloyd and mixture kernels, this one the rest.
         from segengine import compile_stages
 
-        compile_stages.start()
+        if compile_stages.start():
+            compile_stages.compile_here(n_records)
 
 
 def _elapsed_ms(start: float) -> str:
@@ -90,8 +91,8 @@ def _elapsed_ms(start: float) -> str:
 
 
 def _run_report(payload: dict[str, Any], language: str, show_progress: bool) -> Any:
-    _note_compiling(language)
     n = len(payload["data"]) if isinstance(payload.get("data"), list) else 0
+    _note_compiling(language, n)
     if show_progress:
         progress(label(language, "segmenting", n=count_text(n, "en")))
     start = time.perf_counter()
@@ -106,8 +107,8 @@ def _run_report_html(payload: dict[str, Any], args: argparse.Namespace, show_pro
     from segengine.api import fit_and_report
     from segengine.html_report import render_html
 
-    _note_compiling(args.language)
     n = len(payload["data"]) if isinstance(payload.get("data"), list) else 0
+    _note_compiling(args.language, n)
     if show_progress:
         progress(label(args.language, "segmenting", n=count_text(n, "en")))
     start = time.perf_counter()

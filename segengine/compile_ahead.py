@@ -1,13 +1,14 @@
-"""A first run compiles the kernels it needs later on the second core while it compiles the first.
+"""A first run compiles on both cores: a child process compiles some kernels, the report others.
 
 numba compiles one kernel at a time in a process (a global lock), so a first run on a new machine
-spends its wall time compiling: the k search's KMeans kernels, then the silhouettes', then the
-mixture's. The command line knows when that is about to happen (:mod:`segengine.kernel_cache`)
-and starts a child Python process (:mod:`segengine.compile_stages`) that compiles the silhouette
-kernels and then the mixture kernels into numba's on-disk cache, announcing each stage on its
-stdout as it ends; this module follows it (:func:`follow`). The report's first silhouette or
-mixture call waits (:func:`wait_for`) until the child has announced that stage and then loads the
-machine code from the cache, instead of compiling it a second time.
+spends its wall time compiling: the k search's KMeans kernels, the silhouettes', the mixture's.
+The command line knows when that is about to happen (:mod:`segengine.kernel_cache`) and starts a
+child Python process (:mod:`segengine.compile_stages`) that compiles the Lloyd kernel and then the
+mixture kernels into numba's on-disk cache, announcing each stage on its stdout as it ends; this
+module follows it (:func:`follow`). Meanwhile the report's process compiles the silhouette kernels,
+the seeding and the centring. Its first Lloyd or mixture call waits (:func:`wait_for`) until the
+child has announced that stage and then loads the machine code from the cache, instead of
+compiling it a second time.
 
 This module imports nothing of segengine, so that the engines can call :func:`wait_for`. Nothing
 changes for library callers that never start a child, nor in a process whose kernels are already
@@ -25,7 +26,7 @@ from typing import IO
 __all__ = ["STAGES", "follow", "wait_for"]
 
 # In the order the report needs them.
-STAGES = ("silhouette", "mixture")
+STAGES = ("lloyd", "mixture")
 # Longest a report waits for one stage (compiling takes seconds; a stall must not hang a run).
 TIMEOUT_S = 120.0
 

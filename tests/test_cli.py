@@ -95,7 +95,7 @@ def engine(monkeypatch):
 
     _install(monkeypatch, fake)
     # The stand-in compiles nothing: no first-run note, whatever numba's cache holds.
-    monkeypatch.setattr(cli, "_note_compiling", lambda msg: None)
+    monkeypatch.setattr(cli, "_note_compiling", lambda language, n_records: None)
     return calls
 
 

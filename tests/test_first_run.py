@@ -126,18 +126,19 @@ def test_threading_layer_known_before_any_parallel_kernel(tmp_path):
 
 
 @pytest.mark.slow  # a cold compile of the whole report path
-def test_first_cli_run_loads_silhouette_and_mixture_kernels_compiled_by_its_child(tmp_path):
+def test_first_cli_run_loads_lloyd_and_mixture_kernels_compiled_by_its_child(tmp_path):
     # The CLI's first run starts segengine.compile_stages on the second core; the report's own
-    # process must then load those kernels from numba's cache instead of compiling them again.
+    # process must then load the Lloyd and mixture kernels from numba's cache instead of
+    # compiling them again.
     code = (
         "import contextlib, io, json\n"
         "from segengine.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['demo', '--n', '3000', '--options', '{\"algorithm\": \"gmm\"}'])\n"
-        "from segengine.metrics import _silhouette_kernels as S\n"
+        "from segengine.engines import _kmeans_kernels as K\n"
         "from segengine.engines import _gmm_kernels as G\n"
         "out = {}\n"
-        "for name, d in [('sym', S._sym_unit), ('em', G.em_pass_serial)]:\n"
+        "for name, d in [('lloyd', K.lloyd), ('em', G.em_pass_serial)]:\n"
         "    s = d.stats\n"
         "    out[name] = [sum(s.cache_hits.values()), sum(s.cache_misses.values())]\n"
         "print(json.dumps(out))\n"
@@ -146,4 +147,4 @@ def test_first_cli_run_loads_silhouette_and_mixture_kernels_compiled_by_its_chil
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "compiling kernels, first run only" in proc.stderr
     stats = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert stats == {"sym": [1, 0], "em": [1, 0]}, stats
+    assert stats == {"lloyd": [1, 0], "em": [1, 0]}, stats

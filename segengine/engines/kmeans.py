@@ -24,7 +24,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from segengine import config
+from segengine import compile_ahead, config
 from segengine.concurrency import guarded, map_two_threads
 from segengine.engines import _kmeans_kernels as _k
 from segengine.engines._bounds import check_centers
@@ -350,6 +350,7 @@ def fit_prepared(
         if algo == "hamerly":
             out = _k.hamerly(P.X, P.w, P.xsq, c0, max_iter, scaled_tol, config.BLOCK_ROWS, _k.parallel_flag(par))
         else:
+            compile_ahead.wait_for("lloyd")  # a first run: the kernel may be compiling elsewhere
             out = _k.lloyd(P.X, P.w, c0, max_iter, scaled_tol, config.BLOCK_ROWS, _k.parallel_flag(par))
         # Strictly lower only: ties keep the earliest restart, which keeps runs reproducible.
         if best is None or out[2] < best[2]:

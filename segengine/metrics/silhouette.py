@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from segengine import compile_ahead, config
+from segengine import config
 from segengine.concurrency import guarded, map_two_threads, needs_serialising
 from segengine.metrics import _silhouette_kernels as _k, _silhouette_metric_kernels as _mk
 
@@ -231,7 +231,6 @@ def _silhouette_rows(
     """
     if max_cells is None:
         max_cells = _default_max_cells(codes.shape[1])
-    compile_ahead.wait_for("silhouette")  # a first run: the kernels may be compiling elsewhere
     m, n = codes.shape
     all_rows = rows is None
     if rows is None:
