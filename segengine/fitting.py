@@ -131,7 +131,8 @@ def fit_table(
     model = _model(options, pre, choice, sel, centers, order, n, weight)
     # KMeans: one pass of distances (the BIC comparison's) serves memberships and confidences;
     # each distance is computed on its own, so the columns in segment order are the same numbers.
-    sq = None if choice.sq is None else np.ascontiguousarray(choice.sq[:, order])
+    sq = None if choice.sq is None else choice.sq[:, order]
+    choice.sq = None  # the engine-order copy is not needed again: free it before the memberships
     resp = membership_matrix(model, X, sq)
     best = label_records(resp, labels)
     search_silhouettes = None

@@ -741,13 +741,13 @@ def choose_algorithm(
     n_params = n_mixture_parameters(k, d, options.covariance_type)
     evidence["records_per_parameter"] = n / n_params
     enough = n >= config.GMM_MIN_RECORDS_PER_PARAMETER * n_params
-    log_resp = None
+    gmm_labels = None
     if options.algorithm == "gmm" or (options.algorithm == "auto" and continuous and enough):
-        gmm, algorithm, log_resp = _try_mixture(X, km, k, options, column_names, deadline, evidence, notices)
+        gmm, algorithm, gmm_labels = _try_mixture(X, km, k, options, column_names, deadline, evidence, notices)
     evidence["margin"] = config.GMM_BIC_MARGIN
     evidence["chosen"] = algorithm
     if algorithm == "gmm":
-        raw_labels = log_resp.argmax(axis=1)
+        raw_labels = gmm_labels
         centers = np.asarray(gmm.means, dtype=np.float64)
     else:
         raw_labels = km.labels
@@ -764,8 +764,8 @@ def choose_algorithm(
 def _try_mixture(X, km, k, options, column_names, deadline, evidence, notices) -> tuple[Any, str, Any]:
     """Fit the mixture within the deadline, record its BIC and degeneracy.
 
-    Returns (mixture, algorithm, log responsibilities of ``X`` under the mixture): one E-step
-    serves the BIC and the labels.
+    Returns (mixture, algorithm, the mixture's label of every record): one E-step serves the
+    BIC and the labels.
     """
     from segengine.budget import gmm_iteration_ms
 
@@ -783,6 +783,8 @@ def _try_mixture(X, km, k, options, column_names, deadline, evidence, notices) -
         return None, algorithm, None
     lpn, log_resp = gmm.log_prob_resp(X)
     evidence["gmm_bic"] = float(-2.0 * lpn.sum() + gmm.n_parameters() * math.log(n))
+    labels = log_resp.argmax(axis=1)
+    del lpn, log_resp  # n x k: not held through the checks below (peak memory at 250k records)
     evidence["delta_bic_per_record"] = (evidence["kmeans_bic"] - evidence["gmm_bic"]) / (2.0 * n)
     collapsed = _mixture_degeneracy(X, column_names, gmm, evidence, options.random_state)
     if collapsed and options.algorithm == "gmm":
@@ -790,7 +792,7 @@ def _try_mixture(X, km, k, options, column_names, deadline, evidence, notices) -
         notices.append(("warn_gmm_degenerate", {"field": first["field"], "n": len(collapsed)}))
     if options.algorithm == "gmm" or (evidence["delta_bic_per_record"] > config.GMM_BIC_MARGIN and not collapsed):
         algorithm = "gmm"
-    return gmm, algorithm, log_resp
+    return gmm, algorithm, labels
 
 
 def _weighted_sigma2(X: np.ndarray, centers: np.ndarray, labels: np.ndarray, weight: np.ndarray) -> float:
