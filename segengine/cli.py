@@ -244,6 +244,7 @@ def _cmd_warmup(args: argparse.Namespace) -> int:
     # parallel twins compile on the first report large enough to use them (parallel_flag).
     sizes = [300, 2 * int(getattr(config, "PARALLEL_MIN_ROWS", 4096)), 300]
     total_start = time.perf_counter()
+    _note_compiling(args.language, sizes[0])  # on a first run, both cores compile
     timings = []
     for n in sizes:
         records, _ = load_demo_customers(n=n, random_state=0)
