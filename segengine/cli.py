@@ -75,14 +75,14 @@ def _engine() -> Any:
 
 def _note_compiling(language: str, n_records: int) -> None:
     """One line on stderr when this run compiles the kernels (numba's cache has none yet)."""
-    from segengine.kernel_cache import kernels_need_compiling
+    from segengine.kernel_cache import cache_enabled, kernels_need_compiling
 
     if kernels_need_compiling():
         progress(label(language, "compiling"))
         # Two cores compile: a child process the Lloyd and mixture kernels, this one the rest.
         from segengine import compile_stages
 
-        if compile_stages.start():
+        if cache_enabled() and compile_stages.start():
             compile_stages.compile_here(n_records)
 
 

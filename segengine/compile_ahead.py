@@ -19,11 +19,12 @@ caller compiles the kernels itself, as it would have without the child.
 
 from __future__ import annotations
 
+import atexit
 import subprocess
 import threading
 from typing import IO
 
-__all__ = ["STAGES", "follow", "wait_for"]
+__all__ = ["STAGES", "follow", "wait_for", "stop"]
 
 # In the order the report needs them.
 STAGES = ("lloyd", "mixture")
@@ -72,6 +73,9 @@ def follow(child: subprocess.Popen) -> bool:
         _ended = False
     threading.Thread(target=_read_stages, args=(child.stdout,), name="segengine-compile-ahead",
                      daemon=True).start()
+    # A command that ends before the child (an invalid file, a report that needed no mixture)
+    # does not leave it compiling behind it, nor a zombie.
+    atexit.register(stop)
     return True
 
 
@@ -83,7 +87,28 @@ def wait_for(stage: str) -> None:
     stage : str
         One of :data:`STAGES`.
     """
+    global _ended
     if _child is None or stage in _done or _ended:  # the common case: no lock, no wait
         return
     with _cond:
-        _cond.wait_for(lambda: stage in _done or _ended, timeout=TIMEOUT_S)
+        if _cond.wait_for(lambda: stage in _done or _ended, timeout=TIMEOUT_S):
+            return
+        # A stalled child: stop following it, so that no later call waits again (they are
+        # many: one per Lloyd restart, one per EM pass), and stop it.
+        _ended = True
+        _cond.notify_all()
+        child = _child
+    stop()
+    del child
+
+
+def stop() -> None:
+    """Stop the followed child if it still runs, and reap it (at exit, or after a stall)."""
+    child = _child
+    if child is None or child.poll() is not None:
+        return
+    try:
+        child.kill()
+        child.wait(timeout=10)
+    except (OSError, subprocess.TimeoutExpired):  # already gone, or the OS will reap it
+        pass

@@ -37,7 +37,8 @@ def start() -> bool:
         # this process compiles the kernels itself.
         child = subprocess.Popen(
             [sys.executable, "-m", "segengine.compile_stages"], stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True, env=dict(os.environ),
+            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True,
+            env=_child_environment(),
         )
     except OSError:
         return False
@@ -74,6 +75,15 @@ def _lloyd() -> None:
     # Explicit centres and row norms: only the Lloyd kernel compiles (no seeding, no centring).
     kmeans_fit(X, 2, init=X[:2].copy(), n_init=1, max_iter=3, x_sq_norms=np.einsum("ij,ij->i", X, X),
                algorithm="lloyd")
+
+
+def _child_environment() -> dict[str, str]:
+    # The parent's segengine first on the path (the child must compile the kernels the parent
+    # will look up), and PYTHONSAFEPATH (Python 3.11+) so that the working directory is not put
+    # before it: a checkout or a stray numpy.py there cannot replace the parent's packages.
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+    return dict(os.environ, PYTHONPATH=path, PYTHONSAFEPATH="1")
 
 
 def _silhouette(exact: bool) -> None:

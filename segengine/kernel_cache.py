@@ -12,7 +12,7 @@ size in the index and ignores a stale one), and holds at least one compiled sign
 
 from __future__ import annotations
 
-__all__ = ["REPORT_PATH_KERNELS", "kernels_need_compiling"]
+__all__ = ["REPORT_PATH_KERNELS", "kernels_need_compiling", "cache_enabled"]
 
 # Top-level kernels every report calls (module, function): the k search's KMeans fits. Their
 # callees are compiled into them. Which silhouette and mixture kernels run depends on the
@@ -32,6 +32,24 @@ def _kernel_cached(dispatcher: object) -> bool:
         return False
     # numba's IndexDataCacheFile: {} when the index is missing or stale for this source file.
     return bool(cache_file._load_index())
+
+
+def cache_enabled() -> bool:
+    """Whether numba caches the report path's kernels on disk in this process.
+
+    Returns
+    -------
+    bool
+        False when numba cannot cache them (no writable cache location): then every run
+        compiles, and compiling ahead in another process would be wasted.
+    """
+    import importlib
+
+    try:
+        dispatcher = importlib.import_module("segengine.engines._kmeans_kernels").lloyd
+        return getattr(getattr(dispatcher, "_cache", None), "_cache_file", None) is not None
+    except Exception:  # noqa: BLE001 - a change in numba internals: make no claim
+        return False
 
 
 def kernels_need_compiling() -> bool:

@@ -64,3 +64,19 @@ def test_only_one_child_is_followed(fresh):
     finally:
         first.wait()
         second.wait()
+
+
+def test_a_stalled_child_costs_one_timeout_then_is_stopped(fresh, monkeypatch):
+    monkeypatch.setattr(fresh, "TIMEOUT_S", 0.3)
+    child = _child("import time; time.sleep(60)")
+    try:
+        assert fresh.follow(child)
+        t = time.perf_counter()
+        for _ in range(20):  # one per Lloyd restart in a real k search
+            fresh.wait_for("lloyd")
+        assert time.perf_counter() - t < 3.0  # one timeout, not twenty
+        assert child.wait(timeout=10) is not None  # stopped and reaped
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

@@ -350,7 +350,8 @@ def fit_prepared(
         if algo == "hamerly":
             out = _k.hamerly(P.X, P.w, P.xsq, c0, max_iter, scaled_tol, config.BLOCK_ROWS, _k.parallel_flag(par))
         else:
-            compile_ahead.wait_for("lloyd")  # a first run: the kernel may be compiling elsewhere
+            if not par:  # a first run: the serial kernel may be compiling elsewhere
+                compile_ahead.wait_for("lloyd")
             out = _k.lloyd(P.X, P.w, c0, max_iter, scaled_tol, config.BLOCK_ROWS, _k.parallel_flag(par))
         # Strictly lower only: ties keep the earliest restart, which keeps runs reproducible.
         if best is None or out[2] < best[2]:
