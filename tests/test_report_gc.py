@@ -69,3 +69,18 @@ def test_concurrent_reports_enable_it_once_all_have_ended(payload):
         t.join()
     assert not errors
     assert gc.isenabled()
+
+
+def test_overlapping_reports_never_keep_it_off_past_the_report_that_paused_it():
+    # A service whose reports overlap without pause: the collector must come back when the
+    # report that paused it ends, not when the process happens to be idle.
+    from segengine.api import _collector_paused
+
+    first, second = _collector_paused(), _collector_paused()
+    first.__enter__()
+    assert not gc.isenabled()
+    second.__enter__()  # starts while the first holds the pause
+    first.__exit__(None, None, None)
+    assert gc.isenabled()  # the second still runs, with the collector on
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
