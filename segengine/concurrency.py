@@ -136,7 +136,7 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
 
 
 # -- two threads for independent serial kernels ---------------------------------------------------
-# One pool for the process: a report fans work out to two threads five or six times, and a fresh
+# One helper thread for the process: a report fans work out five or six times, and a fresh
 # ThreadPoolExecutor costs ~0.5 ms to start and join each time.
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
@@ -149,8 +149,9 @@ def _mark_worker() -> None:
 
 def _forget_pool() -> None:
     # A forked child inherits the pool object but not its threads: it starts its own.
-    global _POOL
+    global _POOL, _POOL_LOCK
     _POOL = None
+    _POOL_LOCK = threading.Lock()  # a fork while another thread held it leaves it held
 
 
 if hasattr(os, "register_at_fork"):
@@ -168,13 +169,16 @@ def _one_thread_wanted() -> bool:
 
 
 def map_two_threads(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    """``[fn(x) for x in items]``, run on a process-wide pool of two threads.
+    """``[fn(x) for x in items]``, on the calling thread and one helper thread at once.
 
     For independent calls of serial numba kernels (they release the GIL): the two cores of the
-    target machine run two of them at once. Items start in the order given (callers put the
-    longest first). Runs inline, in order, inside a pool worker (a task that fans out again
-    would otherwise wait for itself), with fewer than two items, on one core, or when the
-    calling thread limited numba to one thread (``numba.set_num_threads(1)``).
+    target machine run two of them at once. Both threads take the next item as they become free
+    (callers put the longest first). The helper thread is one per process: when it is busy with
+    another caller's items (a service running reports side by side), the caller works through
+    its own items alone and never waits for the other's. Runs inline, in order, inside the
+    helper thread (a task that fans out again would otherwise wait for itself), with fewer than
+    two items, on one core, or when the calling thread limited numba to one thread
+    (``numba.set_num_threads(1)``).
 
     Parameters
     ----------
@@ -186,8 +190,8 @@ def map_two_threads(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
     Returns
     -------
     list
-        The results, in the order of ``items``. When a call raises, every call still finishes
-        before the first exception (in item order) is raised.
+        The results, in the order of ``items``. When a call raises, every call taken still
+        finishes before the first exception (in item order) is raised.
     """
     global _POOL
     items = list(items)
@@ -195,9 +199,31 @@ def map_two_threads(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         return [fn(x) for x in items]
     with _POOL_LOCK:
         if _POOL is None:
-            _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="segengine-kernels",
+            _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segengine-kernels",
                                        initializer=_mark_worker)
         pool = _POOL
-    futures = [pool.submit(fn, x) for x in items]
-    wait(futures)
-    return [f.result() for f in futures]
+    results: list = [None] * len(items)
+    errors: list = [None] * len(items)
+    taken = iter(range(len(items)))
+    lock = threading.Lock()
+
+    def drain() -> None:
+        while True:
+            with lock:
+                i = next(taken, None)
+            if i is None:
+                return
+            try:
+                results[i] = fn(items[i])
+            except BaseException as exc:  # noqa: BLE001 - re-raised below, in item order
+                errors[i] = exc
+
+    helper = pool.submit(drain)
+    drain()
+    # Not started yet (the helper is busy elsewhere): this thread did everything; do not wait.
+    if not helper.cancel():
+        wait([helper])
+    for exc in errors:
+        if exc is not None:
+            raise exc
+    return results

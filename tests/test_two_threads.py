@@ -20,8 +20,29 @@ def test_results_in_item_order_and_on_two_threads():
         return x * x
 
     assert map_two_threads(slow_square, range(5)) == [0, 1, 4, 9, 16]
-    if (os.cpu_count() or 1) > 1:
-        assert len(names) == 2 and all(n.startswith("segengine-kernels") for n in names)
+    if (os.cpu_count() or 1) > 1:  # the caller and the helper thread both took items
+        assert names == {threading.current_thread().name} | {n for n in names if n.startswith("segengine-kernels")}
+        assert len(names) == 2
+
+
+def test_a_caller_never_waits_for_another_callers_items():
+    # Two reports side by side: while the helper thread works on the first's long items, the
+    # second does its own quick items alone instead of queueing behind them.
+    started = threading.Event()
+
+    def slow(x):
+        started.set()
+        time.sleep(0.6)
+        return x
+
+    first = threading.Thread(target=lambda: map_two_threads(slow, range(4)))
+    first.start()
+    started.wait(5)
+    time.sleep(0.05)
+    t = time.perf_counter()
+    assert map_two_threads(lambda x: x + 1, range(6)) == [1, 2, 3, 4, 5, 6]
+    assert time.perf_counter() - t < 0.4
+    first.join()
 
 
 def test_a_task_that_fans_out_again_runs_inline_instead_of_waiting_for_itself():
