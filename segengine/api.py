@@ -64,7 +64,7 @@ def segmentation_report(payload: Any, language: str = "en", *, model: Any = None
 
 
 _GC_LOCK = threading.Lock()
-_gc_pauser: object | None = None
+_gc_paused = False  # whether a report holds the pause
 
 
 @contextlib.contextmanager
@@ -78,19 +78,18 @@ def _collector_paused() -> Iterator[None]:
     ends: in a service whose reports overlap without pause, the collector is never off for
     longer than one report (the others run with it as they find it).
     """
-    global _gc_pauser
-    token = object()
+    global _gc_paused
     with _GC_LOCK:
-        mine = _gc_pauser is None and gc.isenabled()
+        mine = not _gc_paused and gc.isenabled()
         if mine:
-            _gc_pauser = token
+            _gc_paused = True
             gc.disable()
     try:
         yield
     finally:
         if mine:
             with _GC_LOCK:
-                _gc_pauser = None
+                _gc_paused = False
                 gc.enable()
 
 
