@@ -83,6 +83,11 @@ SILHOUETTE_EXACT_LIMIT_SECONDS = 2
 # Records scored (each against all records) when sampled: one sample of 1,000 serves every k
 # and picked the exact k in every trial (4 blob sets x 20 seeds; SPEC section 6), ~7 ms at 10k.
 SILHOUETTE_SAMPLE_SIZE = 1_000
+# The final labels' sampled silhouette is folded from the k search's per-cell distance sums of
+# the same rows while at most this fraction of records carry another label than most of their
+# cell (those are the only distances computed again; a quarter of them still costs a quarter
+# of scoring directly).
+SILHOUETTE_REUSE_MAX_MOVED = 0.25
 
 # Skewness above which a non-negative numeric field is log1p-transformed (scaling="auto").
 SKEW_THRESHOLD = 2.0

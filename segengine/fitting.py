@@ -161,6 +161,7 @@ def fit_table(
         table=table, columns=field_columns(pre, table), matrix=X, ids=table.ids, labels=labels,
         prediction=prediction, confidence=confidence, notices=tuple(notices), timings_ms=timings,
         started=started, deadline=deadline, search_silhouettes=search_silhouettes,
+        search_sums=sel.row_sums if search_silhouettes is None else None,
     )
     return FitResult(model, batch, FitDetails(choice.kmeans, choice.mixture, order))
 

@@ -328,6 +328,9 @@ class ScoredBatch:
     search_silhouettes : (numpy.ndarray or None, numpy.ndarray) or None
         Per-record silhouettes of these labels computed by the k search (rows scored, values),
         when the labels are the search's labelling; saves scoring them twice.
+    search_sums : metrics.silhouette.RowSums or None
+        The k search's per-cell distance sums of its silhouette sample (these records, this
+        matrix), from which the labels' sampled silhouette on the same rows is folded.
     segment_sizes : numpy.ndarray or None
         Records per segment when the records are not here (a Dask fit); else from ``labels``.
     n_records : int or None
@@ -346,6 +349,7 @@ class ScoredBatch:
     started: float = 0.0
     deadline: Any = None
     search_silhouettes: tuple | None = None
+    search_sums: Any = None
     segment_sizes: np.ndarray | None = None
     n_records: int | None = None
 

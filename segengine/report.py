@@ -141,7 +141,7 @@ def segment_silhouettes(model: FittedModel, batch: ScoredBatch) -> tuple[float |
         Overall, per segment, and whether the exact values were replaced by a sample for the
         budget.
     """
-    from segengine.metrics.silhouette import silhouette_rows, silhouette_samples
+    from segengine.metrics.silhouette import silhouette_rows, silhouette_rows_from_sums, silhouette_samples
 
     X, labels, k = batch.matrix, batch.labels, model.n_segments
     n = X.shape[0]
@@ -170,7 +170,13 @@ def segment_silhouettes(model: FittedModel, batch: ScoredBatch) -> tuple[float |
             rows = np.sort(rng.choice(n, size=config.SILHOUETTE_SAMPLE_SIZE, replace=False))
             if np.count_nonzero(np.bincount(labels, minlength=k)) < 2:
                 return None, [None] * k, sampled_for_budget
-            s = silhouette_rows(X, labels, rows)
+            s = None
+            kept = batch.search_sums
+            if kept is not None and X is batch.matrix and np.array_equal(kept.rows, rows):
+                # The k search scored these very rows: fold its per-cell sums (issue #18).
+                s = silhouette_rows_from_sums(X, labels, kept)
+            if s is None:
+                s = silhouette_rows(X, labels, rows)
     seg_labels = labels if rows is None else labels[rows]
     sums = np.bincount(seg_labels, weights=s, minlength=k)
     counts = np.bincount(seg_labels, minlength=k)

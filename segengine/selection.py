@@ -26,7 +26,7 @@ from segengine.budget import Deadline, kmeans_pass_ms, silhouette_exact_ms
 from segengine.concurrency import guarded, map_two_threads, needs_serialising
 from segengine.engines.kmeans import KMeansResult, feature_variance, kmeans_fit, kmeans_fit_many
 from segengine.engines.memberships import equal_variance_loglik, sq_distances
-from segengine.metrics.silhouette import count_cells, silhouette_rows_multi
+from segengine.metrics.silhouette import count_cells, silhouette_rows_multi, silhouette_rows_multi_kept
 
 __all__ = ["KSelection", "select_k", "kmeans_mixture_loglik", "n_distinct_rows", "AlgorithmChoice", "choose_algorithm"]
 
@@ -75,6 +75,10 @@ class KSelection:
     restarts: dict[str, Any] = field(default_factory=dict)
     # Segments that received records when fewer than k did (fitting._reduced_segments).
     formed: int | None = None
+    # The sampled rows' distance sums per cell of the labelings (metrics.silhouette.RowSums),
+    # when the search scored a sample of all records: the final labels' silhouette on the same
+    # rows is folded from them.
+    row_sums: Any = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready evidence for ``metadata.k_selection``."""
@@ -266,10 +270,16 @@ def select_k(
     else:
         rows = sample_rows
         used_sample = int(sample_size)
+    # A sample of all records keeps its distance sums (see KSelection.row_sums).
+    keep_sums = rows is not None and sub is None
+    row_sums = None
     if pending:
         # The sampled scores of the provisional labelings say which k can win; those are run
         # to convergence on all records and scored again (the others keep their scores).
-        per_point = silhouette_rows_multi(Xs, labelings, sample_rows)
+        if keep_sums:
+            per_point, row_sums = silhouette_rows_multi_kept(Xs, labelings, sample_rows)
+        else:
+            per_point = silhouette_rows_multi(Xs, labelings, sample_rows)
         fpc = math.sqrt(max(0.0, 1.0 - (ns if sample_rows is None else sample_rows.size) / ns))
         finish = [ks[i] for i in _contenders(per_point, fpc, config.KMEANS_FINISH_MARGIN)
                   if ks[i] in pending]
@@ -285,6 +295,8 @@ def select_k(
             per_point = silhouette_rows_multi(Xs, labelings, None)  # exact: every labeling once
         elif again:
             per_point[again] = silhouette_rows_multi(Xs, labelings[again], rows)
+    elif keep_sums:
+        per_point, row_sums = silhouette_rows_multi_kept(Xs, labelings, rows)
     else:
         per_point = silhouette_rows_multi(Xs, labelings, rows)
     if deadline is not None:
@@ -353,7 +365,7 @@ def select_k(
             deadline.degrade("budget_refine_cut")  # the cap, not convergence, ended it
         rows = values = None  # the report scores the refined labels on all records itself
     return KSelection(chosen, scores, errors, exact, used_sample, fits, ties, stopped, distinct_cap,
-                      rows, values, sorted(resolved), restarts)
+                      rows, values, sorted(resolved), restarts, row_sums=row_sums)
 
 
 def _contenders(per_point: np.ndarray, fpc: float, margin: float = 0.0) -> list[int]:

@@ -86,22 +86,20 @@ def profile_partition(pdf: Any, X: np.ndarray, scorer: Any, specs: list[FieldSpe
 def _silhouette_sums(X: np.ndarray, labels: np.ndarray, sample: np.ndarray, k: int) -> np.ndarray:
     """Sums of distances from every sample record to this partition's records of each segment.
 
-    The silhouette kernel's group sums, with the sample appended as one extra group whose rows
-    are the ones scored (its own sums are dropped).
+    The silhouette kernel's group sums, with the sample appended after the groups' records (the
+    kernel compares the scored rows with the groups' columns only).
     """
     s = sample.shape[0]
     if X.shape[0] == 0 or s == 0:
         return np.zeros((s, k))
     order = np.argsort(labels, kind="stable")
-    counts = np.bincount(labels, minlength=k)
-    starts = np.zeros(k + 2, np.int64)
-    np.cumsum(counts, out=starts[1:k + 1])
-    starts[k + 1] = starts[k] + s
+    starts = np.zeros(k + 1, np.int64)
+    np.cumsum(np.bincount(labels, minlength=k), out=starts[1:])
     XT = np.ascontiguousarray(np.vstack([X[order], sample]).T)
     rows = np.arange(X.shape[0], X.shape[0] + s, dtype=np.int64)
-    buf = np.empty((s, k + 1))
+    buf = np.empty((s, k))
     _sk._group_sums_block(XT, rows, starts, 0, s, buf)
-    return buf[:, :k].copy()
+    return buf
 
 
 def merge_profiles(parts: list[PartitionProfile]) -> PartitionProfile:

@@ -175,11 +175,13 @@ def _load_points(XT, rows, r0, r1, P):
 def _group_sums_into(XT, rows, starts, r0, r1, P, T, buf):
     """buf[ii, g] = sum of distances from point rows[r0 + ii] to the points of group g.
 
-    Groups are the contiguous column ranges ``starts[g]:starts[g + 1]`` of XT. ``P`` (at least
-    r1 - r0 rounded up to four rows, d columns) and ``T`` (4, CHUNK) are scratch, allocated once
-    by the caller for all its blocks.
+    Groups are the contiguous column ranges ``starts[g]:starts[g + 1]`` of XT, from column 0;
+    columns from ``starts[-1]`` on are never compared with (they can hold the scored points
+    themselves when those are not group members). ``P`` (at least r1 - r0 rounded up to four
+    rows, d columns) and ``T`` (4, CHUNK) are scratch, allocated once by the caller for all its
+    blocks.
     """
-    n = XT.shape[1]
+    n = starts[starts.shape[0] - 1]
     n_groups = starts.shape[0] - 1
     nr = r1 - r0
     _load_points(XT, rows, r0, r1, P)
@@ -311,7 +313,7 @@ def _scatter_block(XT, rows, flat_idx, own_flat, sizes, offsets, r0, r1, out):
     _silhouette_from_sums(sums, own_flat, sizes, offsets, r0, r1, out)
 
 
-def silhouette_cells_serial(XT, rows, starts, cell_flat, own_flat, sizes, offsets, block, out):
+def silhouette_cells_serial(XT, rows, starts, cell_flat, own_flat, sizes, offsets, block, out, keep=None):
     """Silhouette of ``rows`` under every labeling, group ("cell") scheme, one thread.
 
     Parameters (all arrays; IN unless said otherwise)
@@ -325,6 +327,7 @@ def silhouette_cells_serial(XT, rows, starts, cell_flat, own_flat, sizes, offset
     offsets : (m + 1,) int64, labeling l owns flat clusters offsets[l]:offsets[l + 1].
     block : int, rows per block.
     out : (m, r) float64, OUT.
+    keep : (r, G) float64, optional OUT: each row's distance sums per cell, kept for the caller.
     """
     # A Python loop over two kernels, not a kernel calling them: numba links a callee into its
     # caller and LLVM re-optimises and re-emits it there, which cost the first run (an empty
@@ -336,8 +339,10 @@ def silhouette_cells_serial(XT, rows, starts, cell_flat, own_flat, sizes, offset
     sums = np.empty((block, sizes.shape[0]))
     for r0 in range(0, r, block):
         r1 = min(r, r0 + block)
-        _group_sums_into(XT, rows, starts, r0, r1, P, T, buf)
-        _cells_silhouette(buf, cell_flat, own_flat, sizes, offsets, r0, r1, sums, out)
+        # A row slice of a C-contiguous array is C-contiguous: the same compiled signature.
+        into = buf if keep is None else keep[r0:r1]
+        _group_sums_into(XT, rows, starts, r0, r1, P, T, into)
+        _cells_silhouette(into, cell_flat, own_flat, sizes, offsets, r0, r1, sums, out)
 
 
 @numba.njit(parallel=True, **_NJIT)

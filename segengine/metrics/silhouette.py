@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -134,6 +135,30 @@ def _sample_rows(n: int, sample_size: int, rng: np.random.Generator) -> NDArray[
 # engine
 
 
+@dataclass(frozen=True)
+class RowSums:
+    """What a sampled pass over several labelings leaves behind: each row's distance sums per cell.
+
+    A cell is a set of points with the same label under every labeling of the pass. Any other
+    labeling of the same points whose clusters are (nearly) unions of cells can be scored on the
+    same rows from these sums, plus the distances to the points that break the pattern
+    (`silhouette_rows_from_sums`).
+
+    Attributes
+    ----------
+    rows : numpy.ndarray of shape (r,), int64
+        The scored points (indices into X), in the order of ``sums``' rows.
+    cell : numpy.ndarray of shape (n,), int64
+        Cell of every point, 0..G-1.
+    sums : numpy.ndarray of shape (r, G), float64
+        Sum of the distances from point ``rows[i]`` to the points of cell g.
+    """
+
+    rows: NDArray[np.int64]
+    cell: NDArray[np.int64]
+    sums: NDArray[np.float64]
+
+
 def _cells(
     codes: NDArray[np.int64], ks: NDArray[np.int64], max_cells: int
 ) -> NDArray[np.int64] | None:
@@ -180,20 +205,22 @@ def _two_threads_pay(n_rows: int, n_points: int) -> bool:
 
 
 def _rows_kernel(kernel: Any, XT: np.ndarray, rows: np.ndarray, middle: tuple, own_flat: np.ndarray,
-                 tail: tuple, out: np.ndarray, threads: bool) -> None:
+                 tail: tuple, out: np.ndarray, threads: bool, keep: np.ndarray | None = None) -> None:
     """``kernel(XT, rows, *middle, own_flat, *tail, out)``, on two threads by halves of ``rows``.
 
     Every row is computed start to end on its own, so the halves give the very same numbers.
+    ``keep`` (rows x cells, the cell scheme's serial kernel only) receives each row's cell sums.
     """
+    extra = {} if keep is None else {"keep": keep}
     if not threads:
-        kernel(XT, rows, *middle, own_flat, *tail, out)
+        kernel(XT, rows, *middle, own_flat, *tail, out, **extra)
         return
     h = rows.shape[0] // 2
-    parts = [(np.ascontiguousarray(rows[:h]), np.ascontiguousarray(own_flat[:, :h]),
-              np.empty((out.shape[0], h))),
-             (np.ascontiguousarray(rows[h:]), np.ascontiguousarray(own_flat[:, h:]),
-              np.empty((out.shape[0], rows.shape[0] - h)))]
-    map_two_threads(lambda part: kernel(XT, part[0], *middle, part[1], *tail, part[2]), parts)
+    halves = [slice(0, h), slice(h, rows.shape[0])]
+    parts = [(np.ascontiguousarray(rows[half]), np.ascontiguousarray(own_flat[:, half]),
+              np.empty((out.shape[0], half.stop - half.start)),
+              {} if keep is None else {"keep": keep[half]}) for half in halves]
+    map_two_threads(lambda part: kernel(XT, part[0], *middle, part[1], *tail, part[2], **part[3]), parts)
     out[:, :h] = parts[0][2]
     out[:, h:] = parts[1][2]
 
@@ -222,12 +249,14 @@ def _silhouette_rows(
     ks: NDArray[np.int64],
     rows: NDArray[np.int64] | None,
     max_cells: int | None = None,
+    kept: list | None = None,
 ) -> NDArray[np.float64]:
     """Silhouette of the points ``rows`` (None: all points) against all points, per labeling.
 
     ``codes`` (m, n) are labels remapped to 0..k-1 (every cluster non-empty, k >= 2).
     Returns an (m, len(rows)) array. With all points and few enough cells, each pair is
-    visited once and serves both of its points (half the work).
+    visited once and serves both of its points (half the work). When ``kept`` is a list and
+    sampled rows go through the serial cell scheme, their `RowSums` are appended to it.
     """
     if max_cells is None:
         max_cells = _default_max_cells(codes.shape[1])
@@ -282,8 +311,13 @@ def _silhouette_rows(
         # Each block holds rows x cells sums: keep that near 4 MB when the cells are many.
         block = max(16, min(block, (1 << 19) // max(n_cells + int(offsets[-1]), 1)))
         kernel = _k.silhouette_cells_parallel if parallel else _k.silhouette_cells_serial
+        keep = None
+        if kept is not None and not parallel and not all_rows:
+            keep = np.empty((rows.shape[0], n_cells), dtype=np.float64)
         _rows_kernel(kernel, XT, position[rows], (starts, cell_flat), own_flat, (sizes, offsets, block),
-                     out, threads)
+                     out, threads, keep)
+        if keep is not None:
+            kept.append(RowSums(rows=rows, cell=cell, sums=keep))
     else:
         XT = np.ascontiguousarray(X.T)
         flat_idx = np.ascontiguousarray(flat)
@@ -692,6 +726,124 @@ def silhouette_rows_multi(
     if valid.any():
         out[valid] = _silhouette_rows(Xc, codes[valid], ks[valid], idx)
     return out
+
+
+def silhouette_rows_multi_kept(
+    X: ArrayLike, labelings: ArrayLike, rows: ArrayLike
+) -> tuple[NDArray[np.float64], RowSums | None]:
+    """`silhouette_rows_multi` of sampled ``rows``, keeping the rows' distance sums per cell.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    labelings : array-like of shape (m, n_samples)
+    rows : array-like of int
+        The points to score against all points.
+
+    Returns
+    -------
+    values : ndarray of shape (m, len(rows))
+        As `silhouette_rows_multi` returns them (the same numbers).
+    sums : RowSums or None
+        For `silhouette_rows_from_sums`; None when the pass did not go through cells (too many
+        of them, a size that takes the parallel kernel, or no valid labeling).
+    """
+    Xc, codes, ks, valid = _valid_labelings(X, labelings)
+    idx = np.ascontiguousarray(np.asarray(rows, dtype=np.int64))
+    out = np.full((codes.shape[0], idx.shape[0]), np.nan)
+    kept: list = []
+    if valid.any():
+        out[valid] = _silhouette_rows(Xc, codes[valid], ks[valid], idx, kept=kept)
+    return out, (kept[0] if kept else None)
+
+
+def silhouette_rows_from_sums(
+    X: ArrayLike, labels: ArrayLike, sums: RowSums, max_moved: float = config.SILHOUETTE_REUSE_MAX_MOVED
+) -> NDArray[np.float64] | None:
+    """`silhouette_rows` of ``sums.rows`` under ``labels``, from a previous pass's cell sums.
+
+    Each cell is given the label most of its points carry; a cluster's sum is then the sum of its
+    cells' sums, corrected by the distances to the points whose label differs from their cell's
+    (the only distances computed). The values equal `silhouette_rows(X, labels, sums.rows)` up
+    to the order of the additions (a few units in the last place).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The points of the pass that made ``sums``.
+    labels : array-like of shape (n_samples,)
+        Cluster label of every point.
+    sums : RowSums
+        From `silhouette_rows_multi_kept` on the same X.
+    max_moved : float
+        Largest fraction of points off their cell's label for which this pays; above it, None.
+
+    Returns
+    -------
+    ndarray of shape (len(sums.rows),) or None
+        None when more points than ``max_moved`` disagree with their cell (score directly).
+
+    Raises
+    ------
+    ValueError
+        If the number of distinct labels is not in ``2..n_samples - 1``, or X does not have the
+        points the sums were made from.
+    """
+    Xc = _check_X(X)
+    n = Xc.shape[0]
+    if sums.cell.shape[0] != n:
+        raise ValueError(f"the sums were made from {sums.cell.shape[0]} points, X has {n}.")
+    codes, k = _encode_labels(labels, n)
+    _check_n_labels(k, n)
+    n_cells = sums.sums.shape[1]
+    majority = np.bincount(sums.cell * k + codes, minlength=n_cells * k).reshape(n_cells, k).argmax(axis=1)
+    home = majority[sums.cell]
+    moved = np.flatnonzero(codes != home)
+    if moved.size > max_moved * n:
+        return None
+    r = sums.rows.shape[0]
+    cluster = np.zeros((r, k))
+    for g in range(k):
+        cells = np.flatnonzero(majority == g)
+        if cells.size:
+            cluster[:, g] = sums.sums[:, cells].sum(axis=1)
+    if moved.size:
+        # The movers grouped by (cell's label, own label): one pass of r x movers distances,
+        # whose sums leave the first cluster and join the second.
+        pair = home[moved] * k + codes[moved]
+        order = np.argsort(pair, kind="stable")
+        starts = np.zeros(k * k + 1, dtype=np.int64)
+        np.cumsum(np.bincount(pair, minlength=k * k), out=starts[1:])
+        m = moved.size
+        # The scored points sit after the movers, outside every group (see _group_sums_into).
+        XT = np.ascontiguousarray(np.vstack([Xc[moved[order]], Xc[sums.rows]]).T)
+        scored = np.arange(m, m + r, dtype=np.int64)
+        by_pair = np.empty((r, k * k))
+
+        def part(half: slice) -> None:
+            nr = half.stop - half.start
+            _k._group_sums_into(XT, scored, starts, half.start, half.stop,
+                                np.empty(((nr + 3) // 4 * 4, XT.shape[0])), np.empty((4, _k.CHUNK)),
+                                by_pair[half])
+
+        h = r // 2 if _two_threads_pay(r, m) else r
+        map_two_threads(part, [slice(0, h), slice(h, r)] if h < r else [slice(0, r)])
+        by_pair = by_pair.reshape(r, k, k)
+        cluster -= by_pair.sum(axis=2)
+        cluster += by_pair.sum(axis=1)
+    own = codes[sums.rows]
+    sizes = np.bincount(codes, minlength=k).astype(np.float64)
+    at = np.arange(r)
+    # Rousseeuw's and scikit-learn's conventions, as the kernels apply them: a point alone in
+    # its cluster scores 0, and so does a point with a = b = 0.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = cluster[at, own] / (sizes[own] - 1.0)
+        means = cluster / sizes
+        means[at, own] = np.inf
+        b = means.min(axis=1)
+        top = np.maximum(a, b)
+        s = np.where((sizes[own] > 1) & (top > 0.0) & np.isfinite(b), (b - a) / top, 0.0)
+    return s
 
 
 def simplified_silhouette(d1: ArrayLike, d2: ArrayLike) -> NDArray[np.float64]:
