@@ -25,7 +25,6 @@ import numpy as np
 from segengine import config
 from segengine.concurrency import map_two_threads, needs_serialising
 from segengine.engines.kmeans import kmeans_fit
-from segengine.selection import n_distinct_rows
 
 __all__ = ["StabilityResult", "segment_stability", "best_match_jaccard"]
 
@@ -161,6 +160,10 @@ def segment_stability(
     m = min(n, int(sample_size))
     base = np.sort(rng.choice(n, size=m, replace=False)) if m < n else np.arange(n)
     Xb, lb = np.ascontiguousarray(X[base], dtype=np.float64), labels[base]
+    # Which rows of the subsample are equal, found once: a resample's distinct rows are then
+    # counted from its indices (was a sort of a projection of every resample).
+    row_id = np.unique(Xb, axis=0, return_inverse=True)[1].reshape(-1)
+    n_ids = int(row_id.max()) + 1 if m else 0
     # Every resample's rows and seed are drawn up front, so the result does not depend on how
     # the resamples are spread over threads.
     plan = [(np.sort(rng.integers(0, m, size=m)), int(rng.integers(2**31 - 1))) for _ in range(int(n_resamples))]
@@ -169,9 +172,9 @@ def segment_stability(
         idx, seed = item
         if deadline is not None and time.perf_counter() > deadline:
             return None
-        Xr = np.ascontiguousarray(Xb[idx])
-        if n_distinct_rows(Xr, k + 1) <= k:
+        if np.count_nonzero(np.bincount(row_id[idx], minlength=n_ids)) <= k:
             return None  # too few distinct records for k segments (heavily duplicated input)
+        Xr = np.ascontiguousarray(Xb[idx])
         refit = _refit_labels(Xr, k, algorithm, covariance_type, seed)
         return best_match_jaccard(lb[idx], refit, k, k)
 

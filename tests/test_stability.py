@@ -110,3 +110,27 @@ def test_saved_models_keep_the_stability(tmp_path):
     body = loaded.score_report(X[:50])
     assert [s["stability"] for s in body["segments"]] == pytest.approx(list(np.round(seg.stability_, 4)))
     assert body["metadata"]["stability"]["method"] == "bootstrap_jaccard"
+
+
+@pytest.mark.parametrize("rare", [1, 3, 40])
+def test_resamples_without_enough_distinct_records_are_left_out(rare):
+    # Four distinct records, one of them rare; a resample needs more distinct records than
+    # segments, so one that misses the rare record is skipped, the others are counted.
+    rng = np.random.default_rng(rare)
+    X = np.repeat(np.array([[0.0, 0.0], [5.0, 5.0], [-5.0, 5.0], [9.0, -9.0]]),
+                  [400, 300, 300 - rare, rare], axis=0)
+    X = X[rng.permutation(X.shape[0])]
+    labels = np.minimum(np.unique(X, axis=0, return_inverse=True)[1].reshape(-1), 2)
+    res = segment_stability(X, labels, 3, random_state=0, sample_size=X.shape[0])
+    # The resamples' draws, as documented: a bootstrap of the subsample (here every record).
+    draw = np.random.default_rng([0, 17])
+    plans = []
+    for _ in range(10):
+        plans.append(np.sort(draw.integers(0, X.shape[0], size=X.shape[0])))
+        draw.integers(2**31 - 1)  # the resample's seed
+    kept = sum(np.unique(X[idx], axis=0).shape[0] > 3 for idx in plans)
+    assert (0 < kept < 10) if rare == 1 else (kept == 10)
+    if kept < 2:
+        assert res is None
+    else:
+        assert res.resamples == kept
