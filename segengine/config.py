@@ -89,6 +89,11 @@ SILHOUETTE_SAMPLE_SIZE = 1_000
 # of scoring directly).
 SILHOUETTE_REUSE_MAX_MOVED = 0.25
 
+# Preprocessing summarises, and profiling profiles, the numeric fields two at a time (two
+# threads; numpy's sorts and reductions release the GIL) from this many values (records x
+# numeric fields): below it a field takes well under a millisecond.
+FIELD_THREADS_MIN_VALUES = 500_000
+
 # Skewness above which a non-negative numeric field is log1p-transformed (scaling="auto").
 SKEW_THRESHOLD = 2.0
 

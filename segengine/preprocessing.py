@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from segengine import config
+from segengine.concurrency import map_two_threads
 from segengine.errors import ValidationError
 from segengine.options import SegmentationOptions
 from segengine.table import RawColumn, Table
@@ -63,6 +64,89 @@ class FieldTransform:
         if not self.used:
             return 0
         return len(self.categories) if self.kind == "categorical" else 1
+
+
+@dataclass(frozen=True)
+class _NumericSummary:
+    """The statistics a numeric, date or binary field's transform is decided from."""
+
+    observed: int
+    impute: float = math.nan
+    constant: bool = False
+    log1p: bool = False
+    center: float = 0.0
+    scale: float = 0.0  # not positive or not finite: no usable spread
+
+
+def _numeric_summary(values: np.ndarray, kind: str, scaling: str) -> _NumericSummary:
+    """Imputation value, log1p, centre and scale of one field (pure: safe on any thread).
+
+    Parameters
+    ----------
+    values : numpy.ndarray of shape (n,)
+        The field's values, NaN where missing.
+    kind : {"numeric", "binary"}
+        Dates count as numeric (days since their reference).
+    scaling : str
+        The ``scaling`` option.
+
+    Returns
+    -------
+    _NumericSummary
+    """
+    observed = values[~np.isnan(values)]
+    if observed.size == 0:
+        return _NumericSummary(0)
+    if kind == "binary":
+        impute = float(observed.mean())
+    else:
+        # In power-of-two units: the median of two values near 1.7e308 averages them (overflow).
+        unit = _magnitude_unit(observed)
+        impute = float(np.median(observed / unit) * unit)
+    if observed.min() == observed.max():
+        return _NumericSummary(observed.size, impute, constant=True)
+    if kind == "binary":
+        return _NumericSummary(observed.size, impute)
+    x = observed
+    log1p = False
+    unit = _magnitude_unit(x)
+    if scaling == "auto" and x.min() >= 0.0 and _skewness(x / unit) > config.SKEW_THRESHOLD:
+        log1p = True
+        x = np.log1p(x)
+        unit = 1.0
+    # Statistics of extreme magnitudes (1e300, 1e-300) are taken in units of a power of two
+    # (exact) so that squares neither overflow nor underflow; unit is 1 for ordinary data.
+    x = x / unit
+    if scaling in ("auto", "standard"):
+        center, scale = float(x.mean()), float(x.std())
+    elif scaling == "robust":
+        q1, med, q3 = np.percentile(x, [25, 50, 75])
+        center, scale = float(med), float(q3 - q1)
+        if scale <= 0.0:
+            scale = float(x.std())
+    elif scaling == "minmax":
+        center, scale = float(x.min()), float(x.max() - x.min())
+    else:
+        center, scale = 0.0, 1.0  # times unit: only fields beyond 1e100 / below 1e-100 change
+    # A spread beyond the float range (minmax/robust of +-1.7e308) is capped, not dropped.
+    center, scale = center * unit, min(scale * unit, sys.float_info.max)
+    return _NumericSummary(observed.size, impute, False, log1p, center, scale)
+
+
+def _numeric_summaries(table: Table, scaling: str) -> dict[str, _NumericSummary]:
+    """`_numeric_summary` of every numeric, date and binary field, two fields at a time when large.
+
+    The fields are independent and numpy's sorts and reductions release the GIL: at 250k x 20
+    the medians alone took 60 ms on one core, 35 ms on two.
+    """
+    cols = [c for c in table.columns if c.kind in ("numeric", "date", "binary")]
+
+    def one(col: RawColumn) -> _NumericSummary:
+        return _numeric_summary(col.values, "binary" if col.kind == "binary" else "numeric", scaling)
+
+    if len(cols) > 1 and table.n_rows * len(cols) >= config.FIELD_THREADS_MIN_VALUES:
+        return {c.name: s for c, s in zip(cols, map_two_threads(one, cols))}
+    return {c.name: one(c) for c in cols}
 
 
 def _skewness(x: np.ndarray) -> float:
@@ -168,11 +252,12 @@ class Preprocessor:
         excluded = set(opts.exclude)
         self.fields_: list[FieldTransform] = []
         self.notices_: list[Notice] = []
+        summaries = _numeric_summaries(table, self.options.scaling)
         for col in table.columns:
             reason = None
             if col.name in excluded or (selected is not None and col.name not in selected):
                 reason = "excluded"
-            self.fields_.append(self._fit_field(col, reason))
+            self.fields_.append(self._fit_field(col, reason, summaries.get(col.name)))
         if not any(f.used for f in self.fields_):
             raise ValidationError(
                 Msg("validation_failed"),
@@ -181,7 +266,7 @@ class Preprocessor:
         _check_width(sum(f.width for f in self.fields_), table.n_rows)
         return self.transform(table)
 
-    def _fit_field(self, col: RawColumn, reason: str | None) -> FieldTransform:
+    def _fit_field(self, col: RawColumn, reason: str | None, summary: _NumericSummary | None = None) -> FieldTransform:
         kind = "numeric" if col.kind == "date" else col.kind
         ft = FieldTransform(name=col.name, kind=col.kind, used=reason is None, reason=reason,
                             date_reference=col.date_reference)
@@ -212,58 +297,30 @@ class Preprocessor:
                                                        "how": "how_none"}))
             return ft
 
-        values = col.values
-        observed = values[~np.isnan(values)]
-        if observed.size == 0:
+        stats = summary if summary is not None else _numeric_summary(col.values, kind, self.options.scaling)
+        if stats.observed == 0:
             ft.used, ft.reason = False, reason or "empty"
             return ft
-        if kind == "binary":
-            ft.impute = float(observed.mean())
-        else:
-            # In power-of-two units: the median of two values near 1.7e308 averages them (overflow).
-            unit = _magnitude_unit(observed)
-            ft.impute = float(np.median(observed / unit) * unit)
+        ft.impute = stats.impute
         if ft.used and col.n_missing:
             self.notices_.append(("warn_missing", {
                 "field": col.name, "n": col.n_missing,
                 "how": "how_mean" if kind == "binary" else "how_median"}))
-        if observed.min() == observed.max():
+        if stats.constant:
             if ft.used:
                 ft.used, ft.reason = False, "constant"
                 self.notices_.append(("warn_constant", {"field": col.name}))
             return ft
         if kind == "binary":
             return ft  # stays 0/1: a change of state costs a distance of 1
-        scaling = self.options.scaling
-        x = observed
-        unit = _magnitude_unit(x)
-        if scaling == "auto" and x.min() >= 0.0 and _skewness(x / unit) > config.SKEW_THRESHOLD:
-            ft.log1p = True
-            x = np.log1p(x)
-            unit = 1.0
-        # Statistics of extreme magnitudes (1e300, 1e-300) are taken in units of a power of two
-        # (exact) so that squares neither overflow nor underflow; unit is 1 for ordinary data.
-        x = x / unit
-        if scaling in ("auto", "standard"):
-            center, scale = float(x.mean()), float(x.std())
-        elif scaling == "robust":
-            q1, med, q3 = np.percentile(x, [25, 50, 75])
-            center, scale = float(med), float(q3 - q1)
-            if scale <= 0.0:
-                scale = float(x.std())
-        elif scaling == "minmax":
-            center, scale = float(x.min()), float(x.max() - x.min())
-        else:
-            center, scale = 0.0, 1.0  # times unit: only fields beyond 1e100 / below 1e-100 change
-        # A spread beyond the float range (minmax/robust of +-1.7e308) is capped, not dropped.
-        center, scale = center * unit, min(scale * unit, sys.float_info.max)
-        if not (scale > 0.0 and math.isfinite(scale)):
+        ft.log1p = stats.log1p
+        if not (stats.scale > 0.0 and math.isfinite(stats.scale)):
             # Spread below float resolution relative to the values (e.g. 1e12 + tiny noise).
             if ft.used:
                 ft.used, ft.reason = False, "constant"
                 self.notices_.append(("warn_constant", {"field": col.name}))
             return ft
-        ft.center, ft.scale = center, scale
+        ft.center, ft.scale = stats.center, stats.scale
         return ft
 
     # -- applying --------------------------------------------------------------------------
@@ -303,7 +360,9 @@ class Preprocessor:
         n = table.n_rows
         by_name = {c.name: c for c in table.columns}
         width = sum(f.width for f in self.fields_)
-        X = np.zeros((n, width), dtype=np.float64)
+        # Built transposed, one contiguous row per matrix column, then transposed once: storing
+        # each field as a strided column of the (n, width) matrix cost twice as much at 250k.
+        XT = np.zeros((width, n), dtype=np.float64)
         j = 0
         for f in self.fields_:
             if not f.used:
@@ -314,7 +373,7 @@ class Preprocessor:
                     lookup = {c: i for i, c in enumerate(f.categories)}
                     codes = np.fromiter((lookup.get(v, -1) for v in col.values), dtype=np.int64, count=n)
                     rows = np.flatnonzero(codes >= 0)
-                    X[rows, j + codes[rows]] = f.scale
+                    XT[j + codes[rows], rows] = f.scale
                 j += f.width
                 continue
             if col is None or col.kind in ("empty", "categorical"):
@@ -322,7 +381,7 @@ class Preprocessor:
             else:
                 values = np.where(np.isnan(col.values), f.impute, col.values)
             if f.kind == "binary":
-                X[:, j] = values
+                XT[j] = values
             else:
                 if f.log1p:
                     values = np.log1p(np.maximum(values, 0.0))
@@ -334,9 +393,9 @@ class Preprocessor:
                         z = np.nan_to_num(values / f.scale - f.center / f.scale, nan=0.0)
                 # A far outlier (robust scaling, or a new record at predict time) must not make
                 # squared distances overflow in the engines.
-                X[:, j] = np.clip(z, -_MAX_SCALED, _MAX_SCALED)
+                np.clip(z, -_MAX_SCALED, _MAX_SCALED, out=XT[j])
             j += 1
-        return X
+        return np.ascontiguousarray(XT.T)
 
     # -- persistence -----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -263,3 +263,46 @@ def test_to_dict_from_dict_round_trip_through_json():
     assert back.options == pre.options
     assert back.feature_names_out_ == pre.feature_names_out_ and back.used_fields_ == pre.used_fields_
     np.testing.assert_array_equal(back.transform(table_from_records(records)), X)
+
+
+@pytest.mark.parametrize("scaling", ["auto", "standard", "robust", "minmax", "none"])
+def test_fields_summarised_on_two_threads_give_the_same_transforms(monkeypatch, scaling):
+    # Large inputs summarise their numeric fields two at a time; the fitted transforms, the
+    # matrix (bit for bit) and the warnings in their order must not depend on it.
+    from segengine import config
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    records = []
+    for i in range(n):
+        records.append({
+            "id": i,
+            "spend": float(rng.lognormal(3, 1.5)) if rng.random() > 0.05 else None,
+            "score": float(rng.normal(50, 10)),
+            "flag": int(rng.random() < 0.3) if rng.random() > 0.02 else None,
+            "flat": 7.0,
+            "none": None,
+            "huge": float(rng.normal()) * 1e300,
+            "plan": ["basic", "pro", None][i % 3],
+            "since": f"2024-0{1 + i % 9}-1{i % 10}",
+            "neg": float(rng.normal(-5, 2)) if i % 7 else None,
+        })
+
+    def fit(threshold):
+        monkeypatch.setattr(config, "FIELD_THREADS_MIN_VALUES", threshold)
+        pre = Preprocessor(SegmentationOptions(scaling=scaling, exclude=["neg"]))
+        return pre, pre.fit_transform(table_from_records(records))
+
+    calls = []
+    import segengine.preprocessing as prep
+
+    original = prep.map_two_threads
+    monkeypatch.setattr(prep, "map_two_threads", lambda fn, items: calls.append(len(items)) or original(fn, items))
+    serial, X1 = fit(10**12)
+    assert calls == []
+    threaded, X2 = fit(0)
+    assert calls == [7]  # spend, score, flag, flat, huge, since, neg (neg excluded but summarised)
+    assert serial.fields_ == threaded.fields_
+    assert serial.notices_ == threaded.notices_
+    assert X1.view(np.int64).tolist() == X2.view(np.int64).tolist()
+    assert X2.flags.c_contiguous and X2.shape == (n, sum(f.width for f in serial.fields_))

@@ -281,3 +281,34 @@ def test_single_segment_has_no_characteristic():
     assert prof.characteristics == [[]]
     assert prof.profiles[0]["x"]["effect_size"] == 0.0
     assert prof.overall["x"]["sum_share"] is None  # negative values
+
+
+def test_fields_profiled_on_two_threads_give_the_same_profiles(monkeypatch):
+    # Large inputs profile their numeric fields two at a time; nothing in the result (values,
+    # field order, characteristics) may depend on it.
+    import segengine.profiling as profiling
+    from segengine import config
+
+    cols, labels, k = customer_like(n=6000, seed=3)
+    calls = []
+    original = profiling.map_two_threads
+    monkeypatch.setattr(profiling, "map_two_threads",
+                        lambda fn, items: calls.append(len(items)) or original(fn, items))
+    monkeypatch.setattr(config, "FIELD_THREADS_MIN_VALUES", 10**12)
+    serial = profile_segments(cols, labels, k)
+    assert calls == []
+    monkeypatch.setattr(config, "FIELD_THREADS_MIN_VALUES", 0)
+    threaded = profile_segments(cols, labels, k)
+    assert calls == [6]  # the numeric and binary fields
+    assert json.dumps(threaded.profiles) == json.dumps(serial.profiles)
+    assert threaded.characteristics == serial.characteristics
+    assert list(threaded.overall) == list(serial.overall) == [c.name for c in cols if c.name != "email"]
+    assert threaded.overall == serial.overall
+
+
+def test_a_bad_column_is_refused_before_any_profile():
+    good = FieldColumn("x", "numeric", np.arange(4.0), True)
+    with pytest.raises(ValueError, match="'short' has 3 values for 4 labels"):
+        profile_segments([good, FieldColumn("short", "numeric", np.ones(3), True)], np.array([0, 1, 0, 1]), 2)
+    with pytest.raises(ValueError, match="unknown field kind 'blob'"):
+        profile_segments([good, FieldColumn("b", "blob", np.ones(4), True)], np.array([0, 1, 0, 1]), 2)
