@@ -24,7 +24,7 @@ import subprocess
 import threading
 from typing import IO
 
-__all__ = ["STAGES", "follow", "wait_for", "stop"]
+__all__ = ["STAGES", "follow", "followed", "wait_for", "stop"]
 
 # In the order the report needs them.
 STAGES = ("lloyd", "mixture")
@@ -77,6 +77,11 @@ def follow(child: subprocess.Popen) -> bool:
     # does not leave it compiling behind it, nor a zombie.
     atexit.register(stop)
     return True
+
+
+def followed() -> subprocess.Popen | None:
+    """The child being followed, or None."""
+    return _child
 
 
 def wait_for(stage: str) -> None:

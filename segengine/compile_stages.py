@@ -14,34 +14,75 @@ centring ~4 s, the silhouettes ~1.5 s, the mixture ~5 s.
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
 
 from segengine import compile_ahead
 
-__all__ = ["start", "compile_here", "main"]
+__all__ = ["start_early", "start", "compile_here", "main"]
+
+# A child started by start_early and not yet handed to compile_ahead by start.
+_early: subprocess.Popen | None = None
 
 
-def start() -> bool:
-    """Start the child and let the report wait on it (once per process).
-
-    Returns
-    -------
-    bool
-        Whether a child was started.
-    """
+def _spawn() -> subprocess.Popen | None:
     try:
         # Same interpreter, same environment (NUMBA_CACHE_DIR included): the child writes the
         # cache entries this process will look up. Its stderr is discarded: a failure only means
         # this process compiles the kernels itself.
-        child = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "segengine.compile_stages"], stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True,
             env=_child_environment(),
         )
     except OSError:
-        return False
+        return None
+
+
+def start_early() -> None:
+    """Start the child now, before this process imports numba (a command's first step).
+
+    Whether the kernels need compiling is only known once numba is imported (0.6-0.8 s); the
+    child finds out in parallel, on the other core, and exits at once when numba's cache
+    already holds its kernels. A first run thus gains that import time on its longest chain of
+    compiling; a warm one costs an import on an idle core. :func:`start` then follows this
+    child instead of starting another.
+    """
+    global _early
+    if _early is None and compile_ahead.followed() is None:
+        _early = _spawn()
+        if _early is not None:
+            atexit.register(_stop_early)
+
+
+def _stop_early() -> None:
+    # A command that never followed its early child (warm cache, invalid input) does not leave
+    # it compiling behind it, nor a zombie.
+    child = _early
+    if child is not None and child.poll() is None:
+        try:
+            child.kill()
+            child.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+
+
+def start() -> bool:
+    """Follow the child (the early one, else a new one) and let the report wait on it.
+
+    Returns
+    -------
+    bool
+        Whether a child is followed.
+    """
+    global _early
+    child, _early = _early, None
+    if child is None:
+        child = _spawn()
+        if child is None:
+            return False
     if not compile_ahead.follow(child):
         child.kill()
         child.wait()
@@ -50,7 +91,7 @@ def start() -> bool:
 
 
 def compile_here(n_records: int) -> None:
-    """Compile the silhouette kernels a report of ``n_records`` uses, in this process.
+    """Compile the silhouette and membership kernels a report of ``n_records`` uses, in this process.
 
     Up to ``config.SILHOUETTE_EXACT_MAX_N`` records the silhouettes are exact (the pair-once
     kernels); above, a sample of rows is scored (the cells kernels). Only that path compiles
@@ -64,6 +105,18 @@ def compile_here(n_records: int) -> None:
     from segengine import config
 
     _silhouette(exact=n_records <= config.SILHOUETTE_EXACT_MAX_N)
+    # Needed right after the k search (the memberships): compiled while the child is still
+    # on the Lloyd kernel, rather than after waiting for it.
+    _memberships()
+
+
+def _memberships() -> None:
+    import numpy as np
+
+    from segengine.engines.memberships import sq_distances
+
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    sq_distances(X, X[:2])
 
 
 def _lloyd() -> None:
@@ -116,10 +169,21 @@ def main() -> int:
     int
         The exit status (0).
     """
+    if _stages_cached():
+        return 0  # started early on a warm cache: nothing to compile
     for stage, compile_stage in zip(compile_ahead.STAGES, (_lloyd, _mixture)):
         compile_stage()
         print(stage, flush=True)
     return 0
+
+
+def _stages_cached() -> bool:
+    from segengine.kernel_cache import cache_enabled, kernels_cached
+
+    if not cache_enabled():
+        return True  # nothing this child compiles would reach the report's process
+    return kernels_cached((("segengine.engines._kmeans_kernels", "lloyd"),
+                           ("segengine.engines._gmm_kernels", "em_pass_serial")))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ size in the index and ignores a stale one), and holds at least one compiled sign
 
 from __future__ import annotations
 
-__all__ = ["REPORT_PATH_KERNELS", "kernels_need_compiling", "cache_enabled"]
+__all__ = ["REPORT_PATH_KERNELS", "kernels_need_compiling", "kernels_cached", "cache_enabled"]
 
 # Top-level kernels every report calls (module, function): the k search's KMeans fits. Their
 # callees are compiled into them. Which silhouette and mixture kernels run depends on the
@@ -66,5 +66,25 @@ def kernels_need_compiling() -> bool:
     try:
         dispatchers = [getattr(importlib.import_module(m), f) for m, f in REPORT_PATH_KERNELS]
         return not all(_kernel_cached(d) for d in dispatchers)
+    except Exception:  # noqa: BLE001 - an unreadable cache or a change in numba internals
+        return False
+
+
+def kernels_cached(kernels: tuple[tuple[str, str], ...]) -> bool:
+    """Whether every kernel of ``kernels`` ((module, function) pairs) has a valid cache entry.
+
+    Parameters
+    ----------
+    kernels : tuple of (str, str)
+
+    Returns
+    -------
+    bool
+        False also when the cache cannot be inspected.
+    """
+    import importlib
+
+    try:
+        return all(_kernel_cached(getattr(importlib.import_module(m), f)) for m, f in kernels)
     except Exception:  # noqa: BLE001 - an unreadable cache or a change in numba internals
         return False

@@ -80,3 +80,58 @@ def test_a_stalled_child_costs_one_timeout_then_is_stopped(fresh, monkeypatch):
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def test_the_early_child_is_the_one_followed(fresh, monkeypatch):
+    # The command line starts the child before it imports numba; once it knows the kernels
+    # need compiling it follows that child instead of starting a second one.
+    from segengine import compile_stages
+
+    started = []
+
+    def spawn():
+        started.append(_child("import time; time.sleep(0.3); print('lloyd', flush=True); time.sleep(60)"))
+        return started[-1]
+
+    monkeypatch.setattr(compile_stages, "_spawn", spawn)
+    monkeypatch.setattr(compile_stages, "_early", None)
+    try:
+        compile_stages.start_early()
+        compile_stages.start_early()  # once per process
+        assert len(started) == 1
+        assert compile_stages.start()
+        assert fresh.followed() is started[0] and len(started) == 1
+        fresh.wait_for("lloyd")
+        compile_stages.start_early()  # a child is followed: no other
+        assert len(started) == 1
+    finally:
+        for child in started:
+            child.kill()
+            child.wait()
+
+
+def test_an_early_child_that_is_never_followed_is_stopped_at_exit(fresh, monkeypatch):
+    from segengine import compile_stages
+
+    child = _child("import time; time.sleep(60)")
+    monkeypatch.setattr(compile_stages, "_spawn", lambda: child)
+    monkeypatch.setattr(compile_stages, "_early", None)
+    compile_stages.start_early()
+    compile_stages._stop_early()  # what atexit runs
+    assert child.poll() is not None
+
+
+@pytest.mark.slow  # compiles the Lloyd and mixture kernels into an empty cache first
+def test_the_child_compiles_nothing_when_its_kernels_are_cached(tmp_path):
+    # A warm cache: the child started early exits at once, announcing no stage.
+    import os
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    warm = subprocess.run([sys.executable, "-m", "segengine.compile_stages"], capture_output=True, text=True,
+                          env=env, timeout=600)
+    assert warm.returncode == 0 and warm.stdout.split() == ["lloyd", "mixture"]  # it compiled
+    t = time.perf_counter()
+    again = subprocess.run([sys.executable, "-m", "segengine.compile_stages"], capture_output=True, text=True,
+                           env=env, timeout=600)
+    assert again.returncode == 0 and again.stdout == ""
+    assert time.perf_counter() - t < 20
