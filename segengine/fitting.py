@@ -163,6 +163,7 @@ def fit_table(
         started=started, deadline=deadline, search_silhouettes=search_silhouettes,
         search_sums=sel.row_sums if search_silhouettes is None else None,
     )
+    sel.row_sums = None  # the model keeps its selection: the sums are the batch's alone
     return FitResult(model, batch, FitDetails(choice.kmeans, choice.mixture, order))
 
 
