@@ -61,12 +61,16 @@ def _stop_early() -> None:
     # A command that never followed its early child (warm cache, invalid input) does not leave
     # it compiling behind it, nor a zombie.
     child = _early
-    if child is not None and child.poll() is None:
+    if child is None:
+        return
+    if child.poll() is None:
         try:
             child.kill()
             child.wait(timeout=10)
         except (OSError, subprocess.TimeoutExpired):
             pass
+    if child.stdout is not None:
+        child.stdout.close()
 
 
 def start() -> bool:
