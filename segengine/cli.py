@@ -374,6 +374,9 @@ def _error(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the ``segengine`` command line.
 
+    An early compiling child that the command never followed (a warm cache, an unreadable
+    file) does not outlive it.
+
     Parameters
     ----------
     argv : list of str, optional
@@ -385,6 +388,16 @@ def main(argv: list[str] | None = None) -> int:
         Exit status: 0 on success, 1 on an error the user can fix (bad file, bad options,
         data rejected by the engine), 2 on a usage error, 130 when interrupted.
     """
+    try:
+        return _main(argv)
+    finally:
+        stages = sys.modules.get("segengine.compile_stages")
+        if stages is not None:
+            stages.stop_unfollowed()
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """`main` without the early child's cleanup."""
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)

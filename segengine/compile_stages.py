@@ -21,7 +21,7 @@ import sys
 
 from segengine import compile_ahead
 
-__all__ = ["start_early", "start", "compile_here", "main"]
+__all__ = ["start_early", "stop_unfollowed", "start", "compile_here", "main"]
 
 # A child started by start_early and not yet handed to compile_ahead by start.
 _early: subprocess.Popen | None = None
@@ -51,10 +51,19 @@ def start_early() -> None:
     child instead of starting another.
     """
     global _early
+    if (os.cpu_count() or 1) < 2 or os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
+        return  # no second core to compile on, or nothing is compiled
     if _early is None and compile_ahead.followed() is None:
         _early = _spawn()
         if _early is not None:
             atexit.register(_stop_early)
+
+
+def stop_unfollowed() -> None:
+    """Stop the early child if the command ends without following it (e.g. an unreadable file)."""
+    global _early
+    _stop_early()
+    _early = None
 
 
 def _stop_early() -> None:

@@ -141,8 +141,11 @@ def _numeric_summaries(table: Table, scaling: str) -> dict[str, _NumericSummary]
     """
     cols = [c for c in table.columns if c.kind in ("numeric", "date", "binary")]
 
+    errors = np.geterr()  # numpy's error settings are per thread: the helper gets the caller's
+
     def one(col: RawColumn) -> _NumericSummary:
-        return _numeric_summary(col.values, "binary" if col.kind == "binary" else "numeric", scaling)
+        with np.errstate(**errors):
+            return _numeric_summary(col.values, "binary" if col.kind == "binary" else "numeric", scaling)
 
     if len(cols) > 1 and table.n_rows * len(cols) >= config.FIELD_THREADS_MIN_VALUES:
         return {c.name: s for c, s in zip(cols, map_two_threads(one, cols))}

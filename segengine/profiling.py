@@ -422,9 +422,12 @@ def profile_segments(columns: list[FieldColumn], labels: np.ndarray, n_segments:
         if col.kind not in _NUMERIC_KINDS and col.kind != "categorical":
             raise ValueError(f"unknown field kind {col.kind!r} for field {col.name!r}")
 
+    errors = np.geterr()  # numpy's error settings are per thread: the helper gets the caller's
+
     def numeric(col: FieldColumn) -> tuple:
         sorted_values = np.asarray(col.values).astype(np.float64, copy=False)[order]
-        return _numeric_field(col.name, sorted_values, bounds, sizes, col.kind)
+        with np.errstate(**errors):
+            return _numeric_field(col.name, sorted_values, bounds, sizes, col.kind)
 
     # The numeric fields are independent and their quantiles (numpy partitions) release the GIL:
     # two at a time when large (250k x 20: ~120 -> ~70 ms), then merged in field order.

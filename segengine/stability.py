@@ -160,9 +160,11 @@ def segment_stability(
     m = min(n, int(sample_size))
     base = np.sort(rng.choice(n, size=m, replace=False)) if m < n else np.arange(n)
     Xb, lb = np.ascontiguousarray(X[base], dtype=np.float64), labels[base]
-    # Which rows of the subsample are equal, found once: a resample's distinct rows are then
-    # counted from its indices (was a sort of a projection of every resample).
-    row_id = np.unique(Xb, axis=0, return_inverse=True)[1].reshape(-1)
+    # Distinct rows are counted as select_k counts them (n_distinct_rows: distinct values of one
+    # seeded random projection), but the subsample's projection is found and ranked once and a
+    # resample counts its ranks (was a projection and a sort per resample).
+    proj = Xb @ np.random.default_rng(12345).standard_normal(Xb.shape[1])
+    row_id = np.unique(proj, return_inverse=True)[1].reshape(-1)
     n_ids = int(row_id.max()) + 1 if m else 0
     # Every resample's rows and seed are drawn up front, so the result does not depend on how
     # the resamples are spread over threads.

@@ -135,3 +135,17 @@ def test_the_child_compiles_nothing_when_its_kernels_are_cached(tmp_path):
                            env=env, timeout=600)
     assert again.returncode == 0 and again.stdout == ""
     assert time.perf_counter() - t < 20
+
+
+def test_a_failing_command_stops_its_early_child(fresh, monkeypatch, tmp_path):
+    # An unreadable file: the command never reaches the report, so it never follows the child
+    # it started; the child must not go on compiling after the command returned.
+    from segengine import cli, compile_stages
+
+    child = _child("import time; time.sleep(60)")
+    monkeypatch.setattr(compile_stages, "_spawn", lambda: child)
+    monkeypatch.setattr(compile_stages, "_early", None)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert cli.main(["report", str(bad)]) == 1
+    assert child.poll() is not None

@@ -808,17 +808,18 @@ def silhouette_rows_from_sums(
         if cells.size:
             cluster[:, g] = sums.sums[:, cells].sum(axis=1)
     if moved.size:
-        # The movers grouped by (cell's label, own label): one pass of r x movers distances,
-        # whose sums leave the first cluster and join the second.
-        pair = home[moved] * k + codes[moved]
+        # The movers grouped by the (cell's label, own label) pairs that occur: one pass of
+        # r x movers distances, whose sums leave the first cluster and join the second.
+        pairs, pair = np.unique(home[moved] * k + codes[moved], return_inverse=True)
+        pair = pair.reshape(-1)
         order = np.argsort(pair, kind="stable")
-        starts = np.zeros(k * k + 1, dtype=np.int64)
-        np.cumsum(np.bincount(pair, minlength=k * k), out=starts[1:])
+        starts = np.zeros(pairs.size + 1, dtype=np.int64)
+        np.cumsum(np.bincount(pair, minlength=pairs.size), out=starts[1:])
         m = moved.size
         # The scored points sit after the movers, outside every group (see _group_sums_into).
         XT = np.ascontiguousarray(np.vstack([Xc[moved[order]], Xc[sums.rows]]).T)
         scored = np.arange(m, m + r, dtype=np.int64)
-        by_pair = np.empty((r, k * k))
+        by_pair = np.empty((r, pairs.size))
 
         def part(half: slice) -> None:
             nr = half.stop - half.start
@@ -828,9 +829,12 @@ def silhouette_rows_from_sums(
 
         h = r // 2 if _two_threads_pay(r, m) else r
         map_two_threads(part, [slice(0, h), slice(h, r)] if h < r else [slice(0, r)])
-        by_pair = by_pair.reshape(r, k, k)
-        cluster -= by_pair.sum(axis=2)
-        cluster += by_pair.sum(axis=1)
+        leaving = np.zeros((r, k))
+        np.add.at(leaving.T, pairs // k, by_pair.T)
+        cluster -= leaving
+        np.add.at(cluster.T, pairs % k, by_pair.T)
+    else:
+        leaving = None
     own = codes[sums.rows]
     sizes = np.bincount(codes, minlength=k).astype(np.float64)
     at = np.arange(r)
@@ -843,6 +847,13 @@ def silhouette_rows_from_sums(
         b = means.min(axis=1)
         top = np.maximum(a, b)
         s = np.where((sizes[own] > 1) & (top > 0.0) & np.isfinite(b), (b - a) / top, 0.0)
+    if leaving is not None:
+        # A mover far from the rest of its cell leaves a small difference of large sums: when
+        # the rounding of that subtraction could reach 1e-9 of a row's silhouette scale, score
+        # directly instead.
+        err = (4.0 * np.finfo(np.float64).eps * leaving / np.maximum(sizes - 1.0, 1.0)).max(axis=1)
+        if np.any(err > 1e-9 * np.where(np.isfinite(top), top, 0.0)):
+            return None
     return s
 
 
