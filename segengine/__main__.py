@@ -1,8 +1,6 @@
 """``python -m segengine``: the same command line as the ``segengine`` console script."""
 
-import sys
-
-from segengine.cli import main
+from segengine.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -18,11 +18,12 @@ Set ``SEGENGINE_DEBUG=1`` to see the traceback of an unexpected internal failure
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from segengine.arguments import CLIError, build_payload, parse_options_json, positive_int, seed
 from segengine.errors import SegEngineError
@@ -50,7 +51,7 @@ from segengine.terminal import (  # noqa: F401 - format_summary re-exported
 )
 from segengine.text.language import LANGUAGES
 
-__all__ = ["main", "read_records_file", "parse_csv_cell", "format_summary"]
+__all__ = ["main", "run", "read_records_file", "parse_csv_cell", "format_summary"]
 
 # Above this many records the commands report progress on stderr.
 PROGRESS_MIN_RECORDS = 50_000
@@ -396,6 +397,21 @@ def main(argv: list[str] | None = None) -> int:
             stages.stop_unfollowed()
 
 
+def run() -> NoReturn:
+    """Entry point of the ``segengine`` console script and of ``python -m segengine``.
+
+    Runs :func:`main` on ``sys.argv`` and exits with its status. Before exiting it freezes the
+    garbage collector's generations: the interpreter's teardown would otherwise walk numba's
+    and LLVM's object graphs to free memory the operating system reclaims anyway (0.2-0.3 s
+    of every command, a fifth of a warm ``segengine demo``). Buffered output, ``atexit``
+    handlers and threads still end as in a normal exit. Callers of :func:`main` in a
+    long-lived process (tests, notebooks) keep their collector untouched.
+    """
+    status = main()
+    gc.freeze()
+    sys.exit(status)
+
+
 def _main(argv: list[str] | None = None) -> int:
     """`main` without the early child's cleanup."""
     parser = _build_parser()
@@ -452,4 +468,4 @@ def _silence_stdout() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
