@@ -45,10 +45,11 @@ def start_early() -> None:
     """Start the child now, before this process imports numba (a command's first step).
 
     Whether the kernels need compiling is only known once numba is imported (0.6-0.8 s); the
-    child finds out in parallel, on the other core, and exits at once when numba's cache
-    already holds its kernels. A first run thus gains that import time on its longest chain of
-    compiling; a warm one costs an import on an idle core. :func:`start` then follows this
-    child instead of starting another.
+    child finds out in parallel, on the other core, and exits at once when the command will not
+    follow it (the report path's kernels are cached) or when numba's cache already holds its
+    own. A first run thus gains that import time on its longest chain of compiling; a warm one
+    costs an import on an idle core. :func:`start` then follows this child instead of starting
+    another.
     """
     global _early
     if (os.cpu_count() or 1) < 2 or os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
@@ -182,7 +183,7 @@ def main() -> int:
     int
         The exit status (0).
     """
-    if _stages_cached():
+    if _nothing_to_compile():
         return 0  # started early on a warm cache: nothing to compile
     for stage, compile_stage in zip(compile_ahead.STAGES, (_lloyd, _mixture)):
         compile_stage()
@@ -190,11 +191,17 @@ def main() -> int:
     return 0
 
 
-def _stages_cached() -> bool:
-    from segengine.kernel_cache import cache_enabled, kernels_cached
+def _nothing_to_compile() -> bool:
+    from segengine.kernel_cache import cache_enabled, kernels_cached, kernels_need_compiling
 
     if not cache_enabled():
         return True  # nothing this child compiles would reach the report's process
+    if not kernels_need_compiling():
+        # The command follows this child only when the report path needs compiling (the same
+        # test, in `segengine.cli`); otherwise it stops the child when it ends. Compiling the
+        # mixture here would then only take the report's second core and be thrown away, on
+        # every warm run after a first run whose report needed no mixture (`segengine demo`).
+        return True
     return kernels_cached((("segengine.engines._kmeans_kernels", "lloyd"),
                            ("segengine.engines._gmm_kernels", "em_pass_serial")))
 

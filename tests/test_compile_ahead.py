@@ -149,3 +149,42 @@ def test_a_failing_command_stops_its_early_child(fresh, monkeypatch, tmp_path):
     bad.write_text("{not json")
     assert cli.main(["report", str(bad)]) == 1
     assert child.poll() is not None
+
+
+@pytest.mark.parametrize(("report_path_needs", "own_stages_cached", "nothing"), [
+    (False, False, True),   # the command will not follow the child: compiling would be wasted
+    (False, True, True),
+    (True, True, True),     # its stages are cached already
+    (True, False, False),   # a first run: compile Lloyd, then the mixture
+])
+def test_the_child_compiles_only_what_a_following_command_needs(monkeypatch, report_path_needs,
+                                                                own_stages_cached, nothing):
+    from segengine import compile_stages, kernel_cache
+
+    monkeypatch.setattr(kernel_cache, "cache_enabled", lambda: True)
+    monkeypatch.setattr(kernel_cache, "kernels_need_compiling", lambda: report_path_needs)
+    monkeypatch.setattr(kernel_cache, "kernels_cached", lambda kernels: own_stages_cached)
+    assert compile_stages._nothing_to_compile() is nothing
+
+
+@pytest.mark.slow  # a first `segengine demo` compiles its kernels into an empty cache
+def test_after_a_first_run_without_mixture_the_early_child_exits_at_once(tmp_path):
+    # `segengine demo` fits KMeans only, so its first run leaves the mixture kernels uncompiled.
+    # The child a later (warm) command starts early must not compile them on the report's
+    # second core, only to be stopped when the command ends.
+    import os
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    first = subprocess.run([sys.executable, "-m", "segengine", "demo", "--n", "2000"], capture_output=True,
+                           text=True, env=env, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    # The first run stops its child when it ends, maybe midway through the mixture's kernels;
+    # whatever the timing, start from none of them cached.
+    for path in tmp_path.rglob("*_gmm_kernels*"):
+        path.unlink()
+    t = time.perf_counter()
+    child = subprocess.run([sys.executable, "-m", "segengine.compile_stages"], capture_output=True, text=True,
+                           env=env, timeout=600)
+    assert child.returncode == 0 and child.stdout == ""
+    assert time.perf_counter() - t < 20
+    assert not list(tmp_path.rglob("*_gmm_kernels*.nbi"))
