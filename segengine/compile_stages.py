@@ -184,7 +184,7 @@ def main() -> int:
         The exit status (0).
     """
     if _nothing_to_compile():
-        return 0  # started early on a warm cache: nothing to compile
+        return 0  # a warm cache, or a command that will not follow this child: nothing to do
     for stage, compile_stage in zip(compile_ahead.STAGES, (_lloyd, _mixture)):
         compile_stage()
         print(stage, flush=True)
@@ -201,6 +201,8 @@ def _nothing_to_compile() -> bool:
         # test, in `segengine.cli`); otherwise it stops the child when it ends. Compiling the
         # mixture here would then only take the report's second core and be thrown away, on
         # every warm run after a first run whose report needed no mixture (`segengine demo`).
+        # The first report that does need the mixture then compiles it in its own process,
+        # once per machine (~5 s), and caches it.
         return True
     return kernels_cached((("segengine.engines._kmeans_kernels", "lloyd"),
                            ("segengine.engines._gmm_kernels", "em_pass_serial")))
@@ -208,8 +210,8 @@ def _nothing_to_compile() -> bool:
 
 if __name__ == "__main__":
     status = main()
-    # As segengine.cli.run: no collection of numba's object graphs at exit (0.15 s of the core
-    # the report runs on, when this child exits at once on a warm cache).
+    # As segengine.cli.run: no collection of numba's object graphs at exit (0.15 s of the
+    # report's second core, when this child exits at once on a warm cache).
     import gc
 
     gc.freeze()

@@ -9,12 +9,12 @@ collector left alone when `main` is called inside a longer-lived process.
 from __future__ import annotations
 
 import gc
-import importlib.metadata
 import io
 import json
 import subprocess
 import sys
 from contextlib import redirect_stdout
+from pathlib import Path
 
 import pytest
 
@@ -27,12 +27,17 @@ def _run_module(args: list[str], *, code: str | None = None) -> subprocess.Compl
 
 
 def test_console_script_points_at_run():
-    scripts = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="console_scripts")
-               if ep.name == "segengine"}
+    # What `pip install` turns into the `segengine` command (read from the source tree, not from
+    # an install that may predate it).
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    scripts = tomllib.loads(pyproject.read_text())["project"]["scripts"]
     assert scripts == {"segengine": "segengine.cli:run"}
+    main_module = (Path(__file__).resolve().parents[1] / "segengine" / "__main__.py").read_text()
+    assert "run()" in main_module
 
 
-def test_run_exits_with_mains_status_and_writes_all_of_the_json(tmp_path):
+def test_run_exits_with_mains_status_and_writes_all_of_the_json():
     done = _run_module(["demo", "--n", "600", "--json"])
     assert done.returncode == 0, done.stderr[-3000:]
     body = json.loads(done.stdout)  # the whole body reached the pipe before the exit
@@ -55,10 +60,11 @@ def test_run_keeps_the_exit_status(args, status):
 
 def test_run_still_runs_atexit_handlers_and_flushes_buffered_output():
     # A handler registered by the caller's process (coverage, a logging flush) still runs, and
-    # text still buffered on stdout when `run` exits is written.
+    # text still buffered on stdout when `run` exits is written. The handler also sees the
+    # collector frozen: what spares the teardown its collection.
     code = (
-        "import atexit, sys\n"
-        "atexit.register(lambda: print('handler ran', file=sys.stderr))\n"
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('handler ran, frozen:', gc.get_freeze_count() > 0, file=sys.stderr))\n"
         "sys.stdout.write('buffered, no newline')\n"
         "sys.argv = ['segengine', '--version']\n"
         "from segengine.cli import run\n"
@@ -67,7 +73,7 @@ def test_run_still_runs_atexit_handlers_and_flushes_buffered_output():
     done = _run_module([], code=code)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("buffered, no newline")
-    assert "handler ran" in done.stderr
+    assert "handler ran, frozen: True" in done.stderr
 
 
 def test_main_in_process_leaves_the_collector_alone():
