@@ -12,9 +12,9 @@ compiling it a second time.
 
 This module imports nothing of segengine, so that the engines can call :func:`wait_for`. Nothing
 changes for library callers that never start a child, nor in a process whose kernels are already
-cached (the command line then does not follow the child it started early, which exits at once). If the child fails, is
-killed or stalls, :func:`wait_for` gives up (at end of file, or after ``TIMEOUT_S``) and the
-caller compiles the kernels itself, as it would have without the child.
+cached (the command line then does not follow the child it started early, which exits at once).
+If the child fails, is killed or stalls, :func:`wait_for` gives up (at end of file, or after
+``TIMEOUT_S``) and the caller compiles the kernels itself, as it would have without the child.
 """
 
 from __future__ import annotations
